@@ -1,0 +1,80 @@
+// The changelog interface every stage reads and writes.
+//
+// Stages (capture, transform, sink) see only this interface. The embedded
+// RocksDB implementation is the default; a Kafka-backed one can implement the
+// same calls, which is why the shape follows Kafka: topics with partitions,
+// per-partition offsets, consumer groups with committed offsets, cleanup
+// policies. Nothing here knows about PostgreSQL.
+//
+// Thread-safety: every method may be called concurrently from any thread.
+// Durability: append() returns only once its batch is as durable as the
+// instance's fsync policy promises (see EmbeddedLogOptions).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ghostlog/log/status.h"
+#include "ghostlog/log/types.h"
+
+namespace ghostlog::log {
+
+struct ReadLimits {
+  int64_t max_records = 1000;
+  int64_t max_bytes = 4 << 20;  // at least one record is returned even if larger
+};
+
+class Changelog {
+ public:
+  virtual ~Changelog() = default;
+
+  // --- topics -------------------------------------------------------------
+  virtual Status CreateTopic(const std::string& topic, int32_t partitions,
+                             const TopicConfig& config) = 0;
+  virtual Status DeleteTopic(const std::string& topic) = 0;
+  virtual Status AlterTopicConfig(const std::string& topic, const TopicConfig& config) = 0;
+  virtual Result<std::vector<std::string>> ListTopics() = 0;
+  virtual Result<TopicInfo> DescribeTopic(const std::string& topic) = 0;
+
+  // --- records ------------------------------------------------------------
+  // Appends the batch atomically (all records or none) and returns the offset
+  // given to each, in order. Offsets are consecutive within the batch.
+  virtual Result<std::vector<Offset>> Append(const TopicPartition& tp,
+                                             std::vector<RecordIn> batch) = 0;
+
+  // Records with offset >= `from`, in offset order, skipping gaps left by
+  // compaction and retention. `from` below the log start is OutOfRange, as is
+  // `from` above the end; `from == end` returns an empty vector.
+  virtual Result<std::vector<Record>> Read(const TopicPartition& tp, Offset from,
+                                           ReadLimits limits = {}) = 0;
+
+  // Blocks until the partition's end offset is > `from` or `timeout` passes.
+  // Returns the end offset seen. Wakes within milliseconds of an append.
+  virtual Result<Offset> WaitForData(const TopicPartition& tp, Offset from,
+                                     std::chrono::milliseconds timeout) = 0;
+
+  // First offset whose record timestamp is >= ts; the end offset if none is.
+  virtual Result<Offset> OffsetForTimestamp(const TopicPartition& tp, Timestamp ts) = 0;
+
+  virtual Result<PartitionInfo> DescribePartition(const TopicPartition& tp) = 0;
+
+  // --- consumer groups ------------------------------------------------------
+  // Commits all given offsets atomically.
+  virtual Status CommitOffsets(const std::string& group,
+                               const std::vector<std::pair<TopicPartition, CommittedOffset>>& offsets) = 0;
+  // NotFound if the group never committed for this partition.
+  virtual Result<CommittedOffset> Committed(const std::string& group, const TopicPartition& tp) = 0;
+  virtual Result<std::vector<std::string>> ListGroups() = 0;
+  virtual Result<GroupInfo> DescribeGroup(const std::string& group) = 0;
+
+  // --- cleanup ------------------------------------------------------------
+  // Runs compaction on topics whose policy includes compact (all, or `topic`).
+  virtual Result<CleanupStats> Compact(const std::optional<std::string>& topic) = 0;
+  // Applies retention.ms / retention.bytes on topics whose policy includes delete.
+  virtual Result<CleanupStats> ApplyRetention(const std::optional<std::string>& topic) = 0;
+};
+
+}  // namespace ghostlog::log

@@ -1,0 +1,302 @@
+// The write path: group commit, and every operation that mutates the log.
+#include <nlohmann/json.hpp>
+
+#include "embedded_log_impl.h"
+#include "fault.h"
+#include "keys.h"
+#include "record_codec.h"
+
+namespace ghostlog::log {
+
+namespace {
+constexpr int32_t kMaxPartitions = 4096;
+constexpr size_t kMaxGroupBytes = 64 << 20;  // bounds the memory of one group commit
+}  // namespace
+
+struct EmbeddedLogImpl::Writer {
+  WriteOp op;
+  bool data = false;    // appends and commits follow the fsync policy; metadata always syncs
+  size_t bytes = 0;     // estimate, to bound a group
+  Status result;
+  bool done = false;
+};
+
+Status ValidateTopicName(const std::string& name) {
+  if (name.empty() || name.size() > 249 || name == "." || name == "..") {
+    return Status::InvalidArgument("topic name '" + name + "' must be 1 to 249 characters and not '.' or '..'");
+  }
+  for (char c : name) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-')) {
+      return Status::InvalidArgument("topic name '" + name + "' may only contain letters, digits, '.', '_' and '-'");
+    }
+  }
+  return Status::OK();
+}
+
+// --- WriteContext -----------------------------------------------------------
+
+const TopicState* WriteContext::Topic(const std::string& name) const {
+  if (auto it = topics.find(name); it != topics.end()) return it->second ? &*it->second : nullptr;
+  return log->LiveTopic(name);
+}
+
+PartitionState& WriteContext::Part(uint32_t tid, PartitionId p) {
+  auto [it, inserted] = parts.try_emplace({tid, p});
+  if (inserted) {
+    if (const PartitionState* live = log->LivePart(tid, p)) it->second = *live;
+  }
+  return it->second;
+}
+
+const TopicState* EmbeddedLogImpl::LiveTopic(const std::string& name) const {
+  auto it = topics_.find(name);
+  return it == topics_.end() ? nullptr : &it->second;
+}
+
+const PartitionState* EmbeddedLogImpl::LivePart(uint32_t tid, PartitionId p) const {
+  auto it = parts_.find({tid, p});
+  return it == parts_.end() ? nullptr : &it->second;
+}
+
+// --- group commit -----------------------------------------------------------
+
+Status EmbeddedLogImpl::Submit(WriteOp op, bool data, size_t bytes_estimate) {
+  RETURN_NOT_OK(RequireWriter("writing"));
+  Writer w;
+  w.op = std::move(op);
+  w.data = data;
+  w.bytes = bytes_estimate;
+  std::unique_lock l(queue_mu_);
+  queue_.push_back(&w);
+  while (!w.done && leader_active_) queue_cv_.wait(l);
+  if (w.done) return w.result;
+
+  // Leader: take what is queued (up to a memory bound) and write it as one batch.
+  leader_active_ = true;
+  std::vector<Writer*> group;
+  size_t bytes = 0;
+  while (!queue_.empty() && (group.empty() || bytes < kMaxGroupBytes)) {
+    bytes += queue_.front()->bytes;
+    group.push_back(queue_.front());
+    queue_.pop_front();
+  }
+  l.unlock();
+  RunGroup(group);
+  l.lock();
+  for (Writer* g : group) g->done = true;
+  leader_active_ = false;
+  queue_cv_.notify_all();
+  return w.result;
+}
+
+void EmbeddedLogImpl::RunGroup(std::vector<Writer*>& group) {
+  {
+    std::lock_guard l(mu_);
+    if (!fatal_.ok() || stopping_) {
+      for (Writer* w : group) w->result = fatal_.ok() ? Status::Aborted("changelog is closing") : fatal_;
+      return;
+    }
+  }
+  WriteContext ctx;
+  ctx.log = this;
+  ctx.now = Now();
+  bool sync = false;
+  bool any = false;
+  for (Writer* w : group) {
+    ctx.batch.SetSavePoint();
+    w->result = w->op(ctx);
+    if (!w->result.ok()) {
+      // Ops validate before staging state, so only the batch needs undoing.
+      ctx.batch.RollbackToSavePoint().PermitUncheckedError();
+      continue;
+    }
+    any = true;
+    sync |= !w->data || opts_.fsync == FsyncPolicy::kAlways;
+  }
+  if (!any) return;
+  for (const auto& [key, state] : ctx.parts) {
+    if (ctx.deleted_topic_ids.count(key.first)) continue;
+    ctx.batch.Put(meta_cf(), keys::StateKey(key.first, key.second), state.Encode());
+  }
+
+  rocksdb::WriteOptions wo;
+  wo.sync = sync;
+  Status s = fault::Hit("log.write");
+  if (s.ok()) s = ToStatus(db_->Write(wo, &ctx.batch), "changelog write");
+  if (!s.ok()) {
+    // Fatal: after a failed write or fsync the state of the WAL is unknown, and
+    // retrying could acknowledge data that is not on disk.
+    Status fatal = Status::IOError("changelog write failed, refusing further writes: " + s.message());
+    {
+      std::lock_guard l(mu_);
+      if (fatal_.ok()) fatal_ = fatal;
+    }
+    data_cv_.notify_all();
+    for (Writer* w : group) {
+      if (w->result.ok()) w->result = fatal;
+    }
+    return;
+  }
+  Publish(ctx);
+}
+
+void EmbeddedLogImpl::Publish(WriteContext& ctx) {
+  {
+    std::lock_guard l(mu_);
+    for (auto& [name, t] : ctx.topics) {
+      if (t) {
+        topics_[name] = *t;
+      } else {
+        topics_.erase(name);
+      }
+    }
+    for (uint32_t tid : ctx.deleted_topic_ids) {
+      for (auto it = parts_.lower_bound({tid, 0}); it != parts_.end() && it->first.first == tid;) {
+        it = parts_.erase(it);
+      }
+    }
+    for (auto& [key, state] : ctx.parts) {
+      if (!ctx.deleted_topic_ids.count(key.first)) parts_[key] = state;
+    }
+    if (ctx.next_topic_id) next_topic_id_ = *ctx.next_topic_id;
+  }
+  if (ctx.appended) data_cv_.notify_all();
+}
+
+// --- appends ----------------------------------------------------------------
+
+Result<std::vector<Offset>> EmbeddedLogImpl::Append(const TopicPartition& tp, std::vector<RecordIn> batch) {
+  std::vector<Offset> offsets;
+  if (batch.empty()) return offsets;
+  for (const RecordIn& r : batch) {
+    if (r.timestamp < 0 && r.timestamp != kNoTimestamp) {
+      return Status::InvalidArgument("record timestamp " + std::to_string(r.timestamp) + " is negative");
+    }
+  }
+  offsets.reserve(batch.size());
+  size_t bytes = 0;
+  for (const RecordIn& r : batch) bytes += r.key.size() + (r.value ? r.value->size() : 0) + 64;
+  RETURN_NOT_OK(Submit(
+      [&](WriteContext& ctx) -> Status {
+        const TopicState* t = ctx.Topic(tp.topic);
+        if (t == nullptr) return Status::NotFound("topic '" + tp.topic + "' does not exist");
+        if (tp.partition < 0 || tp.partition >= t->partitions) {
+          return Status::NotFound("topic '" + tp.topic + "' has " + std::to_string(t->partitions) +
+                                  " partition(s); partition " + std::to_string(tp.partition) + " does not exist");
+        }
+        PartitionState& ps = ctx.Part(t->id, tp.partition);
+        std::string envelope;
+        for (const RecordIn& r : batch) {
+          const Offset offset = ps.next_offset++;
+          const Timestamp ts = r.timestamp == kNoTimestamp ? ctx.now : r.timestamp;
+          envelope.clear();
+          EncodeRecord(r, offset, ts, &envelope);
+          ctx.batch.Put(records_cf(), keys::RecordKey(t->id, tp.partition, offset), envelope);
+          ++ps.records;
+          ps.bytes += static_cast<int64_t>(envelope.size());
+          if (ts > ps.max_timestamp) {
+            ps.max_timestamp = ts;
+            ctx.batch.Put(time_cf(), keys::TimeKey(t->id, tp.partition, ts), keys::EncodeOffset(offset));
+          }
+          offsets.push_back(offset);
+        }
+        ctx.appended = true;
+        return Status::OK();
+      },
+      /*data=*/true, bytes));
+  return offsets;
+}
+
+// --- topics -----------------------------------------------------------------
+
+Status EmbeddedLogImpl::CreateTopic(const std::string& topic, int32_t partitions, const TopicConfig& config) {
+  RETURN_NOT_OK(ValidateTopicName(topic));
+  if (partitions < 1 || partitions > kMaxPartitions) {
+    return Status::InvalidArgument("partitions must be between 1 and " + std::to_string(kMaxPartitions) +
+                                   ", not " + std::to_string(partitions));
+  }
+  return Submit(
+      [&](WriteContext& ctx) -> Status {
+        if (ctx.Topic(topic) != nullptr) return Status::AlreadyExists("topic '" + topic + "' already exists");
+        uint32_t id = ctx.next_topic_id.value_or(live_next_topic_id());
+        if (id == UINT32_MAX) return Status::InvalidArgument("topic ids are exhausted");
+        TopicState t{id, topic, partitions, config};
+        ctx.next_topic_id = id + 1;
+        ctx.batch.Put(meta_cf(), keys::TopicKey(topic), t.Encode());
+        ctx.batch.Put(meta_cf(), keys::kNextTopicId, std::to_string(id + 1));
+        for (PartitionId p = 0; p < partitions; ++p) ctx.parts[{id, p}] = PartitionState{};
+        ctx.topics[topic] = std::move(t);
+        return Status::OK();
+      },
+      /*data=*/false);
+}
+
+Status EmbeddedLogImpl::AlterTopicConfig(const std::string& topic, const TopicConfig& config) {
+  return Submit(
+      [&](WriteContext& ctx) -> Status {
+        const TopicState* t = ctx.Topic(topic);
+        if (t == nullptr) return Status::NotFound("topic '" + topic + "' does not exist");
+        TopicState altered = *t;
+        altered.config = config;
+        ctx.batch.Put(meta_cf(), keys::TopicKey(topic), altered.Encode());
+        ctx.topics[topic] = std::move(altered);
+        return Status::OK();
+      },
+      /*data=*/false);
+}
+
+Status EmbeddedLogImpl::DeleteTopic(const std::string& topic) {
+  return Submit(
+      [&](WriteContext& ctx) -> Status {
+        const TopicState* t = ctx.Topic(topic);
+        if (t == nullptr) return Status::NotFound("topic '" + topic + "' does not exist");
+        const uint32_t tid = t->id;
+        // Committed offsets of the topic go with it, as in Kafka.
+        std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), meta_cf()));
+        for (it->Seek("G"); it->Valid() && it->key().starts_with("G"); it->Next()) {
+          std::string g, tn;
+          PartitionId p;
+          if (keys::ParseGroupKey(it->key().ToStringView(), &g, &tn, &p) && tn == topic) {
+            ctx.batch.Delete(meta_cf(), it->key());
+          }
+        }
+        RETURN_NOT_OK(ToStatus(it->status(), "scanning committed offsets"));
+        for (PartitionId p = 0; p < t->partitions; ++p) ctx.batch.Delete(meta_cf(), keys::StateKey(tid, p));
+        ctx.batch.Delete(meta_cf(), keys::TopicKey(topic));
+        ctx.batch.DeleteRange(records_cf(), keys::TopicBegin(tid), keys::TopicEnd(tid));
+        ctx.batch.DeleteRange(time_cf(), keys::TopicBegin(tid), keys::TopicEnd(tid));
+        ctx.deleted_topic_ids.insert(tid);
+        ctx.topics[topic] = std::nullopt;
+        ctx.appended = true;  // wake followers so they notice the topic is gone
+        return Status::OK();
+      },
+      /*data=*/false);
+}
+
+// --- consumer groups --------------------------------------------------------
+
+Status EmbeddedLogImpl::CommitOffsets(const std::string& group,
+                                      const std::vector<std::pair<TopicPartition, CommittedOffset>>& offsets) {
+  if (group.empty() || group.find('\0') != std::string::npos) {
+    return Status::InvalidArgument("group name must be non-empty and contain no NUL byte");
+  }
+  return Submit(
+      [&](WriteContext& ctx) -> Status {
+        for (const auto& [tp, c] : offsets) {
+          const TopicState* t = ctx.Topic(tp.topic);
+          if (t == nullptr) return Status::NotFound("topic '" + tp.topic + "' does not exist");
+          if (tp.partition < 0 || tp.partition >= t->partitions) {
+            return Status::NotFound("topic '" + tp.topic + "' has no partition " + std::to_string(tp.partition));
+          }
+          if (c.offset < 0) return Status::InvalidArgument("committed offset " + std::to_string(c.offset) + " is negative");
+        }
+        for (const auto& [tp, c] : offsets) {
+          nlohmann::json j{{"offset", c.offset}, {"metadata", c.metadata}, {"ts", ctx.now}};
+          ctx.batch.Put(meta_cf(), keys::GroupKey(group, tp.topic, tp.partition), j.dump());
+        }
+        return Status::OK();
+      },
+      /*data=*/true);
+}
+
+}  // namespace ghostlog::log

@@ -1,0 +1,21 @@
+// Fault-injection points in storage code, so that crash and error paths are testable.
+//
+// Code under test calls GHOSTLOG_FAULT("append.write") where a failure could
+// happen; a test arms a point with the Status it should return. Disarmed
+// points cost one relaxed atomic load.
+#pragma once
+
+#include <string>
+
+#include "ghostlog/log/status.h"
+
+namespace ghostlog::log::fault {
+
+// Makes the next `times` hits of `point` return `status` (times < 0: forever).
+void Arm(const std::string& point, Status status, int times = -1);
+void DisarmAll();
+Status Hit(const char* point);
+
+}  // namespace ghostlog::log::fault
+
+#define GHOSTLOG_FAULT(point) RETURN_NOT_OK(::ghostlog::log::fault::Hit(point))

@@ -1,0 +1,28 @@
+// Encoding of records to and from their on-disk envelope (see record.fbs).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "ghostlog/log/status.h"
+#include "ghostlog/log/types.h"
+
+namespace ghostlog::log {
+
+inline constexpr uint8_t kRecordFormatVersion = 1;
+inline constexpr size_t kEnvelopeHeaderSize = 5;  // format byte + CRC-32
+
+// Appends the envelope of `r` (given offset and timestamp) to `out`.
+void EncodeRecord(const RecordIn& r, Offset offset, Timestamp ts, std::string* out);
+
+// Parses and checksums an envelope. Corruption names what is wrong; a newer
+// format is NotSupported.
+Result<Record> DecodeRecord(std::string_view bytes);
+
+// Only checks format and checksum, and returns the stored offset (for verify).
+Status CheckEnvelope(std::string_view bytes, Offset* stored_offset);
+
+// Key and tombstone flag without copying the value (for compaction).
+Status PeekKey(std::string_view bytes, std::string_view* key, bool* tombstone, Timestamp* ts);
+
+}  // namespace ghostlog::log

@@ -1,0 +1,478 @@
+// Unit tests of every changelog operation, against a real RocksDB on disk.
+#include <gtest/gtest.h>
+#include <rocksdb/db.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include "fault.h"
+#include "test_util.h"
+
+namespace ghostlog::log {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::Must;
+using testing::Rec;
+using testing::TempDir;
+
+class EmbeddedLogTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Reopen(); }
+  void TearDown() override { fault::DisarmAll(); }
+
+  EmbeddedLogOptions Options() {
+    EmbeddedLogOptions o;
+    o.data_dir = dir_.sub("data");
+    o.cleanup_interval = 0ms;
+    o.clock = [this] { return now_.load(); };
+    return o;
+  }
+  void Reopen() {
+    log_.reset();
+    log_ = Must(EmbeddedLog::Open(Options()), "open");
+  }
+  std::vector<Offset> Append(const std::string& topic, std::vector<RecordIn> batch, PartitionId p = 0) {
+    return Must(log_->Append({topic, p}, std::move(batch)), "append");
+  }
+  std::vector<Record> ReadAll(const std::string& topic, PartitionId p = 0) {
+    auto info = Must(log_->DescribePartition({topic, p}));
+    return Must(log_->Read({topic, p}, info.log_start_offset, {1 << 30, 1LL << 40}));
+  }
+  static std::vector<Offset> Offsets(const std::vector<Record>& rs) {
+    std::vector<Offset> o;
+    for (const auto& r : rs) o.push_back(r.offset);
+    return o;
+  }
+  TopicConfig Compacted(int64_t delete_retention_ms = 1000, int64_t lag_ms = 0) {
+    TopicConfig c;
+    c.cleanup_compact = true;
+    c.cleanup_delete = false;
+    c.delete_retention_ms = delete_retention_ms;
+    c.min_compaction_lag_ms = lag_ms;
+    return c;
+  }
+
+  TempDir dir_;
+  std::atomic<Timestamp> now_{1'700'000'000'000};
+  std::unique_ptr<EmbeddedLog> log_;
+};
+
+TEST_F(EmbeddedLogTest, TopicLifecycle) {
+  ASSERT_OK(log_->CreateTopic("orders", 3, {}));
+  ASSERT_OK(log_->CreateTopic("facilities", 1, Compacted()));
+  EXPECT_EQ(log_->CreateTopic("orders", 1, {}).code(), Status::Code::kAlreadyExists);
+  EXPECT_EQ(Must(log_->ListTopics()), (std::vector<std::string>{"facilities", "orders"}));
+
+  auto info = Must(log_->DescribeTopic("orders"));
+  EXPECT_EQ(info.partitions, 3);
+  ASSERT_EQ(info.partition_info.size(), 3u);
+  EXPECT_EQ(info.config.cleanup_policy(), "delete");
+
+  TopicConfig altered = info.config;
+  ASSERT_OK(altered.Set("retention.ms", "60000"));
+  ASSERT_OK(log_->AlterTopicConfig("orders", altered));
+  Reopen();
+  EXPECT_EQ(Must(log_->DescribeTopic("orders")).config.retention_ms, 60000);
+  EXPECT_EQ(Must(log_->DescribeTopic("facilities")).config.cleanup_policy(), "compact");
+
+  ASSERT_OK(log_->DeleteTopic("orders"));
+  EXPECT_TRUE(log_->DescribeTopic("orders").status().IsNotFound());
+  EXPECT_TRUE(log_->DeleteTopic("orders").IsNotFound());
+  EXPECT_EQ(Must(log_->ListTopics()), (std::vector<std::string>{"facilities"}));
+}
+
+TEST_F(EmbeddedLogTest, RejectsBadNamesAndConfig) {
+  EXPECT_TRUE(log_->CreateTopic("", 1, {}).IsInvalidArgument());
+  EXPECT_TRUE(log_->CreateTopic("a/b", 1, {}).IsInvalidArgument());
+  EXPECT_TRUE(log_->CreateTopic("..", 1, {}).IsInvalidArgument());
+  EXPECT_TRUE(log_->CreateTopic("ok", 0, {}).IsInvalidArgument());
+  TopicConfig c;
+  Status s = c.Set("retention.ms", "soon");
+  EXPECT_TRUE(s.IsInvalidArgument());
+  EXPECT_NE(s.message().find("retention.ms"), std::string::npos) << s.message();
+  s = c.Set("no.such.key", "1");
+  EXPECT_NE(s.message().find("no.such.key"), std::string::npos) << s.message();
+  EXPECT_TRUE(c.Set("cleanup.policy", "forever").IsInvalidArgument());
+  EXPECT_TRUE(c.Set("delete.retention.ms", "-5").IsInvalidArgument());
+}
+
+TEST_F(EmbeddedLogTest, AppendAndReadRoundTrip) {
+  ASSERT_OK(log_->CreateTopic("t", 2, {}));
+  RecordIn with_headers = Rec("k2", std::string("v2\0binary", 9), 42);
+  with_headers.headers = {{"op", "c"}, {"empty", ""}};
+  EXPECT_EQ(Append("t", {Rec("k1", "v1"), with_headers, Rec("k3", std::nullopt), Rec("", "")}),
+            (std::vector<Offset>{0, 1, 2, 3}));
+  EXPECT_EQ(Append("t", {Rec("x", "y")}), (std::vector<Offset>{4}));
+  EXPECT_EQ(Append("t", {Rec("x", "y")}, 1), (std::vector<Offset>{0}));  // partitions count separately
+
+  auto rs = ReadAll("t");
+  ASSERT_EQ(rs.size(), 5u);
+  EXPECT_EQ(rs[0].key, "k1");
+  EXPECT_EQ(rs[0].value, "v1");
+  EXPECT_EQ(rs[0].timestamp, now_.load());  // set at append
+  EXPECT_EQ(rs[1].value, std::string("v2\0binary", 9));
+  EXPECT_EQ(rs[1].timestamp, 42);
+  EXPECT_EQ(rs[1].headers, with_headers.headers);
+  EXPECT_TRUE(rs[2].is_tombstone());
+  EXPECT_FALSE(rs[3].is_tombstone());  // empty, not null
+  EXPECT_EQ(rs[3].value, "");
+
+  // Bounded reads, reads from the middle, and the range checks.
+  EXPECT_EQ(Offsets(Must(log_->Read({"t", 0}, 1, {2, 1 << 20}))), (std::vector<Offset>{1, 2}));
+  EXPECT_EQ(Must(log_->Read({"t", 0}, 0, {100, 1})).size(), 1u);  // at least one record
+  EXPECT_TRUE(Must(log_->Read({"t", 0}, 5)).empty());
+  Status s = log_->Read({"t", 0}, 6).status();
+  EXPECT_TRUE(s.IsOutOfRange());
+  EXPECT_NE(s.message().find("offset 6 is out of range [0, 5]"), std::string::npos) << s.message();
+  EXPECT_TRUE(log_->Read({"t", 2}, 0).status().IsNotFound());
+  EXPECT_TRUE(log_->Read({"nope", 0}, 0).status().IsNotFound());
+}
+
+TEST_F(EmbeddedLogTest, FailedAppendAppendsNothing) {
+  ASSERT_OK(log_->CreateTopic("t", 1, {}));
+  EXPECT_TRUE(log_->Append({"t", 1}, {Rec("a", "b")}).status().IsNotFound());
+  EXPECT_TRUE(log_->Append({"missing", 0}, {Rec("a", "b")}).status().IsNotFound());
+  EXPECT_TRUE(log_->Append({"t", 0}, {Rec("a", "b"), Rec("c", "d", -7)}).status().IsInvalidArgument());
+  auto info = Must(log_->DescribePartition({"t", 0}));
+  EXPECT_EQ(info.end_offset, 0);
+  EXPECT_EQ(info.records, 0);
+}
+
+TEST_F(EmbeddedLogTest, StateSurvivesReopen) {
+  ASSERT_OK(log_->CreateTopic("t", 1, {}));
+  Append("t", {Rec("a", "1"), Rec("b", "2")});
+  Reopen();
+  EXPECT_EQ(Append("t", {Rec("c", "3")}), (std::vector<Offset>{2}));
+  auto info = Must(log_->DescribePartition({"t", 0}));
+  EXPECT_EQ(info.records, 3);
+  EXPECT_GT(info.bytes, 0);
+  EXPECT_EQ(ReadAll("t").size(), 3u);
+}
+
+TEST_F(EmbeddedLogTest, SecondWriterIsRefusedWithPid) {
+  auto second = EmbeddedLog::Open(Options());
+  ASSERT_FALSE(second.ok());
+  EXPECT_TRUE(second.status().IsBusy());
+  EXPECT_NE(second.status().message().find("locked by PID " + std::to_string(::getpid())), std::string::npos)
+      << second.status().message();
+}
+
+TEST_F(EmbeddedLogTest, ConcurrentAppendersGetDistinctContiguousOffsets) {
+  ASSERT_OK(log_->CreateTopic("t", 1, {}));
+  constexpr int kThreads = 8, kBatches = 50;
+  std::vector<std::thread> threads;
+  std::mutex mu;
+  std::set<Offset> seen;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      for (int b = 0; b < kBatches; ++b) {
+        auto offsets = log_->Append({"t", 0}, {Rec(std::to_string(i), "x"), Rec(std::to_string(i), "y")});
+        ASSERT_TRUE(offsets.ok());
+        ASSERT_EQ((*offsets)[1], (*offsets)[0] + 1);  // a batch stays together
+        std::lock_guard l(mu);
+        seen.insert(offsets->begin(), offsets->end());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  ASSERT_EQ(seen.size(), static_cast<size_t>(kThreads * kBatches * 2));
+  EXPECT_EQ(*seen.begin(), 0);
+  EXPECT_EQ(*seen.rbegin(), kThreads * kBatches * 2 - 1);
+  EXPECT_TRUE(Must(log_->Verify()).ok());
+}
+
+TEST_F(EmbeddedLogTest, FollowerWakesOnAppend) {
+  ASSERT_OK(log_->CreateTopic("t", 1, {}));
+  std::atomic<Offset> seen{-1};
+  std::thread follower([&] { seen = Must(log_->WaitForData({"t", 0}, 0, 10s)); });
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(seen.load(), -1);  // still waiting
+  const auto t0 = std::chrono::steady_clock::now();
+  Append("t", {Rec("a", "b")});
+  follower.join();
+  EXPECT_EQ(seen.load(), 1);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);  // woken, not timed out
+  // A timeout with nothing new returns the unchanged end.
+  EXPECT_EQ(Must(log_->WaitForData({"t", 0}, 1, 20ms)), 1);
+}
+
+TEST_F(EmbeddedLogTest, ReaderInstanceFollowsTheWriter) {
+  ASSERT_OK(log_->CreateTopic("t", 1, {}));
+  Append("t", {Rec("a", "1")});
+  EmbeddedLogOptions ro = Options();
+  ro.mode = OpenMode::kReader;
+  auto reader = Must(EmbeddedLog::Open(ro), "open reader");
+  EXPECT_EQ(Must(reader->Read({"t", 0}, 0)).size(), 1u);
+  EXPECT_FALSE(reader->CreateTopic("u", 1, {}).ok());  // readers do not write
+
+  std::atomic<Offset> end{-1};
+  std::thread follower([&] { end = Must(reader->WaitForData({"t", 0}, 1, 10s)); });
+  std::this_thread::sleep_for(50ms);
+  const auto t0 = std::chrono::steady_clock::now();
+  Append("t", {Rec("b", "2")});
+  follower.join();
+  EXPECT_EQ(end.load(), 2);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
+  auto rs = Must(reader->Read({"t", 0}, 1));
+  ASSERT_EQ(rs.size(), 1u);
+  EXPECT_EQ(rs[0].value, "2");
+  // New topics show up after a refresh.
+  ASSERT_OK(log_->CreateTopic("later", 1, {}));
+  ASSERT_OK(reader->Refresh());
+  EXPECT_EQ(Must(reader->ListTopics()).size(), 2u);
+}
+
+TEST_F(EmbeddedLogTest, ReaderOfEmptyDirIsNotFound) {
+  EmbeddedLogOptions ro = Options();
+  ro.mode = OpenMode::kReader;
+  ro.data_dir = dir_.sub("never-written");
+  EXPECT_TRUE(EmbeddedLog::Open(ro).status().IsNotFound());
+}
+
+TEST_F(EmbeddedLogTest, ConsumerGroups) {
+  ASSERT_OK(log_->CreateTopic("t", 2, {}));
+  Append("t", {Rec("a", "1"), Rec("b", "2"), Rec("c", "3")});
+  Append("t", {Rec("d", "4")}, 1);
+  EXPECT_TRUE(log_->Committed("sink", {"t", 0}).status().IsNotFound());
+  ASSERT_OK(log_->CommitOffsets("sink", {{{"t", 0}, {2, "lsn=0/16B3748", 0}}, {{"t", 1}, {1, "", 0}}}));
+  ASSERT_OK(log_->CommitOffsets("transform", {{{"t", 0}, {0, "", 0}}}));
+  Reopen();
+  auto c = Must(log_->Committed("sink", {"t", 0}));
+  EXPECT_EQ(c.offset, 2);
+  EXPECT_EQ(c.metadata, "lsn=0/16B3748");
+  EXPECT_EQ(c.commit_timestamp, now_.load());
+  EXPECT_EQ(Must(log_->ListGroups()), (std::vector<std::string>{"sink", "transform"}));
+
+  auto g = Must(log_->DescribeGroup("sink"));
+  ASSERT_EQ(g.partitions.size(), 2u);
+  EXPECT_EQ(g.partitions[0].lag, 1);
+  EXPECT_EQ(g.partitions[0].end_offset, 3);
+  EXPECT_EQ(g.partitions[1].lag, 0);
+  EXPECT_EQ(g.total_lag(), 1);
+  EXPECT_TRUE(log_->DescribeGroup("nobody").status().IsNotFound());
+
+  // All or nothing: one bad partition commits none.
+  EXPECT_FALSE(log_->CommitOffsets("sink", {{{"t", 0}, {3, "", 0}}, {{"t", 9}, {0, "", 0}}}).ok());
+  EXPECT_EQ(Must(log_->Committed("sink", {"t", 0})).offset, 2);
+
+  // Deleting the topic deletes its committed offsets, as in Kafka.
+  ASSERT_OK(log_->DeleteTopic("t"));
+  EXPECT_TRUE(Must(log_->ListGroups()).empty());
+}
+
+TEST_F(EmbeddedLogTest, OffsetForTimestamp) {
+  ASSERT_OK(log_->CreateTopic("t", 1, {}));
+  Append("t", {Rec("a", "", 100), Rec("b", "", 100), Rec("c", "", 200)});
+  Append("t", {Rec("d", "", 150)});  // out of order: 200 stays the running maximum
+  Append("t", {Rec("e", "", 300)});
+  EXPECT_EQ(Must(log_->OffsetForTimestamp({"t", 0}, 0)), 0);
+  EXPECT_EQ(Must(log_->OffsetForTimestamp({"t", 0}, 100)), 0);
+  EXPECT_EQ(Must(log_->OffsetForTimestamp({"t", 0}, 101)), 2);
+  EXPECT_EQ(Must(log_->OffsetForTimestamp({"t", 0}, 200)), 2);
+  EXPECT_EQ(Must(log_->OffsetForTimestamp({"t", 0}, 201)), 4);
+  EXPECT_EQ(Must(log_->OffsetForTimestamp({"t", 0}, 301)), 5);  // none: the end
+  // After retention removes a prefix the answer never falls below the log start.
+  Must(log_->DeleteRecordsBefore({"t", 0}, 3));
+  EXPECT_EQ(Must(log_->OffsetForTimestamp({"t", 0}, 0)), 3);
+  EXPECT_EQ(Must(log_->OffsetForTimestamp({"t", 0}, 250)), 4);
+}
+
+TEST_F(EmbeddedLogTest, CompactionKeepsLatestPerKeyAndLeavesGaps) {
+  ASSERT_OK(log_->CreateTopic("c", 1, Compacted()));
+  Append("c", {Rec("a", "a1"), Rec("b", "b1"), Rec("a", "a2"), Rec("c", "c1")});
+  Append("c", {Rec("b", "b2"), Rec("a", "a3")});
+  auto stats = Must(log_->Compact("c"));
+  EXPECT_EQ(stats.records_removed, 3);  // a1, b1, a2
+  EXPECT_GT(stats.bytes_reclaimed, 0);
+  auto rs = ReadAll("c");
+  EXPECT_EQ(Offsets(rs), (std::vector<Offset>{3, 4, 5}));  // offsets unchanged; gaps skipped
+  EXPECT_EQ(rs[2].value, "a3");
+  // Reading from inside a gap starts at the next surviving record.
+  EXPECT_EQ(Must(log_->Read({"c", 0}, 1)).front().offset, 3);
+  auto info = Must(log_->DescribePartition({"c", 0}));
+  EXPECT_EQ(info.records, 3);
+  EXPECT_EQ(info.log_start_offset, 0);
+  EXPECT_EQ(info.end_offset, 6);
+  // Compacting again finds nothing to do.
+  EXPECT_EQ(Must(log_->Compact("c")).records_removed, 0);
+  // Delete-policy topics are not compacted.
+  ASSERT_OK(log_->CreateTopic("d", 1, {}));
+  Append("d", {Rec("a", "1"), Rec("a", "2")});
+  Must(log_->Compact(std::nullopt));
+  EXPECT_EQ(ReadAll("d").size(), 2u);
+  EXPECT_TRUE(Must(log_->Verify()).ok());
+}
+
+TEST_F(EmbeddedLogTest, TombstonesExpireAfterDeleteRetention) {
+  ASSERT_OK(log_->CreateTopic("c", 1, Compacted(/*delete_retention_ms=*/1000)));
+  Append("c", {Rec("a", "1"), Rec("b", "1"), Rec("a", std::nullopt)});
+  auto stats = Must(log_->Compact("c"));
+  EXPECT_EQ(stats.records_removed, 1);  // a=1 superseded; the tombstone is still young
+  EXPECT_EQ(stats.tombstones_removed, 0);
+  now_ += 1000;
+  stats = Must(log_->Compact("c"));
+  EXPECT_EQ(stats.tombstones_removed, 1);
+  EXPECT_EQ(Offsets(ReadAll("c")), (std::vector<Offset>{1}));
+  // The tombstone was the last record; its offset is still never reused.
+  Reopen();
+  EXPECT_EQ(Append("c", {Rec("z", "1")}), (std::vector<Offset>{3}));
+}
+
+TEST_F(EmbeddedLogTest, MinCompactionLagProtectsYoungRecords) {
+  ASSERT_OK(log_->CreateTopic("c", 1, Compacted(1000, /*lag_ms=*/5000)));
+  Append("c", {Rec("a", "old")});
+  now_ += 10000;
+  Append("c", {Rec("a", "young1"), Rec("a", "young2")});
+  EXPECT_EQ(Must(log_->Compact("c")).records_removed, 0);  // only "old" is cleanable, and it is latest there
+  now_ += 10000;
+  EXPECT_EQ(Must(log_->Compact("c")).records_removed, 2);
+  EXPECT_EQ(Offsets(ReadAll("c")), (std::vector<Offset>{2}));
+}
+
+TEST_F(EmbeddedLogTest, RetentionByAge) {
+  TopicConfig c;
+  c.retention_ms = 60'000;
+  ASSERT_OK(log_->CreateTopic("t", 1, c));
+  Append("t", {Rec("a", "1"), Rec("b", "2")});
+  now_ += 30'000;
+  Append("t", {Rec("c", "3")});
+  now_ += 40'000;  // the first batch is 70 s old, the second 40 s
+  auto stats = Must(log_->ApplyRetention("t"));
+  EXPECT_EQ(stats.records_removed, 2);
+  auto info = Must(log_->DescribePartition({"t", 0}));
+  EXPECT_EQ(info.log_start_offset, 2);
+  EXPECT_EQ(info.records, 1);
+  EXPECT_TRUE(log_->Read({"t", 0}, 1).status().IsOutOfRange());
+  EXPECT_EQ(Offsets(ReadAll("t")), (std::vector<Offset>{2}));
+  now_ += 60'000;
+  Must(log_->ApplyRetention(std::nullopt));
+  info = Must(log_->DescribePartition({"t", 0}));
+  EXPECT_EQ(info.log_start_offset, 3);
+  EXPECT_EQ(info.end_offset, 3);
+  EXPECT_EQ(Append("t", {Rec("d", "4")}), (std::vector<Offset>{3}));
+  EXPECT_TRUE(Must(log_->Verify()).ok());
+}
+
+TEST_F(EmbeddedLogTest, RetentionBySize) {
+  TopicConfig c;
+  c.retention_ms = -1;
+  ASSERT_OK(log_->CreateTopic("t", 1, c));
+  for (int i = 0; i < 10; ++i) Append("t", {Rec("k", std::string(1000, 'x'))});
+  const int64_t per_record = Must(log_->DescribePartition({"t", 0})).bytes / 10;
+  c.retention_bytes = per_record * 4 + 100;  // records differ by a few bytes (FlatBuffers omits defaults)
+  ASSERT_OK(log_->AlterTopicConfig("t", c));
+  Must(log_->ApplyRetention("t"));
+  auto info = Must(log_->DescribePartition({"t", 0}));
+  EXPECT_EQ(info.log_start_offset, 6);
+  EXPECT_EQ(info.records, 4);
+  EXPECT_LE(info.bytes, c.retention_bytes);
+  EXPECT_EQ(ReadAll("t").front().offset, 6);
+}
+
+TEST_F(EmbeddedLogTest, DeleteAndRecreateTopicStartsEmpty) {
+  ASSERT_OK(log_->CreateTopic("t", 1, {}));
+  Append("t", {Rec("a", "1"), Rec("b", "2")});
+  ASSERT_OK(log_->DeleteTopic("t"));
+  ASSERT_OK(log_->CreateTopic("t", 1, {}));
+  EXPECT_TRUE(ReadAll("t").empty());
+  EXPECT_EQ(Append("t", {Rec("c", "3")}), (std::vector<Offset>{0}));
+  Reopen();
+  EXPECT_EQ(ReadAll("t").size(), 1u);
+  EXPECT_TRUE(Must(log_->Verify()).ok());
+}
+
+TEST_F(EmbeddedLogTest, WriteFailureIsFatal) {
+  ASSERT_OK(log_->CreateTopic("t", 1, {}));
+  fault::Arm("log.write", Status::IOError("injected fsync failure"), 1);
+  auto r = log_->Append({"t", 0}, {Rec("a", "1")});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("injected fsync failure"), std::string::npos);
+  // The fault fired once, yet every later write is refused: no retry after a failed sync.
+  EXPECT_FALSE(log_->Append({"t", 0}, {Rec("b", "2")}).ok());
+  EXPECT_FALSE(log_->FatalError().ok());
+  Reopen();  // a new process starts clean from what is durable
+  EXPECT_EQ(Must(log_->DescribePartition({"t", 0})).end_offset, 0);
+}
+
+// Corrupts one stored record behind the log's back.
+void CorruptRecord(const std::string& dir, const std::function<void(std::string*)>& mutate) {
+  rocksdb::Options o;
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
+      {rocksdb::kDefaultColumnFamilyName, {}}, {"records", {}}, {"timeindex", {}}};
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open(o, dir, cfs, &handles, &db).ok());
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator({}, handles[1]));
+  it->SeekToFirst();
+  ASSERT_TRUE(it->Valid());
+  std::string key = it->key().ToString(), value = it->value().ToString();
+  it.reset();
+  mutate(&value);
+  ASSERT_TRUE(db->Put({}, handles[1], key, value).ok());
+  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+  delete db;
+}
+
+TEST_F(EmbeddedLogTest, VerifyAndReadDetectCorruption) {
+  ASSERT_OK(log_->CreateTopic("t", 1, {}));
+  Append("t", {Rec("a", "hello"), Rec("b", "world")});
+  EXPECT_TRUE(Must(log_->Verify()).ok());
+  log_.reset();
+  CorruptRecord(Options().data_dir, [](std::string* v) { v->back() ^= 0x55; });
+  Reopen();
+  auto report = Must(log_->Verify());
+  ASSERT_EQ(report.problems.size(), 1u);
+  EXPECT_NE(report.problems[0].find("topic 't' partition 0 offset 0: record fails its checksum"), std::string::npos)
+      << report.problems[0];
+  auto r = log_->Read({"t", 0}, 0);
+  EXPECT_TRUE(r.status().IsCorruption());
+  EXPECT_NE(r.status().message().find("offset 0"), std::string::npos) << r.status().message();
+}
+
+TEST_F(EmbeddedLogTest, NewerFormatsAreRefused) {
+  ASSERT_OK(log_->CreateTopic("t", 1, {}));
+  Append("t", {Rec("a", "hello")});
+  log_.reset();
+  CorruptRecord(Options().data_dir, [](std::string* v) { (*v)[0] = 9; });
+  Reopen();
+  auto r = log_->Read({"t", 0}, 0);
+  EXPECT_EQ(r.status().code(), Status::Code::kNotSupported);
+  EXPECT_NE(r.status().message().find("newer"), std::string::npos) << r.status().message();
+  log_.reset();
+
+  // A data dir stamped by a newer ghostlog is refused at open.
+  {
+    rocksdb::Options o;
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
+        {rocksdb::kDefaultColumnFamilyName, {}}, {"records", {}}, {"timeindex", {}}};
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(o, Options().data_dir, cfs, &handles, &db).ok());
+    ASSERT_TRUE(db->Put({}, handles[0], "F", "99").ok());
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+    delete db;
+  }
+  auto opened = EmbeddedLog::Open(Options());
+  EXPECT_EQ(opened.status().code(), Status::Code::kNotSupported);
+  EXPECT_NE(opened.status().message().find("newer ghostlog (format 99"), std::string::npos)
+      << opened.status().message();
+}
+
+TEST_F(EmbeddedLogTest, IntervalFsyncPolicyAppendsAndSyncsOnClose) {
+  log_.reset();
+  EmbeddedLogOptions o = Options();
+  o.fsync = FsyncPolicy::kInterval;
+  o.fsync_interval = 10ms;
+  log_ = Must(EmbeddedLog::Open(o));
+  ASSERT_OK(log_->CreateTopic("t", 1, {}));
+  for (int i = 0; i < 20; ++i) Append("t", {Rec("k", "v")});
+  std::this_thread::sleep_for(30ms);
+  Reopen();
+  EXPECT_EQ(ReadAll("t").size(), 20u);
+}
+
+}  // namespace
+}  // namespace ghostlog::log
