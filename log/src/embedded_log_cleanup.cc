@@ -93,7 +93,7 @@ Result<CleanupStats> EmbeddedLogImpl::RemovePrefix(const TopicPartition& tp, uin
         ps.bytes -= stats.bytes_reclaimed;
         return Status::OK();
       },
-      /*data=*/true));
+      Durability::kPolicy));
   // Whole SST files inside the removed range can go at once, without waiting
   // for RocksDB's compaction to reach them.
   rocksdb::Slice b(begin), e(end);
@@ -164,7 +164,7 @@ Result<CleanupStats> EmbeddedLogImpl::CompactPartition(const PartView& v, Partit
           ps.bytes -= bytes;
           return Status::OK();
         },
-        /*data=*/true));
+        Durability::kPolicy));
     stats.records_removed += static_cast<int64_t>(n);
     stats.bytes_reclaimed += bytes;
   }

@@ -82,6 +82,13 @@ struct WriteContext {
 
 using WriteOp = std::function<Status(WriteContext&)>;
 
+// Staging helpers shared by Append, Write and CommitOffsets.
+Status StageAppend(WriteContext& ctx, const TopicPartition& tp, const std::vector<RecordIn>& records,
+                   std::vector<Offset>* offsets);
+Status ValidateOffsets(const WriteContext& ctx, const std::vector<std::pair<TopicPartition, CommittedOffset>>& offsets);
+void StageOffsets(WriteContext& ctx, const std::string& group,
+                  const std::vector<std::pair<TopicPartition, CommittedOffset>>& offsets);
+
 class EmbeddedLogImpl final : public EmbeddedLog {
  public:
   explicit EmbeddedLogImpl(EmbeddedLogOptions options);
@@ -96,6 +103,8 @@ class EmbeddedLogImpl final : public EmbeddedLog {
   Result<std::vector<std::string>> ListTopics() override;
   Result<TopicInfo> DescribeTopic(const std::string& topic) override;
   Result<std::vector<Offset>> Append(const TopicPartition& tp, std::vector<RecordIn> batch) override;
+  Result<std::vector<std::vector<Offset>>> Write(AtomicWrite write) override;
+  Result<std::string> ReadCheckpoint(const std::string& name) override;
   Result<std::vector<Record>> Read(const TopicPartition& tp, Offset from, ReadLimits limits) override;
   Result<Offset> WaitForData(const TopicPartition& tp, Offset from, std::chrono::milliseconds timeout) override;
   Result<Offset> OffsetForTimestamp(const TopicPartition& tp, Timestamp ts) override;
@@ -146,7 +155,7 @@ class EmbeddedLogImpl final : public EmbeddedLog {
   void StopThreads();
 
   // write
-  Status Submit(WriteOp op, bool data, size_t bytes = 0);
+  Status Submit(WriteOp op, Durability durability, size_t bytes = 0);
   void RunGroup(std::vector<Writer*>& group);
   void Publish(WriteContext& ctx);
 

@@ -15,7 +15,7 @@ constexpr size_t kMaxGroupBytes = 64 << 20;  // bounds the memory of one group c
 
 struct EmbeddedLogImpl::Writer {
   WriteOp op;
-  bool data = false;    // appends and commits follow the fsync policy; metadata always syncs
+  Durability durability = Durability::kSync;
   size_t bytes = 0;     // estimate, to bound a group
   Status result;
   bool done = false;
@@ -60,11 +60,11 @@ const PartitionState* EmbeddedLogImpl::LivePart(uint32_t tid, PartitionId p) con
 
 // --- group commit -----------------------------------------------------------
 
-Status EmbeddedLogImpl::Submit(WriteOp op, bool data, size_t bytes_estimate) {
+Status EmbeddedLogImpl::Submit(WriteOp op, Durability durability, size_t bytes_estimate) {
   RETURN_NOT_OK(RequireWriter("writing"));
   Writer w;
   w.op = std::move(op);
-  w.data = data;
+  w.durability = durability;
   w.bytes = bytes_estimate;
   std::unique_lock l(queue_mu_);
   queue_.push_back(&w);
@@ -111,7 +111,8 @@ void EmbeddedLogImpl::RunGroup(std::vector<Writer*>& group) {
       continue;
     }
     any = true;
-    sync |= !w->data || opts_.fsync == FsyncPolicy::kAlways;
+    sync |= w->durability == Durability::kSync ||
+            (w->durability == Durability::kPolicy && opts_.fsync == FsyncPolicy::kAlways);
   }
   if (!any) return;
   for (const auto& [key, state] : ctx.parts) {
@@ -165,46 +166,119 @@ void EmbeddedLogImpl::Publish(WriteContext& ctx) {
 
 // --- appends ----------------------------------------------------------------
 
-Result<std::vector<Offset>> EmbeddedLogImpl::Append(const TopicPartition& tp, std::vector<RecordIn> batch) {
-  std::vector<Offset> offsets;
-  if (batch.empty()) return offsets;
-  for (const RecordIn& r : batch) {
+namespace {
+Status ValidateRecords(const std::vector<RecordIn>& records) {
+  for (const RecordIn& r : records) {
     if (r.timestamp < 0 && r.timestamp != kNoTimestamp) {
       return Status::InvalidArgument("record timestamp " + std::to_string(r.timestamp) + " is negative");
     }
   }
-  offsets.reserve(batch.size());
+  return Status::OK();
+}
+
+size_t EstimateBytes(const std::vector<RecordIn>& records) {
   size_t bytes = 0;
-  for (const RecordIn& r : batch) bytes += r.key.size() + (r.value ? r.value->size() : 0) + 64;
+  for (const RecordIn& r : records) bytes += r.key.size() + (r.value ? r.value->size() : 0) + 64;
+  return bytes;
+}
+
+Status CheckPartition(const TopicState* t, const TopicPartition& tp) {
+  if (t == nullptr) return Status::NotFound("topic '" + tp.topic + "' does not exist");
+  if (tp.partition < 0 || tp.partition >= t->partitions) {
+    return Status::NotFound("topic '" + tp.topic + "' has " + std::to_string(t->partitions) +
+                            " partition(s); partition " + std::to_string(tp.partition) + " does not exist");
+  }
+  return Status::OK();
+}
+}  // namespace
+
+// Callers check the partition first (CheckPartition): staging cannot fail.
+Status StageAppend(WriteContext& ctx, const TopicPartition& tp, const std::vector<RecordIn>& records,
+                   std::vector<Offset>* offsets) {
+  const TopicState* t = ctx.Topic(tp.topic);
+  RETURN_NOT_OK(CheckPartition(t, tp));
+  EmbeddedLogImpl* log = ctx.log;
+  PartitionState& ps = ctx.Part(t->id, tp.partition);
+  std::string envelope;
+  for (const RecordIn& r : records) {
+    const Offset offset = ps.next_offset++;
+    const Timestamp ts = r.timestamp == kNoTimestamp ? ctx.now : r.timestamp;
+    envelope.clear();
+    EncodeRecord(r, offset, ts, &envelope);
+    ctx.batch.Put(log->records_cf(), keys::RecordKey(t->id, tp.partition, offset), envelope);
+    ++ps.records;
+    ps.bytes += static_cast<int64_t>(envelope.size());
+    if (ts > ps.max_timestamp) {
+      ps.max_timestamp = ts;
+      ctx.batch.Put(log->time_cf(), keys::TimeKey(t->id, tp.partition, ts), keys::EncodeOffset(offset));
+    }
+    offsets->push_back(offset);
+  }
+  ctx.appended = true;
+  return Status::OK();
+}
+
+Status ValidateOffsets(const WriteContext& ctx,
+                       const std::vector<std::pair<TopicPartition, CommittedOffset>>& offsets) {
+  for (const auto& [tp, c] : offsets) {
+    RETURN_NOT_OK(CheckPartition(ctx.Topic(tp.topic), tp));
+    if (c.offset < 0) return Status::InvalidArgument("committed offset " + std::to_string(c.offset) + " is negative");
+  }
+  return Status::OK();
+}
+
+void StageOffsets(WriteContext& ctx, const std::string& group,
+                  const std::vector<std::pair<TopicPartition, CommittedOffset>>& offsets) {
+  for (const auto& [tp, c] : offsets) {
+    nlohmann::json j{{"offset", c.offset}, {"metadata", c.metadata}, {"ts", ctx.now}};
+    ctx.batch.Put(ctx.log->meta_cf(), keys::GroupKey(group, tp.topic, tp.partition), j.dump());
+  }
+}
+
+Result<std::vector<Offset>> EmbeddedLogImpl::Append(const TopicPartition& tp, std::vector<RecordIn> batch) {
+  std::vector<Offset> offsets;
+  if (batch.empty()) return offsets;
+  RETURN_NOT_OK(ValidateRecords(batch));
+  offsets.reserve(batch.size());
+  RETURN_NOT_OK(Submit([&](WriteContext& ctx) { return StageAppend(ctx, tp, batch, &offsets); },
+                       Durability::kPolicy, EstimateBytes(batch)));
+  return offsets;
+}
+
+Result<std::vector<std::vector<Offset>>> EmbeddedLogImpl::Write(AtomicWrite write) {
+  size_t bytes = 0;
+  for (const PartitionBatch& b : write.batches) {
+    RETURN_NOT_OK(ValidateRecords(b.records));
+    bytes += EstimateBytes(b.records);
+  }
+  if (!write.offsets.empty() && (write.group.empty() || write.group.find('\0') != std::string::npos)) {
+    return Status::InvalidArgument("an atomic write with offsets needs a group name without NUL bytes");
+  }
+  std::vector<std::vector<Offset>> offsets(write.batches.size());
   RETURN_NOT_OK(Submit(
       [&](WriteContext& ctx) -> Status {
-        const TopicState* t = ctx.Topic(tp.topic);
-        if (t == nullptr) return Status::NotFound("topic '" + tp.topic + "' does not exist");
-        if (tp.partition < 0 || tp.partition >= t->partitions) {
-          return Status::NotFound("topic '" + tp.topic + "' has " + std::to_string(t->partitions) +
-                                  " partition(s); partition " + std::to_string(tp.partition) + " does not exist");
+        // Validate everything before staging anything: the op is all or nothing.
+        for (const PartitionBatch& b : write.batches) RETURN_NOT_OK(CheckPartition(ctx.Topic(b.tp.topic), b.tp));
+        RETURN_NOT_OK(ValidateOffsets(ctx, write.offsets));
+        for (size_t i = 0; i < write.batches.size(); ++i) {
+          RETURN_NOT_OK(StageAppend(ctx, write.batches[i].tp, write.batches[i].records, &offsets[i]));
         }
-        PartitionState& ps = ctx.Part(t->id, tp.partition);
-        std::string envelope;
-        for (const RecordIn& r : batch) {
-          const Offset offset = ps.next_offset++;
-          const Timestamp ts = r.timestamp == kNoTimestamp ? ctx.now : r.timestamp;
-          envelope.clear();
-          EncodeRecord(r, offset, ts, &envelope);
-          ctx.batch.Put(records_cf(), keys::RecordKey(t->id, tp.partition, offset), envelope);
-          ++ps.records;
-          ps.bytes += static_cast<int64_t>(envelope.size());
-          if (ts > ps.max_timestamp) {
-            ps.max_timestamp = ts;
-            ctx.batch.Put(time_cf(), keys::TimeKey(t->id, tp.partition, ts), keys::EncodeOffset(offset));
-          }
-          offsets.push_back(offset);
+        for (const auto& [name, value] : write.checkpoints) {
+          ctx.batch.Put(meta_cf(), keys::CheckpointKey(name), value);
         }
-        ctx.appended = true;
+        StageOffsets(ctx, write.group, write.offsets);
         return Status::OK();
       },
-      /*data=*/true, bytes));
+      write.durability, bytes));
   return offsets;
+}
+
+Result<std::string> EmbeddedLogImpl::ReadCheckpoint(const std::string& name) {
+  std::string v;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta_cf(), keys::CheckpointKey(name), &v);
+  if (s.IsNotFound()) return Status::NotFound("no checkpoint named '" + name + "'");
+  RETURN_NOT_OK(ToStatus(s, "reading checkpoint '" + name + "'"));
+  return v;
 }
 
 // --- topics -----------------------------------------------------------------
@@ -228,7 +302,7 @@ Status EmbeddedLogImpl::CreateTopic(const std::string& topic, int32_t partitions
         ctx.topics[topic] = std::move(t);
         return Status::OK();
       },
-      /*data=*/false);
+      Durability::kSync);
 }
 
 Status EmbeddedLogImpl::AlterTopicConfig(const std::string& topic, const TopicConfig& config) {
@@ -242,7 +316,7 @@ Status EmbeddedLogImpl::AlterTopicConfig(const std::string& topic, const TopicCo
         ctx.topics[topic] = std::move(altered);
         return Status::OK();
       },
-      /*data=*/false);
+      Durability::kSync);
 }
 
 Status EmbeddedLogImpl::DeleteTopic(const std::string& topic) {
@@ -270,7 +344,7 @@ Status EmbeddedLogImpl::DeleteTopic(const std::string& topic) {
         ctx.appended = true;  // wake followers so they notice the topic is gone
         return Status::OK();
       },
-      /*data=*/false);
+      Durability::kSync);
 }
 
 // --- consumer groups --------------------------------------------------------
@@ -282,21 +356,11 @@ Status EmbeddedLogImpl::CommitOffsets(const std::string& group,
   }
   return Submit(
       [&](WriteContext& ctx) -> Status {
-        for (const auto& [tp, c] : offsets) {
-          const TopicState* t = ctx.Topic(tp.topic);
-          if (t == nullptr) return Status::NotFound("topic '" + tp.topic + "' does not exist");
-          if (tp.partition < 0 || tp.partition >= t->partitions) {
-            return Status::NotFound("topic '" + tp.topic + "' has no partition " + std::to_string(tp.partition));
-          }
-          if (c.offset < 0) return Status::InvalidArgument("committed offset " + std::to_string(c.offset) + " is negative");
-        }
-        for (const auto& [tp, c] : offsets) {
-          nlohmann::json j{{"offset", c.offset}, {"metadata", c.metadata}, {"ts", ctx.now}};
-          ctx.batch.Put(meta_cf(), keys::GroupKey(group, tp.topic, tp.partition), j.dump());
-        }
+        RETURN_NOT_OK(ValidateOffsets(ctx, offsets));
+        StageOffsets(ctx, group, offsets);
         return Status::OK();
       },
-      /*data=*/true);
+      Durability::kPolicy);
 }
 
 }  // namespace ghostlog::log

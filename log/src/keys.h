@@ -6,6 +6,7 @@
 //                 "N"                                        -> next topic id
 //                 "T" topic name                             -> topic metadata (JSON)
 //                 "S" [topic id][partition]                  -> PartitionState
+//                 "C" name                                   -> checkpoint value
 //                 "G" group \0 topic \0 [partition u32]      -> committed offset (JSON)
 //
 // Integers are big-endian so that bytewise order is numeric order: a
@@ -76,6 +77,8 @@ inline const std::string kFormat = "F";
 inline const std::string kNextTopicId = "N";
 inline std::string TopicKey(const std::string& name) { return "T" + name; }
 inline std::string StateKey(uint32_t tid, PartitionId p) { return "S" + PartitionPrefix(tid, p); }
+
+inline std::string CheckpointKey(const std::string& name) { return "C" + name; }
 
 inline std::string GroupPrefix(const std::string& group) { return "G" + group + std::string(1, '\0'); }
 inline std::string GroupKey(const std::string& group, const std::string& topic, PartitionId p) {

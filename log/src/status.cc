@@ -19,6 +19,7 @@ const char* Status::CodeName(Code c) {
     case Code::kNotSupported: return "Not supported";
     case Code::kAborted: return "Aborted";
     case Code::kTimedOut: return "Timed out";
+    case Code::kUnavailable: return "Unavailable";
   }
   return "Unknown";
 }

@@ -141,6 +141,31 @@ TEST_F(EmbeddedLogTest, FailedAppendAppendsNothing) {
   EXPECT_EQ(info.records, 0);
 }
 
+TEST_F(EmbeddedLogTest, AtomicWriteAcrossPartitionsWithCheckpointAndOffsets) {
+  ASSERT_OK(log_->CreateTopic("a", 1, {}));
+  ASSERT_OK(log_->CreateTopic("b", 2, {}));
+  Append("a", {Rec("x", "0")});
+  AtomicWrite w;
+  w.batches = {{{"a", 0}, {Rec("k", "1"), Rec("k", "2")}}, {{"b", 1}, {Rec("j", "3")}}};
+  w.checkpoints["capture.lsn"] = "0/16B3748";
+  w.group = "transform";
+  w.offsets = {{{"a", 0}, {1, "", 0}}};
+  auto offsets = Must(log_->Write(w));
+  EXPECT_EQ(offsets, (std::vector<std::vector<Offset>>{{1, 2}, {0}}));
+  Reopen();
+  EXPECT_EQ(Must(log_->ReadCheckpoint("capture.lsn")), "0/16B3748");
+  EXPECT_EQ(Must(log_->Committed("transform", {"a", 0})).offset, 1);
+  EXPECT_TRUE(log_->ReadCheckpoint("other").status().IsNotFound());
+
+  // One bad partition: nothing of the write lands, not even the checkpoint.
+  w.batches.push_back({{"b", 5}, {Rec("z", "9")}});
+  w.checkpoints["capture.lsn"] = "0/FFFFFFF";
+  EXPECT_TRUE(log_->Write(w).status().IsNotFound());
+  EXPECT_EQ(Must(log_->ReadCheckpoint("capture.lsn")), "0/16B3748");
+  EXPECT_EQ(Must(log_->DescribePartition({"a", 0})).end_offset, 3);
+  EXPECT_EQ(Must(log_->DescribePartition({"b", 1})).end_offset, 1);
+}
+
 TEST_F(EmbeddedLogTest, StateSurvivesReopen) {
   ASSERT_OK(log_->CreateTopic("t", 1, {}));
   Append("t", {Rec("a", "1"), Rec("b", "2")});

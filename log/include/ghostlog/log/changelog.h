@@ -45,6 +45,13 @@ class Changelog {
   virtual Result<std::vector<Offset>> Append(const TopicPartition& tp,
                                              std::vector<RecordIn> batch) = 0;
 
+  // Applies an AtomicWrite: all batches, checkpoints and offsets, or none.
+  // Returns the offsets given to each batch's records, batch by batch.
+  virtual Result<std::vector<std::vector<Offset>>> Write(AtomicWrite write) = 0;
+
+  // The last value written for a checkpoint name; NotFound if never written.
+  virtual Result<std::string> ReadCheckpoint(const std::string& name) = 0;
+
   // Records with offset >= `from`, in offset order, skipping gaps left by
   // compaction and retention. `from` below the log start is OutOfRange, as is
   // `from` above the end; `from == end` returns an empty vector.
@@ -60,6 +67,10 @@ class Changelog {
   virtual Result<Offset> OffsetForTimestamp(const TopicPartition& tp, Timestamp ts) = 0;
 
   virtual Result<PartitionInfo> DescribePartition(const TopicPartition& tp) = 0;
+
+  // Removes records below `offset` and advances the log start (Kafka's
+  // DeleteRecords). OutOfRange outside [log start, end].
+  virtual Result<CleanupStats> DeleteRecordsBefore(const TopicPartition& tp, Offset offset) = 0;
 
   // --- consumer groups ------------------------------------------------------
   // Commits all given offsets atomically.

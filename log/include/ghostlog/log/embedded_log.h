@@ -62,9 +62,6 @@ class EmbeddedLog : public Changelog {
   // Non-OK once a write or fsync has failed; every later write returns it.
   virtual Status FatalError() const = 0;
 
-  // Removes records below `offset` (Kafka's DeleteRecords); advances the log start.
-  virtual Result<CleanupStats> DeleteRecordsBefore(const TopicPartition& tp, Offset offset) = 0;
-
   virtual const EmbeddedLogOptions& options() const = 0;
 
  protected:

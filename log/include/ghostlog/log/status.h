@@ -27,6 +27,7 @@ class Status {
     kNotSupported,     // e.g. a newer on-disk format
     kAborted,          // an operation stopped because the log is closing
     kTimedOut,
+    kUnavailable,      // a remote peer (database, broker) is unreachable; retrying may help
   };
 
   Status() = default;
@@ -41,6 +42,7 @@ class Status {
   static Status NotSupported(std::string m) { return {Code::kNotSupported, std::move(m)}; }
   static Status Aborted(std::string m) { return {Code::kAborted, std::move(m)}; }
   static Status TimedOut(std::string m) { return {Code::kTimedOut, std::move(m)}; }
+  static Status Unavailable(std::string m) { return {Code::kUnavailable, std::move(m)}; }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
@@ -50,6 +52,7 @@ class Status {
   bool IsCorruption() const { return code_ == Code::kCorruption; }
   bool IsBusy() const { return code_ == Code::kBusy; }
   bool IsOutOfRange() const { return code_ == Code::kOutOfRange; }
+  bool IsUnavailable() const { return code_ == Code::kUnavailable; }
 
   // "Corruption: record 7 of topic 'x' partition 0 fails its checksum".
   std::string ToString() const;

@@ -111,6 +111,33 @@ struct GroupInfo {
   }
 };
 
+// How durable a write must be before it returns.
+enum class Durability {
+  kPolicy,  // as the log's fsync policy says (always, or within the interval)
+  kSync,    // fsync'd before returning, whatever the policy: for writes whose
+            // acknowledgement leaves the process (capture confirming an LSN)
+  kNoSync,  // never waits for fsync: scratch data that can be recomputed
+};
+
+// Records for one partition within an atomic write.
+struct PartitionBatch {
+  TopicPartition tp;
+  std::vector<RecordIn> records;
+};
+
+// Everything one stage makes durable in one step: records for any number of
+// partitions, the stage's named checkpoints (e.g. capture's source LSN), and
+// a consumer group's offsets. All of it lands, or none of it does. This is
+// Kafka's transactional producer with sendOffsetsToTransaction; on the
+// embedded log it is one RocksDB write batch.
+struct AtomicWrite {
+  std::vector<PartitionBatch> batches;
+  std::map<std::string, std::string> checkpoints;  // name -> value
+  std::string group;                               // with `offsets`
+  std::vector<std::pair<TopicPartition, CommittedOffset>> offsets;
+  Durability durability = Durability::kPolicy;
+};
+
 // What one compaction or retention pass did.
 struct CleanupStats {
   int64_t records_removed = 0;
