@@ -138,9 +138,11 @@ Result<CleanupStats> EmbeddedLogImpl::CompactPartition(const PartView& v, Partit
   }
   RETURN_NOT_OK(ToStatus(it->status(), "compacting"));
   int64_t tombstones = 0;
+  std::vector<std::pair<std::string, Offset>> expired;  // key index entries to drop with them
   for (const auto& [key, l] : latest) {
     if (l.tombstone && l.ts <= tombstone_horizon) {
       doomed.emplace_back(l.offset, l.size);
+      expired.emplace_back(key, l.offset);
       ++tombstones;
     }
   }
@@ -160,8 +162,22 @@ Result<CleanupStats> EmbeddedLogImpl::CompactPartition(const PartView& v, Partit
           for (size_t j = i; j < i + n; ++j) {
             ctx.batch.Delete(records_cf(), keys::RecordKey(v.tid, p, doomed[j].first));
           }
+          // An expired tombstone was its key's latest record, so its key index
+          // entry goes too, unless it has moved on to a newer record. Appends
+          // staged earlier in this same group are not visible to Get, so with
+          // any in the group the entries are left (ReadLatest copes with them).
+          const bool appends_in_group = ps.next_offset != ctx.log->LivePart(v.tid, p)->next_offset;
           ps.records -= static_cast<int64_t>(n);
           ps.bytes -= bytes;
+          if (i == 0 && !appends_in_group) {
+            for (const auto& [key, offset] : expired) {
+              std::string cur;
+              const std::string ik = keys::KeyIndexKey(v.tid, p, key);
+              if (db_->Get(rocksdb::ReadOptions(), keyindex_cf(), ik, &cur).ok() && keys::DecodeOffset(cur) == offset) {
+                ctx.batch.Delete(keyindex_cf(), ik);
+              }
+            }
+          }
           return Status::OK();
         },
         Durability::kPolicy));

@@ -105,6 +105,7 @@ class EmbeddedLogImpl final : public EmbeddedLog {
   Result<std::vector<Offset>> Append(const TopicPartition& tp, std::vector<RecordIn> batch) override;
   Result<std::vector<std::vector<Offset>>> Write(AtomicWrite write) override;
   Result<std::string> ReadCheckpoint(const std::string& name) override;
+  Result<std::optional<Record>> ReadLatest(const TopicPartition& tp, const std::string& key) override;
   Result<std::vector<Record>> Read(const TopicPartition& tp, Offset from, ReadLimits limits) override;
   Result<Offset> WaitForData(const TopicPartition& tp, Offset from, std::chrono::milliseconds timeout) override;
   Result<Offset> OffsetForTimestamp(const TopicPartition& tp, Timestamp ts) override;
@@ -132,6 +133,7 @@ class EmbeddedLogImpl final : public EmbeddedLog {
   rocksdb::ColumnFamilyHandle* meta_cf() const { return cfs_[0]; }
   rocksdb::ColumnFamilyHandle* records_cf() const { return cfs_[1]; }
   rocksdb::ColumnFamilyHandle* time_cf() const { return cfs_[2]; }
+  rocksdb::ColumnFamilyHandle* keyindex_cf() const { return cfs_[3]; }
 
  private:
   struct Writer;

@@ -99,6 +99,7 @@ Status EmbeddedLogImpl::OpenDb() {
       {rocksdb::kDefaultColumnFamilyName, meta_opts},
       {"records", RecordsOptions(cache)},
       {"timeindex", meta_opts},
+      {"keyindex", meta_opts},
   };
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s;

@@ -95,6 +95,26 @@ Result<Offset> EmbeddedLogImpl::WaitForData(const TopicPartition& tp, Offset fro
   return result;
 }
 
+Result<std::optional<Record>> EmbeddedLogImpl::ReadLatest(const TopicPartition& tp, const std::string& key) {
+  ASSIGN_OR_RAISE(PartView v, View(tp));
+  if (!v.config.cleanup_compact) {
+    return Status::NotSupported("topic '" + tp.topic + "' is not compacted; only compacted topics index keys");
+  }
+  std::string offset;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), keyindex_cf(), keys::KeyIndexKey(v.tid, tp.partition, key), &offset);
+  if (s.IsNotFound()) return std::optional<Record>();
+  RETURN_NOT_OK(ToStatus(s, "reading the key index of " + Where(tp)));
+  const Offset at = keys::DecodeOffset(offset);
+  if (at < v.state.log_start || at >= v.state.next_offset) return std::optional<Record>();  // removed by retention
+  std::string value;
+  s = db_->Get(rocksdb::ReadOptions(), records_cf(), keys::RecordKey(v.tid, tp.partition, at), &value);
+  if (s.IsNotFound()) return std::optional<Record>();  // an expired tombstone compacted away
+  RETURN_NOT_OK(ToStatus(s, "reading " + Where(tp)));
+  auto r = DecodeRecord(value);
+  if (!r.ok()) return r.status().WithContext(Where(tp) + " offset " + std::to_string(at));
+  return std::optional<Record>(std::move(r).value());
+}
+
 Result<Offset> EmbeddedLogImpl::TimeIndexLookup(const PartView& v, Timestamp ts) {
   // Entries exist where the running maximum timestamp grows, so the first entry
   // with max >= ts names the first record with timestamp >= ts.

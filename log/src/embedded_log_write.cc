@@ -212,6 +212,9 @@ Status StageAppend(WriteContext& ctx, const TopicPartition& tp, const std::vecto
       ps.max_timestamp = ts;
       ctx.batch.Put(log->time_cf(), keys::TimeKey(t->id, tp.partition, ts), keys::EncodeOffset(offset));
     }
+    if (t->config.cleanup_compact) {
+      ctx.batch.Put(log->keyindex_cf(), keys::KeyIndexKey(t->id, tp.partition, r.key), keys::EncodeOffset(offset));
+    }
     offsets->push_back(offset);
   }
   ctx.appended = true;
@@ -339,6 +342,7 @@ Status EmbeddedLogImpl::DeleteTopic(const std::string& topic) {
         ctx.batch.Delete(meta_cf(), keys::TopicKey(topic));
         ctx.batch.DeleteRange(records_cf(), keys::TopicBegin(tid), keys::TopicEnd(tid));
         ctx.batch.DeleteRange(time_cf(), keys::TopicBegin(tid), keys::TopicEnd(tid));
+        ctx.batch.DeleteRange(keyindex_cf(), keys::TopicBegin(tid), keys::TopicEnd(tid));
         ctx.deleted_topic_ids.insert(tid);
         ctx.topics[topic] = std::nullopt;
         ctx.appended = true;  // wake followers so they notice the topic is gone

@@ -2,6 +2,8 @@
 //
 //   records CF:   [topic id u32][partition u32][offset u64]  -> record envelope
 //   timeindex CF: [topic id u32][partition u32][max ts u64]  -> offset u64
+//   keyindex CF:  [topic id u32][partition u32] key bytes    -> offset of the key's latest record
+//                 (compacted topics only)
 //   meta CF:      "F"                                        -> data dir format version
 //                 "N"                                        -> next topic id
 //                 "T" topic name                             -> topic metadata (JSON)
@@ -65,6 +67,12 @@ inline PartitionId KeyPartition(std::string_view k) { return static_cast<Partiti
 
 inline std::string TimeKey(uint32_t tid, PartitionId p, Timestamp ts) { return RecordKey(tid, p, ts); }
 inline Timestamp TimeKeyTimestamp(std::string_view k) { return RecordKeyOffset(k); }
+
+inline std::string KeyIndexKey(uint32_t tid, PartitionId p, std::string_view key) {
+  std::string k = PartitionPrefix(tid, p);
+  k.append(key);
+  return k;
+}
 
 inline std::string EncodeOffset(Offset o) {
   std::string s;

@@ -346,6 +346,24 @@ TEST_F(EmbeddedLogTest, TombstonesExpireAfterDeleteRetention) {
   EXPECT_EQ(Append("c", {Rec("z", "1")}), (std::vector<Offset>{3}));
 }
 
+TEST_F(EmbeddedLogTest, ReadLatestByKeyOnCompactedTopics) {
+  ASSERT_OK(log_->CreateTopic("c", 1, Compacted(/*delete_retention_ms=*/1000)));
+  Append("c", {Rec("a", "1"), Rec("b", "1"), Rec("a", "2")});
+  EXPECT_EQ(Must(log_->ReadLatest({"c", 0}, "a"))->value, "2");
+  EXPECT_EQ(Must(log_->ReadLatest({"c", 0}, "b"))->offset, 1);
+  EXPECT_FALSE(Must(log_->ReadLatest({"c", 0}, "zz")).has_value());
+  Append("c", {Rec("b", std::nullopt)});
+  EXPECT_TRUE(Must(log_->ReadLatest({"c", 0}, "b"))->is_tombstone());
+  now_ += 2000;
+  Must(log_->Compact("c"));
+  EXPECT_FALSE(Must(log_->ReadLatest({"c", 0}, "b")).has_value());  // expired tombstone is gone
+  EXPECT_EQ(Must(log_->ReadLatest({"c", 0}, "a"))->value, "2");
+  Reopen();
+  EXPECT_EQ(Must(log_->ReadLatest({"c", 0}, "a"))->offset, 2);
+  ASSERT_OK(log_->CreateTopic("d", 1, {}));
+  EXPECT_EQ(log_->ReadLatest({"d", 0}, "a").status().code(), Status::Code::kNotSupported);
+}
+
 TEST_F(EmbeddedLogTest, MinCompactionLagProtectsYoungRecords) {
   ASSERT_OK(log_->CreateTopic("c", 1, Compacted(1000, /*lag_ms=*/5000)));
   Append("c", {Rec("a", "old")});
@@ -426,7 +444,7 @@ TEST_F(EmbeddedLogTest, WriteFailureIsFatal) {
 void CorruptRecord(const std::string& dir, const std::function<void(std::string*)>& mutate) {
   rocksdb::Options o;
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
-      {rocksdb::kDefaultColumnFamilyName, {}}, {"records", {}}, {"timeindex", {}}};
+      {rocksdb::kDefaultColumnFamilyName, {}}, {"records", {}}, {"timeindex", {}}, {"keyindex", {}}};
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
   ASSERT_TRUE(rocksdb::DB::Open(o, dir, cfs, &handles, &db).ok());
@@ -472,7 +490,7 @@ TEST_F(EmbeddedLogTest, NewerFormatsAreRefused) {
   {
     rocksdb::Options o;
     std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
-        {rocksdb::kDefaultColumnFamilyName, {}}, {"records", {}}, {"timeindex", {}}};
+        {rocksdb::kDefaultColumnFamilyName, {}}, {"records", {}}, {"timeindex", {}}, {"keyindex", {}}};
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* db = nullptr;
     ASSERT_TRUE(rocksdb::DB::Open(o, Options().data_dir, cfs, &handles, &db).ok());

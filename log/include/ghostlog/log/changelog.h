@@ -58,6 +58,11 @@ class Changelog {
   virtual Result<std::vector<Record>> Read(const TopicPartition& tp, Offset from,
                                            ReadLimits limits = {}) = 0;
 
+  // The latest record with this key, on a compacted topic (which keeps a key
+  // index); nullopt if the key has none, or only an expired tombstone.
+  // NotSupported on other topics.
+  virtual Result<std::optional<Record>> ReadLatest(const TopicPartition& tp, const std::string& key) = 0;
+
   // Blocks until the partition's end offset is > `from` or `timeout` passes.
   // Returns the end offset seen. Wakes within milliseconds of an append.
   virtual Result<Offset> WaitForData(const TopicPartition& tp, Offset from,
