@@ -116,19 +116,38 @@ Result<std::optional<Record>> EmbeddedLogImpl::ReadLatest(const TopicPartition& 
 }
 
 Result<Offset> EmbeddedLogImpl::TimeIndexLookup(const PartView& v, Timestamp ts) {
-  // Entries exist where the running maximum timestamp grows, so the first entry
-  // with max >= ts names the first record with timestamp >= ts.
+  // Entries exist where the running maximum timestamp grows, so every record
+  // before the first entry with max >= ts is older than ts. From there (or
+  // the log start) the first surviving record with timestamp >= ts is the
+  // answer: usually the entry's own record, but it may have been removed, and
+  // out-of-order timestamps may put older records after it.
   const std::string upper = keys::PartitionPrefix(v.tid, v.partition + 1);
   rocksdb::Slice upper_slice(upper);
   rocksdb::ReadOptions ro;
   ro.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, time_cf()));
-  it->Seek(keys::TimeKey(v.tid, v.partition, std::max<Timestamp>(ts, 0)));
-  Offset found = v.state.next_offset;
-  if (it->Valid()) found = keys::DecodeOffset(it->value().ToStringView());
-  RETURN_NOT_OK(ToStatus(it->status(), "reading the time index"));
-  // Entries below the log start may linger until retention trims the index.
-  return std::clamp(found, v.state.log_start, v.state.next_offset);
+  Offset from = v.state.next_offset;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, time_cf()));
+    it->Seek(keys::TimeKey(v.tid, v.partition, std::max<Timestamp>(ts, 0)));
+    if (it->Valid()) from = keys::DecodeOffset(it->value().ToStringView());
+    RETURN_NOT_OK(ToStatus(it->status(), "reading the time index"));
+  }
+  from = std::max(from, v.state.log_start);
+  if (from >= v.state.next_offset) return v.state.next_offset;
+  const std::string end_key = keys::RecordKey(v.tid, v.partition, v.state.next_offset);
+  rocksdb::Slice end_slice(end_key);
+  rocksdb::ReadOptions rr;
+  rr.iterate_upper_bound = &end_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rr, records_cf()));
+  for (it->Seek(keys::RecordKey(v.tid, v.partition, from)); it->Valid(); it->Next()) {
+    std::string_view key;
+    bool tombstone = false;
+    Timestamp record_ts = 0;
+    RETURN_NOT_OK(PeekKey(it->value().ToStringView(), &key, &tombstone, &record_ts));
+    if (record_ts >= ts) return keys::RecordKeyOffset(it->key().ToStringView());
+  }
+  RETURN_NOT_OK(ToStatus(it->status(), "reading records by timestamp"));
+  return v.state.next_offset;
 }
 
 Result<Offset> EmbeddedLogImpl::OffsetForTimestamp(const TopicPartition& tp, Timestamp ts) {

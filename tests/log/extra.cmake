@@ -1,0 +1,15 @@
+# Included from tests/CMakeLists.txt: the changelog's randomized model test and
+# its crash test (a child process appending under SIGKILL).
+
+add_executable(model_test log/model_test.cc)
+target_link_libraries(model_test PRIVATE ghostlog_log GTest::gtest_main)
+gtest_discover_tests(model_test DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 120)
+
+add_executable(crash_child log/crash_child.cc)
+target_link_libraries(crash_child PRIVATE ghostlog_log)
+
+add_executable(crash_test log/crash_test.cc)
+target_link_libraries(crash_test PRIVATE ghostlog_log GTest::gtest_main)
+target_compile_definitions(crash_test PRIVATE GHOSTLOG_CRASH_CHILD="$<TARGET_FILE:crash_child>")
+add_dependencies(crash_test crash_child)
+gtest_discover_tests(crash_test DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 180)
