@@ -1,0 +1,100 @@
+// Capture::Impl, split by concern:
+//   capture.cc   lifecycle: checkpoint, slot and publication, retries
+//   snapshot.cc  the initial (and resumed) snapshot
+//   stream.cc    the replication stream: decoding, transactions, spill, status
+#pragma once
+
+#include <map>
+#include <set>
+#include <stop_token>
+
+#include "checkpoint.h"
+#include "events.h"
+#include "ghostlog/capture/capture.h"
+#include "pg_conn.h"
+#include "pgoutput.h"
+#include "schema_registry.h"
+#include "txn_writer.h"
+
+namespace ghostlog::capture {
+
+
+struct SlotInfo {
+  bool exists = false;
+  pgoutput::Lsn confirmed_flush = 0;
+  std::string wal_status;  // reserved | extended | unreserved | lost
+  std::string plugin;
+  bool active = false;
+};
+
+class Capture::Impl {
+ public:
+  Impl(CaptureConfig config, log::Changelog& log);
+
+  Status Run(std::stop_token stop);
+  const CaptureStats& stats() const { return stats_; }
+
+ private:
+  // capture.cc
+  Status RunOnce(std::stop_token stop);
+  Status LoadState();
+  Status EnsurePublication(PgConn& sql);
+  Result<std::vector<QualifiedName>> SelectedTables(PgConn& sql);
+  Result<SlotInfo> QuerySlot(PgConn& sql);
+  log::TopicConfig TableTopicConfig() const;
+  Status EnsureTableTopic(const TableSchema& t);
+  Status AddSchemaIfChanged(TableSchema t);
+
+  // snapshot.cc
+  Status RunSnapshot(PgConn& sql, const std::optional<std::string>& exported_snapshot, std::stop_token stop);
+  Status SnapshotTable(PgConn& sql, const QualifiedName& table, std::stop_token stop);
+  Result<TableSchema> CatalogSchema(PgConn& sql, const QualifiedName& table);
+
+  // stream.cc
+  Status Stream(PgConn& repl, pgoutput::Lsn start, std::stop_token stop);
+  Status HandleXLogData(std::string_view payload, pgoutput::Lsn wal_start, pgoutput::Lsn wal_end);
+  Status Apply(const pgoutput::Msg& m, pgoutput::Lsn change_lsn);
+  Status OnChange(const pgoutput::Msg& m, pgoutput::Lsn change_lsn);
+  Status FillUnchangedToast(const TableSchema& t, const pgoutput::Tuple& tuple, nlohmann::json* after);
+  Status SendStatus(PgConn& repl, bool reply_requested);
+  Status SpillStreamed(uint32_t xid, std::string_view payload);
+  Status FlushSpill();
+  Status ReplaySpill(uint32_t xid, const pgoutput::StreamCommit& c);
+  Status Heartbeat();
+
+  CaptureConfig cfg_;
+  log::Changelog& log_;
+  CaptureStats stats_;
+  SchemaRegistry schemas_;
+  TxnWriter writer_;
+  Checkpoint cp_;
+  std::string db_name_;
+
+  // Current transaction (streaming).
+  bool in_txn_ = false;
+  bool skip_txn_ = false;  // at or below the checkpoint: already in the changelog
+  pgoutput::Begin begin_;
+  SourceInfo source_;
+  int64_t txn_order_ = 0;
+  std::map<std::string, int64_t> collection_order_;
+
+  // Streamed (in-progress) transactions spilled to the spill topic.
+  struct Spilled {
+    std::vector<std::pair<log::Offset, log::Offset>> runs;  // offset ranges in the spill topic
+    std::set<uint32_t> aborted_subxids;
+  };
+  std::string spill_topic_;
+  std::map<uint32_t, Spilled> spilled_;
+  std::vector<log::RecordIn> spill_buf_;
+  uint32_t spill_buf_xid_ = 0;
+  bool in_stream_ = false;
+  uint32_t stream_xid_ = 0;
+
+  // Replication position bookkeeping.
+  pgoutput::Lsn received_ = 0;     // highest WAL end seen
+  pgoutput::Lsn server_wal_end_ = 0;
+  std::chrono::steady_clock::time_point last_status_{};
+  std::chrono::steady_clock::time_point last_commit_{};
+};
+
+}  // namespace ghostlog::capture

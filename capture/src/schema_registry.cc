@@ -1,0 +1,66 @@
+#include "schema_registry.h"
+
+namespace ghostlog::capture {
+
+nlohmann::json TableSchema::ToJson() const {
+  nlohmann::json cols = nlohmann::json::array();
+  for (const auto& c : columns) {
+    cols.push_back({{"name", c.name}, {"type_oid", c.type_oid}, {"type_modifier", c.type_modifier}, {"key", c.key}});
+  }
+  return {{"schema", schema},   {"table", table},        {"relation_id", relid},
+          {"version", version}, {"replica_identity", std::string(1, replica_identity)},
+          {"columns", cols}};
+}
+
+Result<TableSchema> TableSchema::FromJson(const nlohmann::json& j) {
+  try {
+    TableSchema s;
+    s.schema = j.at("schema").get<std::string>();
+    s.table = j.at("table").get<std::string>();
+    s.relid = j.at("relation_id").get<pgoutput::Oid>();
+    s.version = j.at("version").get<int64_t>();
+    s.replica_identity = j.at("replica_identity").get<std::string>().at(0);
+    for (const auto& c : j.at("columns")) {
+      s.columns.push_back({c.at("name").get<std::string>(), c.at("type_oid").get<pgoutput::Oid>(),
+                           c.at("type_modifier").get<int32_t>(), c.at("key").get<bool>()});
+    }
+    return s;
+  } catch (const std::exception& e) {
+    return Status::Corruption(std::string("schema record: ") + e.what());
+  }
+}
+
+void SchemaRegistry::Seed(TableSchema s) {
+  s.topic = TopicFor(s.schema, s.table);
+  latest_[s.qualified()] = std::move(s);
+}
+
+std::optional<log::RecordIn> SchemaRegistry::Register(TableSchema s) {
+  s.topic = TopicFor(s.schema, s.table);
+  auto it = latest_.find(s.qualified());
+  if (it != latest_.end() && it->second.columns == s.columns && it->second.replica_identity == s.replica_identity) {
+    s.version = it->second.version;
+    it->second.relid = s.relid;
+    by_relid_[s.relid] = std::move(s);
+    return std::nullopt;
+  }
+  s.version = it == latest_.end() ? 1 : it->second.version + 1;
+  log::RecordIn r;
+  r.key = s.qualified();
+  r.value = s.ToJson().dump();
+  latest_[s.qualified()] = s;
+  by_relid_[s.relid] = std::move(s);
+  return r;
+}
+
+const TableSchema* SchemaRegistry::Find(pgoutput::Oid relid) const {
+  auto it = by_relid_.find(relid);
+  return it == by_relid_.end() ? nullptr : &it->second;
+}
+
+const TableSchema* SchemaRegistry::FindByName(const std::string& qualified) const {
+  auto it = latest_.find(qualified);
+  return it == latest_.end() ? nullptr : &it->second;
+}
+
+}  // namespace ghostlog::capture

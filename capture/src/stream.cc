@@ -1,0 +1,334 @@
+// The replication stream: START_REPLICATION, pgoutput decoding, transactions,
+// spilling of streamed transactions, status updates and heartbeats.
+#include <spdlog/spdlog.h>
+
+#include "capture_impl.h"
+
+namespace ghostlog::capture {
+
+namespace {
+uint64_t BE64(std::string_view s, size_t at) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(s[at + i]);
+  return v;
+}
+uint32_t BE32(std::string_view s, size_t at) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<uint8_t>(s[at + i]);
+  return v;
+}
+void PutBE64(std::string* s, uint64_t v) {
+  for (int i = 7; i >= 0; --i) s->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+int64_t PgNowUs() { return (log::NowMs() - 946'684'800'000LL) * 1000; }
+
+constexpr size_t kSpillBufferBytes = 1 << 20;
+}  // namespace
+
+Status Capture::Impl::Stream(PgConn& repl, pgoutput::Lsn start, std::stop_token stop) {
+  const bool v2 = repl.server_version() >= 140000;
+  std::string cmd = "START_REPLICATION SLOT " + repl.QuoteIdent(cfg_.slot) + " LOGICAL " + pgoutput::FormatLsn(start) +
+                    " (proto_version '" + (v2 ? "2" : "1") + "', publication_names " +
+                    repl.Quote(repl.QuoteIdent(cfg_.publication));
+  if (v2) cmd += ", streaming 'on', messages 'true'";
+  cmd += ")";
+  RETURN_NOT_OK(repl.Exec(cmd).status());
+  spdlog::info("capture: streaming from slot {} at {}", cfg_.slot, pgoutput::FormatLsn(start));
+  stats_.streaming = true;
+  received_ = start;
+  stats_.confirmed_lsn = cp_.lsn;
+  last_commit_ = std::chrono::steady_clock::now();
+  last_status_ = {};
+
+  while (!stop.stop_requested()) {
+    ASSIGN_OR_RAISE(auto msg, repl.ReadCopyData(std::chrono::milliseconds(100)));
+    if (msg && !msg->empty()) {
+      const std::string_view m(*msg);
+      if (m[0] == 'w' && m.size() >= 25) {
+        const pgoutput::Lsn wal_start = BE64(m, 1), wal_end = BE64(m, 9);
+        received_ = std::max(received_, wal_end);
+        stats_.received_lsn = received_;
+        RETURN_NOT_OK(HandleXLogData(m.substr(25), wal_start, wal_end));
+      } else if (m[0] == 'k' && m.size() >= 18) {
+        server_wal_end_ = BE64(m, 1);
+        received_ = std::max(received_, server_wal_end_);
+        if (m[17] != 0) RETURN_NOT_OK(SendStatus(repl, false));
+      } else {
+        return Status::Corruption("unexpected replication message of type '" + std::string(1, m[0]) + "'");
+      }
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (!in_txn_ && spilled_.empty() && now - last_commit_ >= cfg_.heartbeat_interval) {
+      RETURN_NOT_OK(Heartbeat());
+      last_commit_ = now;
+    }
+    if (now - last_status_ >= std::chrono::seconds(1)) RETURN_NOT_OK(SendStatus(repl, false));
+  }
+  return SendStatus(repl, false);
+}
+
+// Only what the changelog holds durably (cp_.lsn) is reported as flushed.
+Status Capture::Impl::SendStatus(PgConn& repl, bool reply_requested) {
+  std::string s = "r";
+  PutBE64(&s, received_);
+  PutBE64(&s, cp_.lsn);
+  PutBE64(&s, cp_.lsn);
+  PutBE64(&s, static_cast<uint64_t>(PgNowUs()));
+  s.push_back(reply_requested ? 1 : 0);
+  last_status_ = std::chrono::steady_clock::now();
+  stats_.confirmed_lsn = cp_.lsn;
+  return repl.WriteCopyData(s);
+}
+
+// Quiet source: nothing of ours is in flight, so every transaction that
+// committed before the server's current position has reached us. Moving the
+// checkpoint there (durably, then confirming) lets the server recycle WAL.
+Status Capture::Impl::Heartbeat() {
+  const pgoutput::Lsn to = std::max(server_wal_end_, received_);
+  if (to <= cp_.lsn) return Status::OK();
+  cp_.lsn = to;
+  return writer_.WriteCheckpoint(cp_);
+}
+
+Status Capture::Impl::HandleXLogData(std::string_view payload, pgoutput::Lsn wal_start, pgoutput::Lsn) {
+  if (payload.empty()) return Status::Corruption("empty pgoutput message");
+  const char type = payload[0];
+  if (in_stream_ && type != 'S' && type != 'E' && type != 'c' && type != 'A') {
+    return SpillStreamed(stream_xid_, payload.size() >= 5 ? payload : std::string_view());
+  }
+  ASSIGN_OR_RAISE(pgoutput::Msg msg, pgoutput::Decode(payload, in_stream_));
+  (void)wal_start;
+  return Apply(msg, wal_start);
+}
+
+Status Capture::Impl::SpillStreamed(uint32_t xid, std::string_view payload) {
+  if (payload.empty()) return Status::Corruption("truncated streamed pgoutput message");
+  log::RecordIn r;
+  r.key = std::to_string(xid);
+  r.value = std::string(payload);
+  spill_buf_.push_back(std::move(r));
+  spill_buf_xid_ = xid;
+  size_t bytes = 0;
+  for (const auto& b : spill_buf_) bytes += b.value->size();
+  if (bytes < kSpillBufferBytes) return Status::OK();
+  return FlushSpill();
+}
+
+Status Capture::Impl::FlushSpill() {
+  if (spill_buf_.empty()) return Status::OK();
+  // Not synced on purpose: after a crash the server streams these again.
+  log::AtomicWrite w;
+  w.durability = log::Durability::kNoSync;
+  w.batches.push_back({{spill_topic_, 0}, std::move(spill_buf_)});
+  spill_buf_.clear();
+  ASSIGN_OR_RAISE(auto offsets, log_.Write(std::move(w)));
+  auto& runs = spilled_[spill_buf_xid_].runs;
+  if (!runs.empty() && runs.back().second + 1 == offsets[0].front()) {
+    runs.back().second = offsets[0].back();
+  } else {
+    runs.emplace_back(offsets[0].front(), offsets[0].back());
+  }
+  return Status::OK();
+}
+
+Status Capture::Impl::ReplaySpill(uint32_t xid, const pgoutput::StreamCommit& c) {
+  RETURN_NOT_OK(FlushSpill());
+  Spilled sp = std::move(spilled_[xid]);
+  spilled_.erase(xid);
+  RETURN_NOT_OK(Apply(pgoutput::Begin{c.commit_lsn, c.commit_ts_us, xid}, c.commit_lsn));
+  for (const auto& [first, last] : sp.runs) {
+    for (log::Offset at = first; at <= last;) {
+      ASSIGN_OR_RAISE(auto records, log_.Read({spill_topic_, 0}, at, {4096, 4 << 20}));
+      if (records.empty()) return Status::Corruption("spilled records of transaction " + std::to_string(xid) + " are missing");
+      for (const auto& r : records) {
+        if (r.offset > last) break;
+        const std::string_view payload(*r.value);
+        const uint32_t subxid = BE32(payload, 1);
+        if (sp.aborted_subxids.count(subxid)) continue;
+        ASSIGN_OR_RAISE(pgoutput::Msg msg, pgoutput::Decode(payload, /*in_stream=*/true));
+        RETURN_NOT_OK(Apply(msg, c.commit_lsn));
+      }
+      at = records.back().offset + 1;
+    }
+  }
+  RETURN_NOT_OK(Apply(pgoutput::Commit{c.flags, c.commit_lsn, c.end_lsn, c.commit_ts_us}, c.end_lsn));
+  if (spilled_.empty()) {
+    ASSIGN_OR_RAISE(auto info, log_.DescribePartition({spill_topic_, 0}));
+    RETURN_NOT_OK(log_.DeleteRecordsBefore({spill_topic_, 0}, info.end_offset).status());
+  }
+  return Status::OK();
+}
+
+Status Capture::Impl::Apply(const pgoutput::Msg& m, pgoutput::Lsn change_lsn) {
+  using namespace pgoutput;
+  if (const auto* b = std::get_if<Begin>(&m)) {
+    in_txn_ = true;
+    begin_ = *b;
+    // Already in the changelog (a restart replays from the slot's position).
+    skip_txn_ = b->final_lsn < cp_.lsn;
+    const int64_t ts = PgTimestampToUnixMs(b->commit_ts_us);
+    writer_.Begin(std::to_string(b->xid) + ":" + FormatLsn(b->final_lsn), b->xid, b->final_lsn, ts, "END");
+    source_ = SourceInfo{cfg_.topic_prefix, db_name_, b->xid, 0, b->final_lsn, ts, "false"};
+    txn_order_ = 0;
+    collection_order_.clear();
+    return Status::OK();
+  }
+  if (const auto* c = std::get_if<Commit>(&m)) {
+    in_txn_ = false;
+    last_commit_ = std::chrono::steady_clock::now();
+    if (skip_txn_) {
+      writer_.Discard();
+      return Status::OK();
+    }
+    cp_.lsn = std::max(cp_.lsn, c->end_lsn);
+    const int64_t events = writer_.event_count();
+    RETURN_NOT_OK(writer_.Commit(cp_));
+    stats_.transactions++;
+    stats_.events += events;
+    stats_.last_commit_ts_ms = PgTimestampToUnixMs(c->commit_ts_us);
+    return Status::OK();
+  }
+  if (const auto* r = std::get_if<Relation>(&m)) {
+    TableSchema t;
+    t.relid = r->oid;
+    t.schema = r->schema.empty() ? "pg_catalog" : r->schema;
+    t.table = r->name;
+    t.replica_identity = r->replica_identity;
+    for (const auto& c : r->columns) t.columns.push_back({c.name, c.type_oid, c.type_modifier, c.is_key()});
+    t.topic = schemas_.TopicFor(t.schema, t.table);
+    RETURN_NOT_OK(EnsureTableTopic(t));
+    if (!in_txn_ || skip_txn_) {
+      schemas_.Register(std::move(t));
+      return Status::OK();
+    }
+    return AddSchemaIfChanged(std::move(t));
+  }
+  if (const auto* s = std::get_if<StreamStart>(&m)) {
+    in_stream_ = true;
+    stream_xid_ = s->xid;
+    return Status::OK();
+  }
+  if (std::holds_alternative<StreamStop>(m)) {
+    in_stream_ = false;
+    return FlushSpill();
+  }
+  if (const auto* sc = std::get_if<StreamCommit>(&m)) return ReplaySpill(sc->xid, *sc);
+  if (const auto* sa = std::get_if<StreamAbort>(&m)) {
+    RETURN_NOT_OK(FlushSpill());
+    if (sa->xid == sa->subxid) {
+      spilled_.erase(sa->xid);
+    } else {
+      spilled_[sa->xid].aborted_subxids.insert(sa->subxid);
+    }
+    return Status::OK();
+  }
+  if (const auto* o = std::get_if<Origin>(&m)) {
+    (void)o;  // replicated-in changes are captured like any other
+    return Status::OK();
+  }
+  if (std::holds_alternative<Type>(m)) return Status::OK();
+  if (skip_txn_ && in_txn_) return Status::OK();
+  return OnChange(m, change_lsn);
+}
+
+// Unchanged TOAST values are not in the WAL. The latest image of the row in
+// the changelog has them (unless this same transaction changed them before;
+// then the placeholder stays). Never written as NULL.
+Status Capture::Impl::FillUnchangedToast(const TableSchema& t, const pgoutput::Tuple& tuple, nlohmann::json* after) {
+  bool any = false;
+  for (const auto& d : tuple) any |= d.kind == pgoutput::Datum::Kind::kUnchangedToast;
+  if (!any) return Status::OK();
+  ASSIGN_OR_RAISE(auto latest, log_.ReadLatest({t.topic, 0}, KeyFromRow(t, *after)));
+  if (!latest || !latest->value) return Status::OK();
+  auto prev = nlohmann::json::parse(*latest->value, nullptr, false);
+  if (prev.is_discarded() || !prev.contains("after") || !prev["after"].is_object()) return Status::OK();
+  for (size_t i = 0; i < tuple.size(); ++i) {
+    if (tuple[i].kind != pgoutput::Datum::Kind::kUnchangedToast) continue;
+    const std::string& name = t.columns[i].name;
+    auto it = prev["after"].find(name);
+    if (it != prev["after"].end()) (*after)[name] = *it;
+  }
+  return Status::OK();
+}
+
+Status Capture::Impl::OnChange(const pgoutput::Msg& m, pgoutput::Lsn change_lsn) {
+  using namespace pgoutput;
+  const int64_t now = log::NowMs();
+  source_.lsn = change_lsn;
+  auto emit = [&](const TableSchema& t, std::string key, char op, nlohmann::json before, nlohmann::json after) {
+    TxnPosition pos{std::to_string(source_.xid) + ":" + FormatLsn(source_.commit_lsn), ++txn_order_,
+                    ++collection_order_[t.topic]};
+    return writer_.Add(t.topic, t.qualified(),
+                       ChangeEvent(t, std::move(key), op, std::move(before), std::move(after), source_, &pos, now), cp_);
+  };
+  auto table = [&](Oid relid) -> Result<const TableSchema*> {
+    const TableSchema* t = schemas_.Find(relid);
+    if (t == nullptr) return Status::Corruption("change for relation " + std::to_string(relid) + " before its Relation message");
+    return t;
+  };
+  if (!in_txn_) return Status::Corruption("change outside a transaction");
+
+  if (const auto* ins = std::get_if<Insert>(&m)) {
+    ASSIGN_OR_RAISE(const TableSchema* t, table(ins->relation));
+    ASSIGN_OR_RAISE(nlohmann::json after, RowToJson(*t, ins->new_tuple));
+    std::string key = KeyFromRow(*t, after);
+    return emit(*t, std::move(key), 'c', nullptr, std::move(after));
+  }
+  if (const auto* up = std::get_if<Update>(&m)) {
+    ASSIGN_OR_RAISE(const TableSchema* t, table(up->relation));
+    Tuple new_tuple = up->new_tuple;
+    if (up->old_kind == 'O') {
+      // REPLICA IDENTITY FULL: the old row carries unchanged TOAST values.
+      for (size_t i = 0; i < new_tuple.size() && i < up->old_tuple.size(); ++i) {
+        if (new_tuple[i].kind == Datum::Kind::kUnchangedToast) new_tuple[i] = up->old_tuple[i];
+      }
+    }
+    ASSIGN_OR_RAISE(nlohmann::json after, RowToJson(*t, new_tuple));
+    RETURN_NOT_OK(FillUnchangedToast(*t, new_tuple, &after));
+    nlohmann::json before = nullptr;
+    std::string new_key = KeyFromRow(*t, after), old_key = new_key;
+    if (up->old_kind) {
+      ASSIGN_OR_RAISE(before, RowToJson(*t, up->old_tuple));
+      old_key = KeyFromRow(*t, before);
+    }
+    if (old_key != new_key) {
+      // A key change is a delete of the old key and a create of the new one.
+      RETURN_NOT_OK(emit(*t, old_key, 'd', std::move(before), nullptr));
+      RETURN_NOT_OK(writer_.Add(t->topic, "", Tombstone(*t, old_key), cp_));
+      return emit(*t, std::move(new_key), 'c', nullptr, std::move(after));
+    }
+    return emit(*t, std::move(new_key), 'u', std::move(before), std::move(after));
+  }
+  if (const auto* del = std::get_if<Delete>(&m)) {
+    ASSIGN_OR_RAISE(const TableSchema* t, table(del->relation));
+    ASSIGN_OR_RAISE(nlohmann::json before, RowToJson(*t, del->old_tuple));
+    std::string key = KeyFromRow(*t, before);
+    RETURN_NOT_OK(emit(*t, key, 'd', std::move(before), nullptr));
+    return writer_.Add(t->topic, "", Tombstone(*t, std::move(key)), cp_);
+  }
+  if (const auto* tr = std::get_if<Truncate>(&m)) {
+    for (Oid relid : tr->relations) {
+      ASSIGN_OR_RAISE(const TableSchema* t, table(relid));
+      RETURN_NOT_OK(emit(*t, "", 't', nullptr, nullptr));
+    }
+    return Status::OK();
+  }
+  if (const auto* msg = std::get_if<Message>(&m)) {
+    // Logical decoding messages (pg_logical_emit_message) go to PREFIX.message.
+    const std::string topic = cfg_.topic_prefix + ".message";
+    log::TopicConfig c;
+    c.retention_ms = -1;
+    RETURN_NOT_OK(writer_.EnsureTopic(topic, c));
+    nlohmann::json v{{"op", "m"},
+                     {"source", {{"txId", source_.xid}, {"lsn", msg->lsn}, {"ts_ms", source_.ts_ms}}},
+                     {"message", {{"prefix", msg->prefix}, {"content", msg->content}}},
+                     {"ts_ms", now}};
+    log::RecordIn r;
+    r.key = msg->prefix;
+    r.value = v.dump();
+    return writer_.Add(topic, "", std::move(r), cp_);
+  }
+  return Status::OK();
+}
+
+}  // namespace ghostlog::capture

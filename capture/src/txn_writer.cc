@@ -1,0 +1,158 @@
+#include "txn_writer.h"
+
+#include <nlohmann/json.hpp>
+
+namespace ghostlog::capture {
+
+Status TxnWriter::EnsureTopic(const std::string& topic, const log::TopicConfig& config) {
+  if (end_.count(topic)) return Status::OK();
+  auto info = log_.DescribePartition({topic, 0});
+  if (info.status().IsNotFound()) {
+    Status s = log_.CreateTopic(topic, 1, config);
+    if (!s.ok() && s.code() != Status::Code::kAlreadyExists) return s;
+    info = log_.DescribePartition({topic, 0});
+  }
+  if (!info.ok()) return info.status();
+  end_[topic] = info->end_offset;
+  return Status::OK();
+}
+
+void TxnWriter::Begin(std::string id, uint32_t xid, pgoutput::Lsn lsn, int64_t ts_ms, std::string status) {
+  Discard();
+  active_ = true;
+  id_ = std::move(id);
+  xid_ = xid;
+  lsn_ = lsn;
+  ts_ms_ = ts_ms;
+  status_ = std::move(status);
+}
+
+void TxnWriter::Discard() {
+  active_ = false;
+  events_ = 0;
+  buffered_bytes_ = 0;
+  order_.clear();
+  buf_.clear();
+  ranges_.clear();
+  collections_.clear();
+}
+
+Status TxnWriter::Add(const std::string& topic, const std::string& data_collection, log::RecordIn r,
+                      Checkpoint& cp) {
+  auto [it, fresh] = buf_.try_emplace(topic);
+  if (fresh && !ranges_.count(topic)) order_.push_back(topic);
+  buffered_bytes_ += static_cast<int64_t>(r.key.size() + (r.value ? r.value->size() : 0) + 32);
+  it->second.push_back(std::move(r));
+  if (!data_collection.empty()) {
+    auto& [name, count] = collections_[topic];
+    name = data_collection;
+    ++count;
+    ++events_;
+  }
+  if (buffered_bytes_ >= max_bytes_) return Flush(cp, /*final=*/false);
+  return Status::OK();
+}
+
+std::string TxnWriter::TxnRecord(const std::string& status) const {
+  nlohmann::json collections = nlohmann::json::array(), ranges = nlohmann::json::array();
+  for (const auto& [topic, c] : collections_) {
+    collections.push_back({{"data_collection", c.first}, {"event_count", c.second}});
+  }
+  for (const auto& topic : order_) {
+    auto r = ranges_.find(topic);
+    if (r == ranges_.end() || r->second.first < 0) continue;
+    ranges.push_back({{"topic", topic}, {"partition", 0}, {"first", r->second.first}, {"last", r->second.last}});
+  }
+  nlohmann::json v{{"status", status},
+                   {"id", id_},
+                   {"txId", xid_},
+                   {"lsn", pgoutput::FormatLsn(lsn_)},
+                   {"ts_ms", ts_ms_},
+                   {"event_count", events_},
+                   {"data_collections", collections},
+                   {"ranges", ranges}};
+  return v.dump();
+}
+
+Status TxnWriter::Flush(Checkpoint& cp, bool final) {
+  log::AtomicWrite w;
+  std::vector<std::string> topics;
+  for (const auto& topic : order_) {
+    auto it = buf_.find(topic);
+    if (it == buf_.end() || it->second.empty()) continue;
+    auto& range = ranges_[topic];
+    const log::Offset first = end_.at(topic);
+    const log::Offset last = first + static_cast<log::Offset>(it->second.size()) - 1;
+    if (range.first < 0) range.first = first;
+    range.last = last;
+    topics.push_back(topic);
+    w.batches.push_back({{topic, 0}, std::move(it->second)});
+  }
+  buf_.clear();
+  buffered_bytes_ = 0;
+  if (final) {
+    if (!events_ && w.batches.empty() && status_ == "END") {
+      // Nothing of ours in this transaction: just move the checkpoint.
+    } else {
+      log::RecordIn txn;
+      txn.key = id_;
+      txn.value = TxnRecord(status_);
+      topics.push_back(txn_topic_);
+      w.batches.push_back({{txn_topic_, 0}, {std::move(txn)}});
+    }
+    cp.inflight.clear();
+    cp.inflight_xid = 0;
+  } else {
+    cp.inflight.clear();
+    cp.inflight_xid = xid_;
+    for (const auto& [topic, r] : ranges_) cp.inflight.push_back({topic, r.first, r.last});
+  }
+  w.checkpoints[checkpoint_name_] = cp.Encode();
+  // The caller confirms this position to PostgreSQL next: it must be on disk.
+  w.durability = log::Durability::kSync;
+  ASSIGN_OR_RAISE(auto offsets, log_.Write(std::move(w)));
+  for (size_t i = 0; i < topics.size(); ++i) {
+    log::Offset& end = end_.at(topics[i]);
+    if (offsets[i].empty()) continue;
+    if (offsets[i].front() != end) {
+      return Status::Corruption("topic '" + topics[i] + "' got offset " + std::to_string(offsets[i].front()) +
+                                " where capture expected " + std::to_string(end) +
+                                ": something else writes to capture's topics");
+    }
+    end = offsets[i].back() + 1;
+  }
+  return Status::OK();
+}
+
+Status TxnWriter::Commit(Checkpoint& cp) {
+  Status s = Flush(cp, /*final=*/true);
+  Discard();
+  return s;
+}
+
+Status TxnWriter::AbortInflight(Checkpoint& cp) {
+  if (cp.inflight.empty()) return Status::OK();
+  nlohmann::json ranges = nlohmann::json::array();
+  for (const auto& r : cp.inflight) ranges.push_back({{"topic", r.topic}, {"partition", 0}, {"first", r.first}, {"last", r.last}});
+  log::RecordIn txn;
+  txn.key = "aborted:" + std::to_string(cp.inflight_xid);
+  txn.value = nlohmann::json{{"status", "ABORTED"}, {"txId", cp.inflight_xid}, {"ranges", ranges}}.dump();
+  cp.inflight.clear();
+  cp.inflight_xid = 0;
+  log::AtomicWrite w;
+  w.batches.push_back({{txn_topic_, 0}, {std::move(txn)}});
+  w.checkpoints[checkpoint_name_] = cp.Encode();
+  w.durability = log::Durability::kSync;
+  ASSIGN_OR_RAISE(auto offsets, log_.Write(std::move(w)));
+  end_[txn_topic_] = offsets[0].back() + 1;
+  return Status::OK();
+}
+
+Status TxnWriter::WriteCheckpoint(const Checkpoint& cp) {
+  log::AtomicWrite w;
+  w.checkpoints[checkpoint_name_] = cp.Encode();
+  w.durability = log::Durability::kSync;
+  return log_.Write(std::move(w)).status();
+}
+
+}  // namespace ghostlog::capture

@@ -1,0 +1,75 @@
+// Writes one source transaction (or one snapshot chunk) to the changelog.
+//
+// Small transactions become one atomic changelog write: table records, the
+// transaction record and the new checkpoint. A transaction larger than
+// max_bytes is written in chunks so memory stays bounded; every chunk's write
+// also records the ranges written so far in the checkpoint ("inflight"), so
+// that after a crash the restart can mark them ABORTED before the source
+// sends the transaction again.
+//
+// Capture is the only writer of its topics, so it knows their end offsets and
+// can put the exact ranges into the transaction record of the same write; a
+// mismatch means someone else wrote into them, and is reported as corruption.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "checkpoint.h"
+#include "ghostlog/log/changelog.h"
+
+namespace ghostlog::capture {
+
+class TxnWriter {
+ public:
+  TxnWriter(log::Changelog& log, std::string txn_topic, std::string checkpoint_name, int64_t max_bytes)
+      : log_(log), txn_topic_(std::move(txn_topic)), checkpoint_name_(std::move(checkpoint_name)),
+        max_bytes_(max_bytes) {}
+
+  // Ensures a topic exists (creating it with `config` if not) and learns its end offset.
+  Status EnsureTopic(const std::string& topic, const log::TopicConfig& config);
+
+  void Begin(std::string id, uint32_t xid, pgoutput::Lsn lsn, int64_t ts_ms, std::string status);
+  Status Add(const std::string& topic, const std::string& data_collection, log::RecordIn r, Checkpoint& cp);
+  // Writes what is buffered, the transaction record and `cp` (already updated
+  // by the caller to the new position) in one atomic write.
+  Status Commit(Checkpoint& cp);
+  void Discard();
+  bool active() const { return active_; }
+  int64_t event_count() const { return events_; }
+
+  // Writes an ABORTED transaction record for ranges a crash left behind.
+  Status AbortInflight(Checkpoint& cp);
+
+  // Writes only the checkpoint (heartbeats, snapshot bookkeeping).
+  Status WriteCheckpoint(const Checkpoint& cp);
+
+ private:
+  struct Range {
+    log::Offset first = -1, last = -1;
+  };
+  Status Flush(Checkpoint& cp, bool final);
+  std::string TxnRecord(const std::string& status) const;
+
+  log::Changelog& log_;
+  std::string txn_topic_;
+  std::string checkpoint_name_;
+  int64_t max_bytes_;
+  std::map<std::string, log::Offset> end_;  // next offset of every topic we write
+
+  bool active_ = false;
+  std::string id_, status_;
+  uint32_t xid_ = 0;
+  pgoutput::Lsn lsn_ = 0;
+  int64_t ts_ms_ = 0;
+  int64_t events_ = 0;
+  int64_t buffered_bytes_ = 0;
+  std::vector<std::string> order_;                        // topics in first-use order
+  std::map<std::string, std::vector<log::RecordIn>> buf_;  // by topic
+  std::map<std::string, Range> ranges_;                    // written so far, by topic
+  std::map<std::string, std::pair<std::string, int64_t>> collections_;  // topic -> (schema.table, count)
+};
+
+}  // namespace ghostlog::capture
