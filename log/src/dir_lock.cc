@@ -31,7 +31,9 @@ Result<DirLock> DirLock::Acquire(const std::string& dir) {
     return Status::IOError("cannot lock " + path + ": " + std::strerror(err));
   }
   const std::string pid = std::to_string(::getpid()) + "\n";
-  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+  // Write first, then trim: a second writer reading in between sees a PID, never an empty file.
+  if (::pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size()) ||
+      ::ftruncate(fd, static_cast<off_t>(pid.size())) != 0) {
     const int err = errno;
     ::close(fd);
     return Status::IOError("cannot write lock file " + path + ": " + std::strerror(err));

@@ -1,0 +1,65 @@
+// What every ghostlog subcommand shares: the data dir, opening the log in the
+// right mode, Kafka-style error messages, datetime parsing and table output.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "ghostlog/log/embedded_log.h"
+
+namespace ghostlog::cli {
+
+using log::EmbeddedLog;
+using log::Offset;
+using log::PartitionId;
+using log::Timestamp;
+
+// Filled by CLI11 while parsing; the chosen subcommand stores its action in
+// `run`, and main() runs it after parsing succeeded (so a usage error never
+// half-runs a command).
+struct Context {
+  std::string data_dir;
+  std::function<Status()> run;
+};
+
+// A usage error found after CLI11's parse (e.g. an option combination it
+// cannot express); main() reports it like a parse error, with exit code 2.
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// CLI11 check for counts (--partitions, --max-records): an integer >= 1.
+CLI::Validator Positive();
+
+// Read-only commands: a RocksDB secondary, works while a writer runs.
+Result<std::unique_ptr<EmbeddedLog>> OpenReader(const Context& ctx);
+// Write commands. `busy_hint` replaces the default advice after
+// "data dir X is locked by PID n" when another writer holds the dir.
+Result<std::unique_ptr<EmbeddedLog>> OpenWriter(const Context& ctx, bool create_if_missing = false,
+                                                const std::string& busy_hint = "");
+
+// "offset 9 is out of range [0, 3] for topic orders partition 0"
+Status OffsetOutOfRange(Offset offset, Offset start, Offset end, const std::string& topic, PartitionId p);
+
+// ISO 8601 → ms since the epoch: 2026-01-02T03:04:05Z, 2026-01-02T03:04:05.123+02:00,
+// 2026-01-02 (midnight UTC). A time without an offset is taken as UTC.
+Result<Timestamp> ParseDatetime(const std::string& text);
+
+// Splits "key=value" (at the first '=') and applies it to `config`.
+Status ApplyConfig(log::TopicConfig& config, const std::string& setting);
+
+// Prints rows as left-aligned columns separated by two spaces; row 0 is the header.
+void PrintTable(const std::vector<std::vector<std::string>>& rows);
+
+// Subcommand registration, one per file.
+void AddTopicsCommands(CLI::App& app, Context& ctx);
+void AddRecordsCommands(CLI::App& app, Context& ctx);  // produce, consume
+void AddGroupsCommands(CLI::App& app, Context& ctx);   // groups, offsets
+void AddMaintenanceCommands(CLI::App& app, Context& ctx);  // compact, retention, verify
+
+}  // namespace ghostlog::cli
