@@ -25,6 +25,7 @@ using log::Timestamp;
 struct Context {
   std::string data_dir;
   std::function<Status()> run;
+  bool needs_data_dir = true;  // daemon commands take it from their config file
 };
 
 // A usage error found after CLI11's parse (e.g. an option combination it
@@ -61,5 +62,6 @@ void AddTopicsCommands(CLI::App& app, Context& ctx);
 void AddRecordsCommands(CLI::App& app, Context& ctx);  // produce, consume
 void AddGroupsCommands(CLI::App& app, Context& ctx);   // groups, offsets
 void AddMaintenanceCommands(CLI::App& app, Context& ctx);  // compact, retention, verify
+void AddDaemonCommands(CLI::App& app, Context& ctx);       // run, status
 
 }  // namespace ghostlog::cli

@@ -31,11 +31,12 @@ int Run(int argc, char** argv) {
   AddRecordsCommands(app, ctx);
   AddGroupsCommands(app, ctx);
   AddMaintenanceCommands(app, ctx);
+  AddDaemonCommands(app, ctx);
 
   try {
     app.parse(argc, argv);
     if (!ctx.run) throw UsageError("no command given");
-    if (ctx.data_dir.empty()) throw UsageError("no data dir: pass --data-dir DIR or set GHOSTLOG_DATA_DIR");
+    if (ctx.needs_data_dir && ctx.data_dir.empty()) throw UsageError("no data dir: pass --data-dir DIR or set GHOSTLOG_DATA_DIR");
     const ghostlog::Status st = ctx.run();
     return st.ok() ? 0 : Fail(st.message(), 1);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,96 @@
+// The daemon's commands: run, status.
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli_common.h"
+#include "config.h"
+#include "daemon.h"
+
+namespace ghostlog::cli {
+namespace {
+
+std::string Lsn(uint64_t v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%X/%X", static_cast<unsigned>(v >> 32), static_cast<unsigned>(v));
+  return buf;
+}
+
+Status PrintStatus(const DaemonConfig& config, bool json) {
+  const std::string path = config.data_dir + "/status.json";
+  std::ifstream in(path);
+  if (!in) return Status::NotFound("no status in " + config.data_dir + ": the daemon has not run with this config");
+  nlohmann::json st = nlohmann::json::parse(in, nullptr, false);
+  if (st.is_discarded()) return Status::Corruption(path + " is not JSON");
+  const long pid = st.value("pid", 0L);
+  const bool alive = pid > 0 && ::kill(static_cast<pid_t>(pid), 0) == 0;
+  st["running"] = alive;
+  st["age_ms"] = log::NowMs() - st.value("ts_ms", int64_t{0});
+  if (json) {
+    std::cout << st.dump(2) << '\n';
+    return Status::OK();
+  }
+  std::cout << "daemon: " << (alive ? "running, pid " + std::to_string(pid) : std::string("not running"))
+            << ", status written " << st["age_ms"].get<int64_t>() / 1000 << " s ago, RSS "
+            << st.value("rss_bytes", int64_t{0}) / (1 << 20) << " MiB\n";
+  for (const auto& [name, s] : st["stages"].items()) {
+    std::cout << name << ": " << s["state"].get<std::string>();
+    if (name == "capture") {
+      std::cout << (s["streaming"].get<bool>() ? ", streaming" : ", not streaming") << ", "
+                << s["transactions"] << " transactions, " << s["events"] << " events, snapshot "
+                << s["snapshot_rows"] << "/" << s["snapshot_rows_estimated"] << " rows, confirmed LSN "
+                << Lsn(s["confirmed_lsn"].get<uint64_t>()) << ", received LSN " << Lsn(s["received_lsn"].get<uint64_t>());
+    } else if (name == "sink") {
+      std::cout << (s["connected"].get<bool>() ? ", connected" : ", target unreachable") << ", "
+                << s["transactions"] << " transactions, " << s["rows_written"] << " rows written, offset "
+                << s["committed_offset"] << " of " << s["end_offset"] << " (lag " << s["lag_transactions"]
+                << " transactions), " << s["dead_lettered"] << " dead-lettered";
+    }
+    if (!s["last_error"].get<std::string>().empty()) std::cout << "\n  last error: " << s["last_error"].get<std::string>();
+    std::cout << '\n';
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+void AddDaemonCommands(CLI::App& app, Context& ctx) {
+  static std::string config_path;
+  static std::vector<std::string> stages;
+  static bool resnapshot = false, json = false;
+
+  auto* run = app.add_subcommand("run", "Run the pipeline: every configured stage in one process");
+  run->add_option("--config", config_path, "Configuration file (TOML)")->required();
+  run->add_option("--stage", stages, "Run only this stage (capture, sink); repeatable")
+      ->check(CLI::IsMember({"capture", "sink"}));
+  run->add_flag("--resnapshot", resnapshot,
+                "Drop the replication slot and snapshot again (after a lost slot; re-sends every row)");
+  run->callback([&ctx] {
+    ctx.needs_data_dir = false;
+    ctx.run = [] {
+      ASSIGN_OR_RAISE(DaemonConfig c, LoadConfig(config_path));
+      RunOptions o;
+      o.stages = {stages.begin(), stages.end()};
+      o.resnapshot = resnapshot;
+      const int code = RunDaemon(std::move(c), o);
+      if (code != 0) std::exit(code);  // the daemon already logged why
+      return Status::OK();
+    };
+  });
+
+  auto* status = app.add_subcommand("status", "Show what a running (or the last) daemon is doing");
+  status->add_option("--config", config_path, "Configuration file (TOML)")->required();
+  status->add_flag("--json", json, "Print JSON");
+  status->callback([&ctx] {
+    ctx.needs_data_dir = false;
+    ctx.run = [] {
+      ASSIGN_OR_RAISE(DaemonConfig c, LoadConfig(config_path));
+      return PrintStatus(c, json);
+    };
+  });
+}
+
+}  // namespace ghostlog::cli

@@ -1,0 +1,243 @@
+#include "config.h"
+
+#include <charconv>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <toml++/toml.h>
+
+namespace ghostlog::cli {
+
+Result<std::chrono::milliseconds> ParseDuration(const std::string& text) {
+  int64_t n = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  const std::string unit(p, text.data() + text.size());
+  int64_t scale = 0;
+  if (unit == "ms") scale = 1;
+  if (unit == "s") scale = 1000;
+  if (unit == "m") scale = 60'000;
+  if (unit == "h") scale = 3'600'000;
+  if (ec != std::errc() || p == text.data() || n < 0 || scale == 0) {
+    return Status::InvalidArgument("'" + text + "' is not a duration such as 500ms, 30s, 5m or 1h");
+  }
+  return std::chrono::milliseconds(n * scale);
+}
+
+namespace {
+
+// Reads one section of the file, remembering which keys it consumed so that
+// anything left over is reported as unknown.
+class Section {
+ public:
+  Section(const toml::table* t, std::string name, std::string file)
+      : t_(t), name_(std::move(name)), file_(std::move(file)) {}
+
+  Status Where(const std::string& key, const std::string& what) const {
+    const toml::node* n = t_ ? t_->get(key) : nullptr;
+    std::string at = file_;
+    if (n != nullptr) at += ":" + std::to_string(n->source().begin.line);
+    return Status::InvalidArgument(at + ": " + Qualified(key) + " " + what);
+  }
+  std::string Qualified(const std::string& key) const { return name_.empty() ? key : name_ + "." + key; }
+
+  Status String(const std::string& key, std::string* out) {
+    seen_.insert(key);
+    const toml::node* n = t_ ? t_->get(key) : nullptr;
+    if (n == nullptr) return Status::OK();
+    if (!n->is_string()) return Where(key, "must be a string");
+    *out = n->value<std::string>().value();
+    return Status::OK();
+  }
+  Status Bool(const std::string& key, bool* out) {
+    seen_.insert(key);
+    const toml::node* n = t_ ? t_->get(key) : nullptr;
+    if (n == nullptr) return Status::OK();
+    if (!n->is_boolean()) return Where(key, "must be true or false");
+    *out = n->value<bool>().value();
+    return Status::OK();
+  }
+  Status Int(const std::string& key, int64_t* out, int64_t min) {
+    seen_.insert(key);
+    const toml::node* n = t_ ? t_->get(key) : nullptr;
+    if (n == nullptr) return Status::OK();
+    if (!n->is_integer()) return Where(key, "must be an integer");
+    const int64_t v = n->value<int64_t>().value();
+    if (v < min) return Where(key, "must be >= " + std::to_string(min));
+    *out = v;
+    return Status::OK();
+  }
+  Status Strings(const std::string& key, std::vector<std::string>* out) {
+    seen_.insert(key);
+    const toml::node* n = t_ ? t_->get(key) : nullptr;
+    if (n == nullptr) return Status::OK();
+    const toml::array* a = n->as_array();
+    if (a == nullptr) return Where(key, "must be an array of strings");
+    out->clear();
+    for (const auto& e : *a) {
+      if (!e.is_string()) return Where(key, "must be an array of strings");
+      out->push_back(e.value<std::string>().value());
+    }
+    return Status::OK();
+  }
+  Status Duration(const std::string& key, std::chrono::milliseconds* out) {
+    std::string text;
+    RETURN_NOT_OK(String(key, &text));
+    if (text.empty()) return Status::OK();
+    auto d = ParseDuration(text);
+    if (!d.ok()) return Where(key, d.status().message());
+    *out = *d;
+    return Status::OK();
+  }
+  // Unknown keys are mistakes (a typo silently ignored is a misconfiguration).
+  Status NoOthers() const {
+    if (t_ == nullptr) return Status::OK();
+    for (const auto& [k, v] : *t_) {
+      const std::string key(k.str());
+      if (!seen_.count(key)) {
+        return Status::InvalidArgument(file_ + ":" + std::to_string(v.source().begin.line) + ": unknown key '" +
+                                       Qualified(key) + "'");
+      }
+    }
+    return Status::OK();
+  }
+  void Skip(const std::string& key) { seen_.insert(key); }
+
+ private:
+  const toml::table* t_;
+  std::string name_, file_;
+  std::set<std::string> seen_;
+};
+
+// Passwords belong in a .pgpass file or a systemd credential, never in the config.
+Status RejectPassword(const Section& s, const std::string& dsn) {
+  std::string lower = dsn;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const bool uri_password = lower.starts_with("postgres") && lower.find("://") != std::string::npos &&
+                            lower.find('@') != std::string::npos &&
+                            lower.substr(lower.find("://") + 3, lower.find('@') - lower.find("://") - 3).find(':') !=
+                                std::string::npos;
+  if (lower.find("password") != std::string::npos || uri_password) {
+    return s.Where("dsn", "must not contain a password: use a .pgpass file (PGPASSFILE) or a systemd credential");
+  }
+  return Status::OK();
+}
+
+Status LoadCapture(const toml::table* t, const std::string& file, capture::CaptureConfig* c) {
+  Section s(t, "source", file);
+  RETURN_NOT_OK(s.String("dsn", &c->dsn));
+  if (c->dsn.empty()) return Status::InvalidArgument(file + ": source.dsn is required");
+  RETURN_NOT_OK(RejectPassword(s, c->dsn));
+  RETURN_NOT_OK(s.String("publication", &c->publication));
+  RETURN_NOT_OK(s.Bool("create_publication", &c->create_publication));
+  RETURN_NOT_OK(s.String("slot", &c->slot));
+  RETURN_NOT_OK(s.Strings("tables", &c->tables));
+  RETURN_NOT_OK(s.Strings("exclude_tables", &c->exclude_tables));
+  RETURN_NOT_OK(s.String("topic_prefix", &c->topic_prefix));
+  std::string mode = "initial";
+  RETURN_NOT_OK(s.String("snapshot", &mode));
+  auto m = capture::ParseSnapshotMode(mode);
+  if (!m.ok()) return s.Where("snapshot", "must be initial, never, initial_only or when_needed");
+  c->snapshot = *m;
+  RETURN_NOT_OK(s.Duration("heartbeat_interval", &c->heartbeat_interval));
+  RETURN_NOT_OK(s.Int("snapshot_chunk_rows", &c->snapshot_chunk_rows, 1));
+  RETURN_NOT_OK(s.Int("snapshot_max_rows_per_second", &c->snapshot_max_rows_per_second, 0));
+  RETURN_NOT_OK(s.Int("max_transaction_buffer_bytes", &c->max_transaction_buffer_bytes, 4096));
+  if (c->slot.empty() || c->publication.empty() || c->topic_prefix.empty()) {
+    return Status::InvalidArgument(file + ": source.slot, source.publication and source.topic_prefix must not be empty");
+  }
+  return s.NoOthers();
+}
+
+Status LoadSink(const toml::table* t, const std::string& file, sink::SinkConfig* c) {
+  Section s(t, "sink", file);
+  RETURN_NOT_OK(s.String("dsn", &c->dsn));
+  if (c->dsn.empty()) return Status::InvalidArgument(file + ": sink.dsn is required");
+  RETURN_NOT_OK(RejectPassword(s, c->dsn));
+  RETURN_NOT_OK(s.String("name", &c->name));
+  RETURN_NOT_OK(s.String("transaction_topic", &c->transaction_topic));
+  RETURN_NOT_OK(s.Strings("topics", &c->topics));
+  RETURN_NOT_OK(s.String("table", &c->table));
+  RETURN_NOT_OK(s.Bool("auto_create", &c->auto_create));
+  std::string on_error = "stop";
+  RETURN_NOT_OK(s.String("on_error", &on_error));
+  auto e = sink::ParseOnError(on_error);
+  if (!e.ok()) return s.Where("on_error", "must be stop or dead_letter");
+  c->on_error = *e;
+  RETURN_NOT_OK(s.String("dead_letter_topic", &c->dead_letter_topic));
+  RETURN_NOT_OK(s.Int("max_batch_events", &c->max_batch_events, 1));
+  RETURN_NOT_OK(s.Duration("max_batch_delay", &c->max_batch_delay));
+  if (c->table.find("{table}") == std::string::npos) {
+    return s.Where("table", "must contain {table}");
+  }
+  return s.NoOthers();
+}
+
+}  // namespace
+
+Result<DaemonConfig> LoadConfig(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::NotFound("cannot read config file " + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  toml::table root;
+  try {
+    root = toml::parse(text.str(), path);
+  } catch (const toml::parse_error& e) {
+    return Status::InvalidArgument(path + ":" + std::to_string(e.source().begin.line) + ": " +
+                                   std::string(e.description()));
+  }
+  DaemonConfig c;
+  c.path = path;
+  Section top(&root, "", path);
+  RETURN_NOT_OK(top.String("data_dir", &c.data_dir));
+  if (c.data_dir.empty()) return Status::InvalidArgument(path + ": data_dir is required");
+  for (const char* section : {"log", "logging", "http", "source", "sink"}) {
+    top.Skip(section);
+    const toml::node* n = root.get(section);
+    if (n != nullptr && !n->is_table()) return top.Where(section, "must be a [" + std::string(section) + "] section");
+  }
+  RETURN_NOT_OK(top.NoOthers());
+
+  Section log(root["log"].as_table(), "log", path);
+  std::string fsync = "always";
+  RETURN_NOT_OK(log.String("fsync", &fsync));
+  if (fsync == "always") {
+    c.fsync = log::FsyncPolicy::kAlways;
+  } else if (fsync == "interval") {
+    c.fsync = log::FsyncPolicy::kInterval;
+  } else {
+    return log.Where("fsync", "must be always or interval");
+  }
+  RETURN_NOT_OK(log.Duration("fsync_interval", &c.fsync_interval));
+  std::string backend = "embedded";
+  RETURN_NOT_OK(log.String("backend", &backend));
+  if (backend != "embedded") return log.Where("backend", "must be embedded (the Kafka backend is not built yet)");
+  RETURN_NOT_OK(log.NoOthers());
+
+  Section logging(root["logging"].as_table(), "logging", path);
+  RETURN_NOT_OK(logging.String("level", &c.log_level));
+  if (c.log_level != "trace" && c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" &&
+      c.log_level != "error") {
+    return logging.Where("level", "must be trace, debug, info, warn or error");
+  }
+  RETURN_NOT_OK(logging.NoOthers());
+
+  Section http(root["http"].as_table(), "http", path);
+  RETURN_NOT_OK(http.String("listen", &c.http_listen));
+  RETURN_NOT_OK(http.NoOthers());
+
+  if (const toml::table* t = root["source"].as_table()) {
+    c.capture.emplace();
+    RETURN_NOT_OK(LoadCapture(t, path, &*c.capture));
+  }
+  if (const toml::table* t = root["sink"].as_table()) {
+    c.sink.emplace();
+    RETURN_NOT_OK(LoadSink(t, path, &*c.sink));
+    if (c.capture && c.sink->transaction_topic == "v2.transaction") {
+      c.sink->transaction_topic = c.capture->topic_prefix + ".transaction";
+    }
+  }
+  return c;
+}
+
+}  // namespace ghostlog::cli

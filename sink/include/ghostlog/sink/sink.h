@@ -1,0 +1,74 @@
+// Sink: applies change events from the changelog to a PostgreSQL target,
+// exactly once and whole source transactions at a time.
+//
+// The sink follows a transaction topic (capture's PREFIX.transaction, or a
+// transform's), which lists, in commit order, the offset ranges each source
+// transaction wrote to its table topics. It reads those ranges from the
+// topics it is configured for, collapses repeated changes to one key, and
+// applies many source transactions in one target transaction: COPY into
+// staging tables, then set-based INSERT ... ON CONFLICT DO UPDATE and DELETE.
+// The position in the transaction topic is stored in the target
+// (ghostlog.sink_offsets) in the same transaction as the data, so a restart,
+// whatever moment it came at, resumes exactly after what the target holds.
+//
+// Thread-safety: one Sink runs on one thread (Run); stats() from any thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "ghostlog/log/changelog.h"
+
+namespace ghostlog::sink {
+
+enum class OnError { kStop, kDeadLetter };
+
+struct SinkConfig {
+  std::string dsn;
+  std::string name = "sink";                       // offsets row key in the target; also the changelog group
+  std::string transaction_topic = "v2.transaction";
+  std::vector<std::string> topics = {"v2.public.*"};  // table topics to apply, '*' wildcards
+  // Target table from the topic's parts: a topic PREFIX.SCHEMA.TABLE gives
+  // {prefix}, {schema}, {table}.
+  std::string table = "{schema}.{table}";
+  bool auto_create = false;
+  OnError on_error = OnError::kStop;
+  std::string dead_letter_topic = "ghostlog.sink.dead_letter";
+  int64_t max_batch_events = 20000;   // per target transaction (whole source transactions)
+  std::chrono::milliseconds max_batch_delay{50};
+};
+
+struct SinkStats {
+  std::atomic<int64_t> transactions{0};      // source transactions applied
+  std::atomic<int64_t> events{0};
+  std::atomic<int64_t> rows_written{0};
+  std::atomic<int64_t> batches{0};
+  std::atomic<int64_t> dead_lettered{0};
+  std::atomic<int64_t> last_batch_ms{0};
+  std::atomic<int64_t> last_batch_events{0};
+  std::atomic<int64_t> committed_offset{0};  // next offset in the transaction topic
+  std::atomic<int64_t> last_source_ts_ms{0};
+  std::atomic<bool> connected{false};
+};
+
+class Sink {
+ public:
+  Sink(SinkConfig config, log::Changelog& log);
+  ~Sink();
+  // Runs until stopped (OK) or a fatal error. A target that is down is
+  // retried with backoff while the changelog keeps buffering.
+  Status Run(std::stop_token stop);
+  const SinkStats& stats() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+Result<OnError> ParseOnError(const std::string& s);
+
+}  // namespace ghostlog::sink

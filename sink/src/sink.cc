@@ -1,0 +1,423 @@
+// The sink loop: follow the transaction topic, batch whole source
+// transactions, apply them with their offset in one target transaction.
+#include "ghostlog/sink/sink.h"
+
+#include <spdlog/spdlog.h>
+
+#include <condition_variable>
+#include <mutex>
+
+#include "batch.h"
+#include "target.h"
+
+namespace ghostlog::sink {
+
+Result<OnError> ParseOnError(const std::string& s) {
+  if (s == "stop") return OnError::kStop;
+  if (s == "dead_letter") return OnError::kDeadLetter;
+  return Status::InvalidArgument("on_error = '" + s + "' must be stop or dead_letter");
+}
+
+namespace {
+bool Glob(std::string_view pat, std::string_view s) {
+  size_t p = 0, i = 0, star = std::string_view::npos, mark = 0;
+  while (i < s.size()) {
+    if (p < pat.size() && (pat[p] == '?' || pat[p] == s[i])) {
+      ++p, ++i;
+    } else if (p < pat.size() && pat[p] == '*') {
+      star = p++, mark = i;
+    } else if (star != std::string_view::npos) {
+      p = star + 1, i = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (p < pat.size() && pat[p] == '*') ++p;
+  return p == pat.size();
+}
+
+void ReplaceAll(std::string* s, const std::string& from, const std::string& to) {
+  for (size_t at = s->find(from); at != std::string::npos; at = s->find(from, at + to.size())) {
+    s->replace(at, from.size(), to);
+  }
+}
+}  // namespace
+
+class Sink::Impl {
+ public:
+  Impl(SinkConfig c, log::Changelog& log) : cfg_(std::move(c)), log_(log) {}
+
+  Status Run(std::stop_token stop) {
+    auto backoff = std::chrono::milliseconds(500);
+    while (!stop.stop_requested()) {
+      Status s = RunOnce(stop);
+      const bool was_connected = stats_.connected.exchange(false);
+      if (stop.stop_requested()) return Status::OK();
+      if (!s.IsUnavailable()) return s;
+      if (was_connected) backoff = std::chrono::milliseconds(500);
+      spdlog::warn("sink {}: {}; retrying in {} ms", cfg_.name, s.message(), backoff.count());
+      std::mutex mu;
+      std::condition_variable_any cv;
+      std::unique_lock l(mu);
+      cv.wait_for(l, stop, backoff, [] { return false; });
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(30000));
+    }
+    return Status::OK();
+  }
+
+  const SinkStats& stats() const { return stats_; }
+
+ private:
+  // --- setup ----------------------------------------------------------------
+  Status EnsureOffsetsTable(TargetConn& conn) {
+    RETURN_NOT_OK(conn.Exec("CREATE SCHEMA IF NOT EXISTS ghostlog").status());
+    return conn.Exec("CREATE TABLE IF NOT EXISTS ghostlog.sink_offsets (sink text NOT NULL, topic text NOT NULL, "
+                     "partition int NOT NULL, next_offset bigint NOT NULL, "
+                     "updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (sink, topic, partition))")
+        .status();
+  }
+
+  Result<log::Offset> CommittedOffset(TargetConn& conn) {
+    ASSIGN_OR_RAISE(PgResult r, conn.Exec("SELECT next_offset FROM ghostlog.sink_offsets WHERE sink = " +
+                                          conn.Literal(cfg_.name) + " AND topic = " +
+                                          conn.Literal(cfg_.transaction_topic) + " AND partition = 0"));
+    if (PQntuples(r.get()) == 1) return static_cast<log::Offset>(std::stoll(PQgetvalue(r.get(), 0, 0)));
+    ASSIGN_OR_RAISE(auto info, log_.DescribePartition({cfg_.transaction_topic, 0}));
+    return info.log_start_offset;
+  }
+
+  bool Selected(const std::string& topic) const {
+    for (const auto& p : cfg_.topics) {
+      if (Glob(p, topic)) return true;
+    }
+    return false;
+  }
+
+  // PREFIX.SCHEMA.TABLE -> target "schema.table" by the configured template.
+  Result<std::pair<std::string, std::string>> TargetName(const std::string& topic) const {
+    const size_t a = topic.find('.'), b = topic.find('.', a == std::string::npos ? a : a + 1);
+    if (a == std::string::npos || b == std::string::npos) {
+      return Status::InvalidArgument("topic '" + topic + "' is not PREFIX.SCHEMA.TABLE");
+    }
+    std::string name = cfg_.table;
+    ReplaceAll(&name, "{prefix}", topic.substr(0, a));
+    ReplaceAll(&name, "{schema}", topic.substr(a + 1, b - a - 1));
+    ReplaceAll(&name, "{table}", topic.substr(b + 1));
+    const size_t dot = name.find('.');
+    if (dot == std::string::npos) return std::make_pair(std::string("public"), name);
+    return std::make_pair(name.substr(0, dot), name.substr(dot + 1));
+  }
+
+  Result<TargetTable*> Table(TargetConn& conn, const std::string& topic) {
+    ASSIGN_OR_RAISE(auto name, TargetName(topic));
+    const std::string qualified = name.first + "." + name.second;
+    if (auto it = tables_.find(qualified); it != tables_.end()) return &it->second;
+    auto t = LoadTable(conn, name.first, name.second);
+    if (t.status().IsNotFound() && cfg_.auto_create) {
+      RETURN_NOT_OK(AutoCreate(conn, topic, name.first, name.second));
+      t = LoadTable(conn, name.first, name.second);
+    }
+    if (!t.ok()) return t.status().WithContext("topic '" + topic + "'");
+    return &(tables_[qualified] = std::move(t).value());
+  }
+
+  // Creates the target table from the latest schema capture recorded for it.
+  Status AutoCreate(TargetConn& conn, const std::string& topic, const std::string& schema, const std::string& table) {
+    const std::string schema_topic = topic.substr(0, topic.find('.')) + ".schema";
+    const size_t a = topic.find('.');
+    const std::string source = topic.substr(a + 1);
+    ASSIGN_OR_RAISE(auto rec, log_.ReadLatest({schema_topic, 0}, source));
+    if (!rec || !rec->value) {
+      return Status::NotFound("auto_create: no schema for " + source + " in topic '" + schema_topic + "'");
+    }
+    auto j = nlohmann::json::parse(*rec->value);
+    std::string cols, keys;
+    for (const auto& c : j.at("columns")) {
+      ASSIGN_OR_RAISE(PgResult r, conn.Exec("SELECT format_type(" + std::to_string(c.at("type_oid").get<uint32_t>()) +
+                                            ", " + std::to_string(c.at("type_modifier").get<int>()) + ")"));
+      std::string type = PQgetvalue(r.get(), 0, 0);
+      if (type.empty() || type == "???") type = "text";  // a type the target does not have
+      cols += (cols.empty() ? "" : ", ") + conn.Ident(c.at("name").get<std::string>()) + " " + type;
+      if (c.at("key").get<bool>()) keys += (keys.empty() ? "" : ", ") + conn.Ident(c.at("name").get<std::string>());
+    }
+    if (keys.empty()) return Status::InvalidArgument("auto_create: " + source + " has no key columns");
+    RETURN_NOT_OK(conn.Exec("CREATE SCHEMA IF NOT EXISTS " + conn.Ident(schema)).status());
+    spdlog::info("sink {}: creating target table {}.{}", cfg_.name, schema, table);
+    return conn.Exec("CREATE TABLE IF NOT EXISTS " + conn.Ident(schema) + "." + conn.Ident(table) + " (" + cols +
+                     ", PRIMARY KEY (" + keys + "))")
+        .status();
+  }
+
+  // --- batching ---------------------------------------------------------------
+  // Reads whole source transactions from the transaction topic into `batch`.
+  Status Collect(TargetConn& conn, log::Offset from, Batch* batch, std::stop_token stop) {
+    batch->next_offset = from;
+    const auto deadline = std::chrono::steady_clock::now() + cfg_.max_batch_delay;
+    while (!stop.stop_requested() && batch->events < cfg_.max_batch_events) {
+      auto txns = log_.Read({cfg_.transaction_topic, 0}, batch->next_offset, {256, 8 << 20});
+      if (txns.status().IsOutOfRange()) {
+        return Status::OutOfRange("sink '" + cfg_.name + "' is at offset " + std::to_string(batch->next_offset) +
+                                  " of '" + cfg_.transaction_topic + "', which is outside the topic: " +
+                                  txns.status().message());
+      }
+      RETURN_NOT_OK(txns.status());
+      if (txns->empty()) {
+        if (batch->transactions > 0 && std::chrono::steady_clock::now() >= deadline) break;
+        auto waited = log_.WaitForData({cfg_.transaction_topic, 0}, batch->next_offset,
+                                       batch->transactions > 0 ? cfg_.max_batch_delay : std::chrono::milliseconds(200));
+        RETURN_NOT_OK(waited.status());
+        if (batch->transactions == 0 && *waited <= batch->next_offset) return Status::OK();  // idle: let caller loop
+        if (batch->transactions > 0 && *waited <= batch->next_offset) break;
+        continue;
+      }
+      for (const auto& t : *txns) {
+        RETURN_NOT_OK(AddTransaction(conn, t, batch));
+        batch->next_offset = t.offset + 1;
+        if (batch->events >= cfg_.max_batch_events) break;
+      }
+    }
+    return Status::OK();
+  }
+
+  Status AddTransaction(TargetConn& conn, const log::Record& txn, Batch* batch) {
+    if (!txn.value) return Status::OK();
+    auto j = nlohmann::json::parse(*txn.value, nullptr, false);
+    if (j.is_discarded()) {
+      return Status::Corruption("transaction topic '" + cfg_.transaction_topic + "' offset " +
+                                std::to_string(txn.offset) + " is not JSON");
+    }
+    const std::string status = j.value("status", "");
+    if (status != "END" && status != "SNAPSHOT") return Status::OK();  // ABORTED ranges are garbage
+    ++batch->transactions;
+    batch->last_source_ts_ms = j.value("ts_ms", int64_t{0});
+    for (const auto& range : j.value("ranges", nlohmann::json::array())) {
+      const std::string topic = range.at("topic").get<std::string>();
+      if (!Selected(topic)) continue;
+      const log::Offset first = range.at("first").get<log::Offset>(), last = range.at("last").get<log::Offset>();
+      ASSIGN_OR_RAISE(TargetTable * table, Table(conn, topic));
+      for (log::Offset at = first; at <= last;) {
+        auto recs = log_.Read({topic, 0}, at, {std::min<int64_t>(last - at + 1, 10000), 32 << 20});
+        if (recs.status().IsOutOfRange()) {
+          // Retention removed the start of the range: the rest is still applied.
+          ASSIGN_OR_RAISE(auto info, log_.DescribePartition({topic, 0}));
+          if (info.log_start_offset > at) {
+            at = info.log_start_offset;
+            continue;
+          }
+        }
+        RETURN_NOT_OK(recs.status());
+        if (recs->empty()) break;
+        for (auto& r : *recs) {
+          if (r.offset > last) break;
+          RETURN_NOT_OK(AddEvent(*table, topic, r, batch));
+        }
+        at = recs->back().offset + 1;
+      }
+    }
+    return Status::OK();
+  }
+
+  Status AddEvent(const TargetTable& table, const std::string& topic, const log::Record& r, Batch* batch) {
+    if (!r.value) return Status::OK();  // tombstones only matter to compaction
+    auto v = nlohmann::json::parse(*r.value, nullptr, false);
+    if (v.is_discarded() || !v.is_object()) return DeadLetterOrStop(topic, r, "value is not a JSON object");
+    const std::string op = v.value("op", "");
+    if (op == "t") {
+      batch->Truncate(table.qualified(), topic);
+      return Status::OK();
+    }
+    if (op == "c" || op == "u" || op == "r") {
+      batch->Add(table.qualified(), Change{false, std::move(v["after"]), topic, r.offset}, r.key);
+    } else if (op == "d") {
+      batch->Add(table.qualified(), Change{true, std::move(v["before"]), topic, r.offset}, r.key);
+    } else if (op != "m") {
+      return DeadLetterOrStop(topic, r, "unknown op '" + op + "'");
+    }
+    return Status::OK();
+  }
+
+  Status DeadLetterOrStop(const std::string& topic, const log::Record& r, const std::string& why) {
+    const std::string where = "topic '" + topic + "' offset " + std::to_string(r.offset);
+    if (cfg_.on_error == OnError::kStop) return Status::InvalidArgument(where + ": " + why);
+    log::TopicConfig c;
+    c.retention_ms = -1;
+    Status created = log_.CreateTopic(cfg_.dead_letter_topic, 1, c);
+    if (!created.ok() && created.code() != Status::Code::kAlreadyExists) return created;
+    log::RecordIn dl{r.key, r.value, r.headers, log::kNoTimestamp};
+    dl.headers.push_back({"ghostlog.error", why});
+    dl.headers.push_back({"ghostlog.topic", topic});
+    dl.headers.push_back({"ghostlog.offset", std::to_string(r.offset)});
+    RETURN_NOT_OK(log_.Append({cfg_.dead_letter_topic, 0}, {std::move(dl)}).status());
+    ++stats_.dead_lettered;
+    spdlog::warn("sink {}: dead-lettered {}: {}", cfg_.name, where, why);
+    return Status::OK();
+  }
+
+  // --- applying ---------------------------------------------------------------
+  // Columns an event row sets, as target column indexes, in target order.
+  Result<std::vector<size_t>> RowColumns(const TargetTable& t, const Change& c) {
+    std::vector<size_t> cols;
+    for (const auto& [name, value] : c.row.items()) {
+      auto it = t.by_name.find(name);
+      if (it == t.by_name.end()) {
+        return Status::InvalidArgument("topic '" + c.topic + "' offset " + std::to_string(c.offset) + ": column '" +
+                                       name + "' does not exist in target table " + t.qualified());
+      }
+      cols.push_back(it->second);
+    }
+    std::sort(cols.begin(), cols.end());
+    return cols;
+  }
+
+  Status ApplySegment(TargetConn& conn, const TargetTable& t, const Segment& seg, int stage_id) {
+    if (seg.truncate_first) RETURN_NOT_OK(conn.Exec("TRUNCATE " + t.quoted).status());
+    if (seg.by_key.empty()) return Status::OK();
+    // Deletes by key.
+    std::string keys, del_data, key_cond;
+    for (size_t k : t.key_columns) {
+      const std::string id = conn.Ident(t.columns[k].name);
+      keys += (keys.empty() ? "" : ", ") + id;
+      key_cond += (key_cond.empty() ? "" : " AND ") + std::string("t.") + id + " = s." + id;
+    }
+    // Upserts grouped by the set of columns they carry (schema changes mid-batch).
+    std::map<std::vector<size_t>, std::string> upserts;
+    int64_t rows = 0;
+    for (const auto& [key, c] : seg.by_key) {
+      if (c.is_delete) {
+        for (size_t i = 0; i < t.key_columns.size(); ++i) {
+          const TargetColumn& col = t.columns[t.key_columns[i]];
+          auto it = c.row.find(col.name);
+          if (it == c.row.end()) {
+            return Status::InvalidArgument("topic '" + c.topic + "' offset " + std::to_string(c.offset) +
+                                           ": delete without key column '" + col.name + "' of " + t.qualified());
+          }
+          ASSIGN_OR_RAISE(auto text, ToPgText(col, *it));
+          if (i) del_data += '\t';
+          AppendCopyField(&del_data, text);
+        }
+        del_data += '\n';
+        ++rows;
+        continue;
+      }
+      if (!c.row.is_object()) {
+        return Status::InvalidArgument("topic '" + c.topic + "' offset " + std::to_string(c.offset) +
+                                       ": event has no row image");
+      }
+      ASSIGN_OR_RAISE(std::vector<size_t> cols, RowColumns(t, c));
+      std::string& data = upserts[cols];
+      for (size_t i = 0; i < cols.size(); ++i) {
+        const TargetColumn& col = t.columns[cols[i]];
+        auto text = ToPgText(col, c.row[col.name]);
+        if (!text.ok()) {
+          return text.status().WithContext("topic '" + c.topic + "' offset " + std::to_string(c.offset) + ", table " +
+                                           t.qualified());
+        }
+        if (i) data += '\t';
+        AppendCopyField(&data, *text);
+      }
+      data += '\n';
+      ++rows;
+    }
+    const std::string stage = "ghostlog_stage_" + std::to_string(stage_id);
+    if (!del_data.empty()) {
+      RETURN_NOT_OK(conn.Exec("CREATE TEMP TABLE " + stage + "_d ON COMMIT DROP AS SELECT " + keys + " FROM " +
+                              t.quoted + " WITH NO DATA").status());
+      RETURN_NOT_OK(conn.CopyIn("COPY " + stage + "_d FROM STDIN", del_data));
+      RETURN_NOT_OK(conn.Exec("DELETE FROM " + t.quoted + " t USING " + stage + "_d s WHERE " + key_cond).status());
+    }
+    int n = 0;
+    for (const auto& [cols, data] : upserts) {
+      std::string list, set;
+      for (size_t c : cols) {
+        const std::string id = conn.Ident(t.columns[c].name);
+        list += (list.empty() ? "" : ", ") + id;
+        if (!t.columns[c].key) set += (set.empty() ? "" : ", ") + id + " = EXCLUDED." + id;
+      }
+      const std::string s = stage + "_u" + std::to_string(n++);
+      RETURN_NOT_OK(conn.Exec("CREATE TEMP TABLE " + s + " ON COMMIT DROP AS SELECT " + list + " FROM " + t.quoted +
+                              " WITH NO DATA").status());
+      RETURN_NOT_OK(conn.CopyIn("COPY " + s + " FROM STDIN", data));
+      RETURN_NOT_OK(conn.Exec("INSERT INTO " + t.quoted + " (" + list + ") SELECT " + list + " FROM " + s +
+                              " ON CONFLICT (" + keys + ") DO " + (set.empty() ? "NOTHING" : "UPDATE SET " + set))
+                        .status());
+    }
+    stats_.rows_written += rows;
+    return Status::OK();
+  }
+
+  Status Apply(TargetConn& conn, const Batch& batch) {
+    const auto started = std::chrono::steady_clock::now();
+    RETURN_NOT_OK(conn.Exec("BEGIN").status());
+    Status s;
+    int stage_id = 0;
+    for (const auto& [name, tb] : batch.tables) {
+      const TargetTable& t = tables_.at(name);
+      for (const Segment& seg : tb.segments) {
+        s = ApplySegment(conn, t, seg, stage_id++);
+        if (!s.ok()) break;
+      }
+      if (!s.ok()) break;
+    }
+    if (s.ok()) {
+      // The position goes in with the data it covers: exactly once.
+      s = conn.Exec("INSERT INTO ghostlog.sink_offsets (sink, topic, partition, next_offset) VALUES (" +
+                    conn.Literal(cfg_.name) + ", " + conn.Literal(cfg_.transaction_topic) + ", 0, " +
+                    std::to_string(batch.next_offset) +
+                    ") ON CONFLICT (sink, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, "
+                    "updated_at = now()")
+              .status();
+    }
+    if (s.ok()) s = conn.Exec("COMMIT").status();
+    if (!s.ok()) {
+      if (!conn.broken()) conn.Exec("ROLLBACK").status();
+      return s;
+    }
+    stats_.batches++;
+    stats_.transactions += batch.transactions;
+    stats_.events += batch.events;
+    stats_.committed_offset = batch.next_offset;
+    stats_.last_batch_events = batch.events;
+    stats_.last_source_ts_ms = batch.last_source_ts_ms;
+    stats_.last_batch_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+    // Mirror the position into the changelog's group so `groups describe`
+    // shows the sink's lag. Best effort: the target's copy is the truth.
+    if (Status m = log_.CommitOffsets(cfg_.name, {{{cfg_.transaction_topic, 0}, {batch.next_offset, "mirror of target", 0}}});
+        !m.ok()) {
+      spdlog::debug("sink {}: mirroring the offset into the changelog failed: {}", cfg_.name, m.ToString());
+    }
+    return Status::OK();
+  }
+
+  Status RunOnce(std::stop_token stop) {
+    ASSIGN_OR_RAISE(TargetConn conn, TargetConn::Connect(cfg_.dsn));
+    stats_.connected = true;
+    tables_.clear();
+    RETURN_NOT_OK(EnsureOffsetsTable(conn));
+    ASSIGN_OR_RAISE(log::Offset pos, CommittedOffset(conn));
+    stats_.committed_offset = pos;
+    spdlog::info("sink {}: applying from offset {} of {}", cfg_.name, pos, cfg_.transaction_topic);
+    while (!stop.stop_requested()) {
+      Batch batch;
+      RETURN_NOT_OK(Collect(conn, pos, &batch, stop));
+      if (batch.next_offset == pos) continue;
+      Status s = Apply(conn, batch);
+      if (!s.ok()) return s.WithContext("sink '" + cfg_.name + "' applying transactions up to offset " +
+                                        std::to_string(batch.next_offset - 1) + " of '" + cfg_.transaction_topic + "'");
+      pos = batch.next_offset;
+    }
+    return Status::OK();
+  }
+
+  SinkConfig cfg_;
+  log::Changelog& log_;
+  SinkStats stats_;
+  std::map<std::string, TargetTable> tables_;
+};
+
+Sink::Sink(SinkConfig config, log::Changelog& log) : impl_(std::make_unique<Impl>(std::move(config), log)) {}
+Sink::~Sink() = default;
+Status Sink::Run(std::stop_token stop) { return impl_->Run(std::move(stop)); }
+const SinkStats& Sink::stats() const { return impl_->stats(); }
+
+}  // namespace ghostlog::sink

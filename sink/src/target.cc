@@ -1,0 +1,200 @@
+#include "target.h"
+
+#include <boost/beast/core/detail/base64.hpp>
+
+namespace ghostlog::sink {
+
+namespace {
+std::string OneLine(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  for (char& c : s) {
+    if (c == '\n') c = ' ';
+  }
+  return s;
+}
+
+// Password-free rendering of a DSN for messages.
+std::string Redact(const std::string& dsn) {
+  std::string out;
+  size_t i = 0;
+  while (i < dsn.size()) {
+    size_t p = dsn.find("password", i);
+    if (p == std::string::npos) break;
+    size_t eq = dsn.find('=', p);
+    out += dsn.substr(i, eq == std::string::npos ? std::string::npos : eq + 1 - i);
+    if (eq == std::string::npos) return out;
+    size_t end = dsn.find(' ', eq);
+    out += "***";
+    i = end == std::string::npos ? dsn.size() : end;
+  }
+  out += dsn.substr(std::min(i, dsn.size()));
+  return out;
+}
+}  // namespace
+
+Result<TargetConn> TargetConn::Connect(const std::string& dsn) {
+  const char* keys[] = {"dbname", "options", "connect_timeout", "application_name", nullptr};
+  const char* values[] = {dsn.c_str(), "-c DateStyle=ISO -c TimeZone=UTC -c IntervalStyle=iso_8601", "10",
+                          "ghostlog-sink", nullptr};
+  PGconn* c = PQconnectdbParams(keys, values, 1);
+  TargetConn conn(c);
+  if (c == nullptr || PQstatus(c) != CONNECTION_OK) {
+    return Status::Unavailable("cannot connect to the target (" + Redact(dsn) +
+                               "): " + OneLine(c ? PQerrorMessage(c) : "out of memory"));
+  }
+  return conn;
+}
+
+Status TargetConn::Error(const PGresult* r) const {
+  std::string e = OneLine(r ? PQresultErrorMessage(r) : PQerrorMessage(c_));
+  if (e.empty()) e = OneLine(PQerrorMessage(c_));
+  if (PQstatus(c_) == CONNECTION_BAD) return Status::Unavailable("target connection lost: " + e);
+  return Status::IOError(e);
+}
+
+Result<PgResult> TargetConn::Exec(const std::string& sql) {
+  PgResult r(PQexec(c_, sql.c_str()));
+  auto st = PQresultStatus(r.get());
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) return Error(r.get());
+  return r;
+}
+
+Result<PgResult> TargetConn::ExecParams(const std::string& sql, const std::vector<std::optional<std::string>>& params) {
+  std::vector<const char*> v;
+  for (const auto& p : params) v.push_back(p ? p->c_str() : nullptr);
+  PgResult r(PQexecParams(c_, sql.c_str(), static_cast<int>(v.size()), nullptr, v.data(), nullptr, nullptr, 0));
+  auto st = PQresultStatus(r.get());
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) return Error(r.get());
+  return r;
+}
+
+Status TargetConn::CopyIn(const std::string& copy_sql, const std::string& data) {
+  PgResult start(PQexec(c_, copy_sql.c_str()));
+  if (PQresultStatus(start.get()) != PGRES_COPY_IN) return Error(start.get());
+  // One call with the whole buffer: libpq splits it into protocol messages.
+  if (PQputCopyData(c_, data.data(), static_cast<int>(data.size())) != 1 || PQputCopyEnd(c_, nullptr) != 1) {
+    return Status::Unavailable("target connection lost during COPY: " + OneLine(PQerrorMessage(c_)));
+  }
+  PgResult end(PQgetResult(c_));
+  Status s = PQresultStatus(end.get()) == PGRES_COMMAND_OK ? Status::OK() : Error(end.get());
+  while (PGresult* extra = PQgetResult(c_)) PQclear(extra);
+  return s;
+}
+
+std::string TargetConn::Ident(const std::string& s) const {
+  char* q = PQescapeIdentifier(c_, s.data(), s.size());
+  std::string out = q ? q : "\"\"";
+  PQfreemem(q);
+  return out;
+}
+
+std::string TargetConn::Literal(const std::string& s) const {
+  char* q = PQescapeLiteral(c_, s.data(), s.size());
+  std::string out = q ? q : "''";
+  PQfreemem(q);
+  return out;
+}
+
+Result<TargetTable> LoadTable(TargetConn& conn, const std::string& schema, const std::string& table) {
+  TargetTable t;
+  t.schema = schema;
+  t.table = table;
+  t.quoted = conn.Ident(schema) + "." + conn.Ident(table);
+  ASSIGN_OR_RAISE(PgResult r, conn.Exec(
+      "SELECT a.attname, format_type(a.atttypid, a.atttypmod), ty.typcategory, "
+      "  a.atttypid = 'bytea'::regtype, a.atttypid IN ('json'::regtype, 'jsonb'::regtype), "
+      "  EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary AND a.attnum = ANY (i.indkey)) "
+      "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+      "JOIN pg_attribute a ON a.attrelid = c.oid JOIN pg_type ty ON ty.oid = a.atttypid "
+      "WHERE n.nspname = " + conn.Literal(schema) + " AND c.relname = " + conn.Literal(table) +
+      " AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"));
+  if (PQntuples(r.get()) == 0) return Status::NotFound("target table " + t.qualified() + " does not exist");
+  for (int i = 0; i < PQntuples(r.get()); ++i) {
+    TargetColumn c{PQgetvalue(r.get(), i, 0), PQgetvalue(r.get(), i, 1), PQgetvalue(r.get(), i, 2)[0],
+                   PQgetvalue(r.get(), i, 3)[0] == 't', PQgetvalue(r.get(), i, 4)[0] == 't',
+                   PQgetvalue(r.get(), i, 5)[0] == 't'};
+    t.by_name[c.name] = t.columns.size();
+    if (c.key) t.key_columns.push_back(t.columns.size());
+    t.columns.push_back(std::move(c));
+  }
+  if (t.key_columns.empty()) {
+    return Status::InvalidArgument("target table " + t.qualified() +
+                                   " has no primary key; the sink upserts by primary key, so add one");
+  }
+  return t;
+}
+
+namespace {
+// One element of a PostgreSQL array literal.
+Status AppendArrayLiteral(const nlohmann::json& v, std::string* out) {
+  if (v.is_null()) {
+    *out += "NULL";
+  } else if (v.is_array()) {
+    *out += '{';
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (i) *out += ',';
+      RETURN_NOT_OK(AppendArrayLiteral(v[i], out));
+    }
+    *out += '}';
+  } else {
+    const std::string s = v.is_string() ? v.get<std::string>() : v.is_boolean() ? (v.get<bool>() ? "t" : "f") : v.dump();
+    *out += '"';
+    for (char c : s) {
+      if (c == '"' || c == '\\') *out += '\\';
+      *out += c;
+    }
+    *out += '"';
+  }
+  return Status::OK();
+}
+}  // namespace
+
+Result<std::optional<std::string>> ToPgText(const TargetColumn& col, const nlohmann::json& v) {
+  if (v.is_null()) return std::optional<std::string>();
+  if (col.is_json) return std::optional<std::string>(v.dump());
+  if (col.is_bytea) {
+    if (!v.is_string()) return Status::InvalidArgument("column " + col.name + " (bytea) needs a base64 string");
+    const std::string& b64 = v.get_ref<const std::string&>();
+    std::string raw(boost::beast::detail::base64::decoded_size(b64.size()), '\0');
+    auto [written, read] = boost::beast::detail::base64::decode(raw.data(), b64.data(), b64.size());
+    if (read != b64.size() && b64.size() - read > 2) {
+      return Status::InvalidArgument("column " + col.name + " (bytea): value is not base64");
+    }
+    raw.resize(written);
+    static const char* kHex = "0123456789abcdef";
+    std::string hex = "\\x";
+    for (unsigned char c : raw) {
+      hex += kHex[c >> 4];
+      hex += kHex[c & 15];
+    }
+    return std::optional<std::string>(std::move(hex));
+  }
+  if (v.is_array()) {
+    if (col.category != 'A') return Status::InvalidArgument("column " + col.name + " (" + col.type + ") got an array");
+    std::string lit;
+    RETURN_NOT_OK(AppendArrayLiteral(v, &lit));
+    return std::optional<std::string>(std::move(lit));
+  }
+  if (v.is_object()) return Status::InvalidArgument("column " + col.name + " (" + col.type + ") got a JSON object");
+  if (v.is_string()) return std::optional<std::string>(v.get<std::string>());
+  if (v.is_boolean()) return std::optional<std::string>(v.get<bool>() ? "t" : "f");
+  return std::optional<std::string>(v.dump());
+}
+
+void AppendCopyField(std::string* out, const std::optional<std::string>& v) {
+  if (!v) {
+    *out += "\\N";
+    return;
+  }
+  for (char c : *v) {
+    switch (c) {
+      case '\\': *out += "\\\\"; break;
+      case '\t': *out += "\\t"; break;
+      case '\n': *out += "\\n"; break;
+      case '\r': *out += "\\r"; break;
+      default: *out += c;
+    }
+  }
+}
+
+}  // namespace ghostlog::sink

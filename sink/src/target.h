@@ -1,0 +1,77 @@
+// The target database: connection, table metadata, and value conversion
+// from change-event JSON to PostgreSQL's text input (for COPY and parameters).
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "ghostlog/log/status.h"
+
+namespace ghostlog::sink {
+
+struct ResultDeleter {
+  void operator()(PGresult* r) const { PQclear(r); }
+};
+using PgResult = std::unique_ptr<PGresult, ResultDeleter>;
+
+class TargetConn {
+ public:
+  static Result<TargetConn> Connect(const std::string& dsn);
+  TargetConn(TargetConn&& o) noexcept : c_(o.c_) { o.c_ = nullptr; }
+  TargetConn& operator=(TargetConn&& o) noexcept {
+    std::swap(c_, o.c_);
+    return *this;
+  }
+  ~TargetConn() {
+    if (c_) PQfinish(c_);
+  }
+  Result<PgResult> Exec(const std::string& sql);
+  Result<PgResult> ExecParams(const std::string& sql, const std::vector<std::optional<std::string>>& params);
+  // COPY ... FROM STDIN with `data` in text format.
+  Status CopyIn(const std::string& copy_sql, const std::string& data);
+  std::string Ident(const std::string& s) const;
+  std::string Literal(const std::string& s) const;
+  bool broken() const { return PQstatus(c_) == CONNECTION_BAD; }
+
+ private:
+  explicit TargetConn(PGconn* c) : c_(c) {}
+  Status Error(const PGresult* r) const;
+  PGconn* c_ = nullptr;
+};
+
+struct TargetColumn {
+  std::string name;
+  std::string type;   // format_type(), e.g. "integer", "text[]"
+  char category = 'S';  // pg_type.typcategory: A array, B bool, N numeric, U user (json), ...
+  bool is_bytea = false;
+  bool is_json = false;
+  bool key = false;
+};
+
+struct TargetTable {
+  std::string schema, table;
+  std::string quoted;  // "schema"."table"
+  std::vector<TargetColumn> columns;
+  std::map<std::string, size_t> by_name;
+  std::vector<size_t> key_columns;
+  std::string qualified() const { return schema + "." + table; }
+};
+
+// NotFound if the table does not exist; InvalidArgument if it has no primary key.
+Result<TargetTable> LoadTable(TargetConn& conn, const std::string& schema, const std::string& table);
+
+// A JSON value as PostgreSQL text input for the column; nullopt for SQL NULL.
+// InvalidArgument names the column if the value cannot be that type.
+Result<std::optional<std::string>> ToPgText(const TargetColumn& col, const nlohmann::json& v);
+
+// Appends one field in COPY text format (escaped, or \N).
+void AppendCopyField(std::string* out, const std::optional<std::string>& v);
+
+}  // namespace ghostlog::sink
