@@ -62,6 +62,6 @@ void AddTopicsCommands(CLI::App& app, Context& ctx);
 void AddRecordsCommands(CLI::App& app, Context& ctx);  // produce, consume
 void AddGroupsCommands(CLI::App& app, Context& ctx);   // groups, offsets
 void AddMaintenanceCommands(CLI::App& app, Context& ctx);  // compact, retention, verify
-void AddDaemonCommands(CLI::App& app, Context& ctx);       // run, status
+void AddDaemonCommands(CLI::App& app, Context& ctx);       // run, doctor, status
 
 }  // namespace ghostlog::cli

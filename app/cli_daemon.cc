@@ -1,4 +1,4 @@
-// The daemon's commands: run, status.
+// The daemon's commands: run, doctor, status.
 #include <signal.h>
 
 #include <filesystem>
@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_common.h"
+#include "ghostlog/capture/doctor.h"
 #include "config.h"
 #include "daemon.h"
 
@@ -77,6 +78,21 @@ void AddDaemonCommands(CLI::App& app, Context& ctx) {
       o.resnapshot = resnapshot;
       const int code = RunDaemon(std::move(c), o);
       if (code != 0) std::exit(code);  // the daemon already logged why
+      return Status::OK();
+    };
+  });
+
+  auto* doctor = app.add_subcommand("doctor", "Check the source: connectivity, wal_level, rights, publication, slot");
+  doctor->add_option("--config", config_path, "Configuration file (TOML)")->required();
+  doctor->add_flag("--json", json, "Print JSON");
+  doctor->callback([&ctx] {
+    ctx.needs_data_dir = false;
+    ctx.run = []() -> Status {
+      ASSIGN_OR_RAISE(DaemonConfig c, LoadConfig(config_path));
+      if (!c.capture) return Status::InvalidArgument(config_path + " has no [source] section to check");
+      const capture::DoctorReport report = capture::Doctor(*c.capture);
+      std::cout << (json ? capture::ReportJson(report).dump(2) + "\n" : capture::FormatReport(report));
+      if (!report.ok()) return Status::InvalidArgument("the source is not ready for capture (see the FAILED checks above)");
       return Status::OK();
     };
   });

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "ghostlog/capture/doctor.h"
 #include "http_server.h"
 
 namespace ghostlog::cli {
@@ -175,7 +176,22 @@ int RunDaemon(DaemonConfig config, const RunOptions& options) {
   if (config.capture && want("capture")) {
     config.capture->resnapshot = options.resnapshot;
     cap = std::make_unique<capture::Capture>(*config.capture, *log);
-    start("capture", [&](std::stop_token s) { return cap->Run(s); });
+    start("capture", [&](std::stop_token s) -> Status {
+      // The preflight at start: warnings are logged; a failed check other than
+      // reachability (which capture retries) stops the stage with its advice.
+      const capture::DoctorReport report = capture::Doctor(*config.capture);
+      const capture::DoctorCheck* conn = report.Find("connection");
+      for (const auto& c : report.checks) {
+        if (c.result == capture::DoctorCheck::Result::kWarning) spdlog::warn("doctor: {}: {}", c.name, c.message);
+        if (c.result == capture::DoctorCheck::Result::kFailed) spdlog::error("doctor: {}: {}", c.name, c.message);
+      }
+      const bool reachable = conn == nullptr || conn->result != capture::DoctorCheck::Result::kFailed;
+      if (!report.ok() && reachable) {
+        return Status::InvalidArgument("the source failed its preflight checks (run `ghostlog doctor --config " +
+                                       config.path + "`)");
+      }
+      return cap->Run(s);
+    });
   }
   if (config.sink && want("sink")) {
     snk = std::make_unique<sink::Sink>(*config.sink, *log);

@@ -3,6 +3,7 @@
 
 #include <thread>
 
+#include "ghostlog/log/glob.h"
 #include "capture_impl.h"
 
 namespace ghostlog::capture {
@@ -81,34 +82,6 @@ Status Capture::Impl::AddSchemaIfChanged(TableSchema t) {
   return writer_.Add(schemas_.schema_topic(), "", std::move(*record), cp_);
 }
 
-namespace {
-// Shell-style match of one pattern component: '*' any run, '?' one char.
-bool Glob(std::string_view pat, std::string_view s) {
-  size_t p = 0, i = 0, star = std::string_view::npos, mark = 0;
-  while (i < s.size()) {
-    if (p < pat.size() && (pat[p] == '?' || pat[p] == s[i])) {
-      ++p, ++i;
-    } else if (p < pat.size() && pat[p] == '*') {
-      star = p++, mark = i;
-    } else if (star != std::string_view::npos) {
-      p = star + 1, i = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pat.size() && pat[p] == '*') ++p;
-  return p == pat.size();
-}
-
-bool Matches(const std::vector<std::string>& patterns, const QualifiedName& t) {
-  const std::string name = t.schema + "." + t.table;
-  for (const auto& p : patterns) {
-    if (Glob(p, name)) return true;
-  }
-  return false;
-}
-}  // namespace
-
 Result<std::vector<QualifiedName>> Capture::Impl::SelectedTables(PgConn& sql) {
   ASSIGN_OR_RAISE(PgResult r, sql.Exec(
       "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
@@ -118,7 +91,8 @@ Result<std::vector<QualifiedName>> Capture::Impl::SelectedTables(PgConn& sql) {
   std::vector<QualifiedName> out;
   for (int i = 0; i < PQntuples(r.get()); ++i) {
     QualifiedName t{PQgetvalue(r.get(), i, 0), PQgetvalue(r.get(), i, 1)};
-    if (Matches(cfg_.tables, t) && !Matches(cfg_.exclude_tables, t)) out.push_back(std::move(t));
+    const std::string name = t.schema + "." + t.table;
+    if (GlobMatchAny(cfg_.tables, name) && !GlobMatchAny(cfg_.exclude_tables, name)) out.push_back(std::move(t));
   }
   return out;
 }

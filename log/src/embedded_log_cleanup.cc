@@ -256,7 +256,7 @@ Result<CleanupStats> EmbeddedLogImpl::ApplyRetention(const std::optional<std::st
 void EmbeddedLogImpl::BackgroundLoop() {
   std::unique_lock l(mu_);
   while (!stopping_) {
-    data_cv_.wait_for(l, opts_.cleanup_interval, [this] { return stopping_; });
+    threads_cv_.wait_for(l, opts_.cleanup_interval, [this] { return stopping_; });
     if (stopping_ || !fatal_.ok()) break;
     l.unlock();
     for (bool compact : {false, true}) {

@@ -183,7 +183,8 @@ class EmbeddedLogImpl final : public EmbeddedLog {
   int inotify_fd_ = -1;
 
   mutable std::mutex mu_;  // guards everything below up to the write queue
-  std::condition_variable data_cv_;
+  std::condition_variable data_cv_;     // followers: new data, a deleted topic, a fatal error
+  std::condition_variable threads_cv_;  // the syncer and cleanup threads: stopping
   std::map<std::string, TopicState> topics_;
   std::map<PartKey, PartitionState> parts_;
   uint32_t next_topic_id_ = 1;

@@ -218,7 +218,7 @@ void EmbeddedLogImpl::StartThreads() {
     syncer_ = std::thread([this] {
       std::unique_lock l(mu_);
       while (!stopping_) {
-        data_cv_.wait_for(l, opts_.fsync_interval, [this] { return stopping_; });
+        threads_cv_.wait_for(l, opts_.fsync_interval, [this] { return stopping_; });
         if (stopping_) break;
         l.unlock();
         rocksdb::Status s = db_->SyncWAL();
@@ -236,6 +236,7 @@ void EmbeddedLogImpl::StopThreads() {
     stopping_ = true;
   }
   data_cv_.notify_all();
+  threads_cv_.notify_all();
   if (syncer_.joinable()) syncer_.join();
   if (background_.joinable()) background_.join();
   // Whatever the interval policy left unsynced is synced on a clean close.

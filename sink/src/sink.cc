@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "batch.h"
+#include "ghostlog/log/glob.h"
 #include "target.h"
 
 namespace ghostlog::sink {
@@ -19,23 +20,6 @@ Result<OnError> ParseOnError(const std::string& s) {
 }
 
 namespace {
-bool Glob(std::string_view pat, std::string_view s) {
-  size_t p = 0, i = 0, star = std::string_view::npos, mark = 0;
-  while (i < s.size()) {
-    if (p < pat.size() && (pat[p] == '?' || pat[p] == s[i])) {
-      ++p, ++i;
-    } else if (p < pat.size() && pat[p] == '*') {
-      star = p++, mark = i;
-    } else if (star != std::string_view::npos) {
-      p = star + 1, i = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pat.size() && pat[p] == '*') ++p;
-  return p == pat.size();
-}
-
 void ReplaceAll(std::string* s, const std::string& from, const std::string& to) {
   for (size_t at = s->find(from); at != std::string::npos; at = s->find(from, at + to.size())) {
     s->replace(at, from.size(), to);
@@ -86,12 +70,7 @@ class Sink::Impl {
     return info.log_start_offset;
   }
 
-  bool Selected(const std::string& topic) const {
-    for (const auto& p : cfg_.topics) {
-      if (Glob(p, topic)) return true;
-    }
-    return false;
-  }
+  bool Selected(const std::string& topic) const { return GlobMatchAny(cfg_.topics, topic); }
 
   // PREFIX.SCHEMA.TABLE -> target "schema.table" by the configured template.
   Result<std::pair<std::string, std::string>> TargetName(const std::string& topic) const {
