@@ -1,6 +1,7 @@
 #include "pg_conn.h"
 
 #include <poll.h>
+#include <spdlog/spdlog.h>
 
 #include <regex>
 
@@ -36,6 +37,9 @@ Result<PgConn> PgConn::Connect(const std::string& dsn, bool replication) {
   // expand_dbname=1: `dsn` may be a full conninfo string or URI; later keys override.
   PGconn* c = PQconnectdbParams(keys.data(), values.data(), /*expand_dbname=*/1);
   PgConn conn(c);
+  if (c != nullptr) {
+    PQsetNoticeProcessor(c, [](void*, const char* m) { spdlog::debug("source: {}", m); }, nullptr);
+  }
   if (c == nullptr) return Status::IOError("out of memory creating a PostgreSQL connection");
   if (PQstatus(c) != CONNECTION_OK) {
     return Status::Unavailable("cannot connect to PostgreSQL (" + RedactDsn(dsn) + "): " + conn.LastError());

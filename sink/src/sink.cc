@@ -337,19 +337,14 @@ class Sink::Impl {
       }
       if (!s.ok()) break;
     }
-    if (s.ok()) {
-      // The position goes in with the data it covers: exactly once.
-      s = conn.Exec("INSERT INTO ghostlog.sink_offsets (sink, topic, partition, next_offset) VALUES (" +
-                    conn.Literal(cfg_.name) + ", " + conn.Literal(cfg_.transaction_topic) + ", 0, " +
-                    std::to_string(batch.next_offset) +
-                    ") ON CONFLICT (sink, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, "
-                    "updated_at = now()")
-              .status();
-    }
+    // The position goes in with the data it covers: exactly once.
+    if (s.ok()) s = SaveOffset(conn, batch.next_offset);
     if (s.ok()) s = conn.Exec("COMMIT").status();
     if (!s.ok()) {
-      if (!conn.broken()) conn.Exec("ROLLBACK").status();
-      return s;
+      if (s.IsUnavailable() || conn.broken()) return s;
+      conn.Exec("ROLLBACK").status();
+      spdlog::warn("sink {}: batch refused ({}); applying it event by event", cfg_.name, s.message());
+      RETURN_NOT_OK(ApplySlowly(conn, batch));
     }
     stats_.batches++;
     stats_.transactions += batch.transactions;
@@ -366,6 +361,86 @@ class Sink::Impl {
       spdlog::debug("sink {}: mirroring the offset into the changelog failed: {}", cfg_.name, m.ToString());
     }
     return Status::OK();
+  }
+
+  // One change as one statement: the slow path that finds which event the
+  // target refuses.
+  Status ApplyOne(TargetConn& conn, const TargetTable& t, const Change& c) {
+    std::vector<std::optional<std::string>> params;
+    std::string sql;
+    auto where = [&] { return "topic '" + c.topic + "' offset " + std::to_string(c.offset) + ", table " + t.qualified(); };
+    if (c.is_delete) {
+      std::string cond;
+      for (size_t k : t.key_columns) {
+        const TargetColumn& col = t.columns[k];
+        auto it = c.row.find(col.name);
+        if (it == c.row.end()) return Status::InvalidArgument(where() + ": delete without key column '" + col.name + "'");
+        auto text = ToPgText(col, *it);
+        if (!text.ok()) return text.status().WithContext(where());
+        params.push_back(*text);
+        cond += (cond.empty() ? "" : " AND ") + conn.Ident(col.name) + " = $" + std::to_string(params.size());
+      }
+      sql = "DELETE FROM " + t.quoted + " WHERE " + cond;
+    } else {
+      auto cols = RowColumns(t, c);
+      if (!cols.ok()) return cols.status();
+      std::string list, values, set, keys;
+      for (size_t k : t.key_columns) keys += (keys.empty() ? "" : ", ") + conn.Ident(t.columns[k].name);
+      for (size_t i : *cols) {
+        const TargetColumn& col = t.columns[i];
+        auto text = ToPgText(col, c.row[col.name]);
+        if (!text.ok()) return text.status().WithContext(where());
+        params.push_back(*text);
+        const std::string id = conn.Ident(col.name);
+        list += (list.empty() ? "" : ", ") + id;
+        values += (values.empty() ? "$" : ", $") + std::to_string(params.size());
+        if (!col.key) set += (set.empty() ? "" : ", ") + id + " = EXCLUDED." + id;
+      }
+      sql = "INSERT INTO " + t.quoted + " (" + list + ") VALUES (" + values + ") ON CONFLICT (" + keys + ") DO " +
+            (set.empty() ? "NOTHING" : "UPDATE SET " + set);
+    }
+    auto r = conn.ExecParams(sql, params);
+    if (!r.ok()) return r.status().IsUnavailable() ? r.status() : r.status().WithContext(where());
+    return Status::OK();
+  }
+
+  // After a batch failed for a reason other than the connection: apply it
+  // event by event, each under a savepoint, so the refused event is named
+  // (on_error = stop) or dead-lettered while the rest is applied.
+  Status ApplySlowly(TargetConn& conn, const Batch& batch) {
+    RETURN_NOT_OK(conn.Exec("BEGIN").status());
+    for (const auto& [name, tb] : batch.tables) {
+      const TargetTable& t = tables_.at(name);
+      for (const Segment& seg : tb.segments) {
+        if (seg.truncate_first) RETURN_NOT_OK(conn.Exec("TRUNCATE " + t.quoted).status());
+        for (const auto& [key, c] : seg.by_key) {
+          RETURN_NOT_OK(conn.Exec("SAVEPOINT ghostlog_one").status());
+          Status s = ApplyOne(conn, t, c);
+          if (s.IsUnavailable()) return s;
+          if (!s.ok()) {
+            RETURN_NOT_OK(conn.Exec("ROLLBACK TO SAVEPOINT ghostlog_one").status());
+            if (cfg_.on_error == OnError::kStop) {
+              conn.Exec("ROLLBACK").status();
+              return s;
+            }
+            log::Record r{c.offset, 0, key, c.row.dump(), {}};
+            RETURN_NOT_OK(DeadLetterOrStop(c.topic, r, s.message()));
+          }
+          RETURN_NOT_OK(conn.Exec("RELEASE SAVEPOINT ghostlog_one").status());
+        }
+      }
+    }
+    RETURN_NOT_OK(SaveOffset(conn, batch.next_offset));
+    return conn.Exec("COMMIT").status();
+  }
+
+  Status SaveOffset(TargetConn& conn, log::Offset next) {
+    return conn.Exec("INSERT INTO ghostlog.sink_offsets (sink, topic, partition, next_offset) VALUES (" +
+                     conn.Literal(cfg_.name) + ", " + conn.Literal(cfg_.transaction_topic) + ", 0, " +
+                     std::to_string(next) +
+                     ") ON CONFLICT (sink, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, "
+                     "updated_at = now()")
+        .status();
   }
 
   Status RunOnce(std::stop_token stop) {

@@ -1,5 +1,7 @@
 #include "target.h"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/beast/core/detail/base64.hpp>
 
 namespace ghostlog::sink {
@@ -38,6 +40,10 @@ Result<TargetConn> TargetConn::Connect(const std::string& dsn) {
                           "ghostlog-sink", nullptr};
   PGconn* c = PQconnectdbParams(keys, values, 1);
   TargetConn conn(c);
+  // Server NOTICEs go to the log at debug level, not raw to stderr.
+  if (c != nullptr) {
+    PQsetNoticeProcessor(c, [](void*, const char* m) { spdlog::debug("target: {}", m); }, nullptr);
+  }
   if (c == nullptr || PQstatus(c) != CONNECTION_OK) {
     return Status::Unavailable("cannot connect to the target (" + Redact(dsn) +
                                "): " + OneLine(c ? PQerrorMessage(c) : "out of memory"));

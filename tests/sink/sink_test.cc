@@ -1,0 +1,136 @@
+// The sink against a real target PostgreSQL, fed by hand-written events.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <thread>
+
+#include "../log/test_util.h"
+#include "../pg/pg_cluster.h"
+#include "ghostlog/sink/sink.h"
+
+namespace ghostlog::sink {
+namespace {
+
+using ghostlog::testing::PgCluster;
+using log::testing::Must;
+using nlohmann::json;
+
+class SinkTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    log::EmbeddedLogOptions o;
+    o.data_dir = dir_.sub("data");
+    o.cleanup_interval = std::chrono::milliseconds(0);
+    log_ = Must(log::EmbeddedLog::Open(o));
+    ASSERT_TRUE(log_->CreateTopic("v2.transaction", 1, {}).ok());
+    ASSERT_TRUE(log_->CreateTopic("v2.public.items", 1, {}).ok());
+    pg_.Exec("CREATE TABLE items (id int PRIMARY KEY, name text, qty int)");
+  }
+  void TearDown() override { Stop(); }
+
+  // Appends one source transaction: its events, then its END record.
+  void Txn(const std::vector<std::pair<std::string, json>>& events) {
+    std::vector<log::RecordIn> recs;
+    for (const auto& [key, v] : events) recs.push_back({key, v.dump(), {}, log::kNoTimestamp});
+    auto offsets = Must(log_->Append({"v2.public.items", 0}, std::move(recs)));
+    json end{{"status", "END"}, {"ranges", {{{"topic", "v2.public.items"}, {"partition", 0},
+                                              {"first", offsets.front()}, {"last", offsets.back()}}}}};
+    Must(log_->Append({"v2.transaction", 0}, {{"t", end.dump(), {}, log::kNoTimestamp}}));
+  }
+  static std::pair<std::string, json> Upsert(int id, json after) {
+    return {"{\"id\":" + std::to_string(id) + "}", json{{"op", "u"}, {"before", nullptr}, {"after", after}}};
+  }
+  static std::pair<std::string, json> Delete(int id) {
+    return {"{\"id\":" + std::to_string(id) + "}", json{{"op", "d"}, {"before", {{"id", id}}}, {"after", nullptr}}};
+  }
+
+  SinkConfig Config() {
+    SinkConfig c;
+    c.dsn = pg_.dsn();
+    c.max_batch_delay = std::chrono::milliseconds(10);
+    return c;
+  }
+  void Start(SinkConfig c) {
+    sink_ = std::make_unique<Sink>(std::move(c), *log_);
+    done_ = false;
+    thread_ = std::jthread([this](std::stop_token stop) {
+      result_ = sink_->Run(stop);
+      done_ = true;
+    });
+  }
+  void Stop() {
+    if (thread_.joinable()) {
+      thread_.request_stop();
+      thread_.join();
+    }
+  }
+  bool WaitFor(const std::function<bool()>& pred) {
+    for (int i = 0; i < 1500 && !pred(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    return pred();
+  }
+  std::string Rows() {
+    std::string out;
+    for (const auto& r : pg_.Query("SELECT * FROM items ORDER BY id")) out += r + ";";
+    return out;
+  }
+
+  PgCluster pg_;
+  log::testing::TempDir dir_;
+  std::unique_ptr<log::EmbeddedLog> log_;
+  std::unique_ptr<Sink> sink_;
+  std::jthread thread_;
+  std::atomic<bool> done_{false};
+  Status result_;
+};
+
+TEST_F(SinkTest, AppliesCollapsesAndStoresItsOffsetWithTheData) {
+  Txn({Upsert(1, {{"id", 1}, {"name", "a"}, {"qty", 1}}), Upsert(2, {{"id", 2}, {"name", "b"}, {"qty", 2}})});
+  Txn({Upsert(1, {{"id", 1}, {"name", "a2"}, {"qty", 10}}), Delete(2), Upsert(3, {{"id", 3}, {"name", "c"}, {"qty", 3}})});
+  Start(Config());
+  ASSERT_TRUE(WaitFor([&] { return Rows() == "1\ta2\t10;3\tc\t3;"; })) << Rows();
+  EXPECT_EQ(pg_.Value("SELECT next_offset FROM ghostlog.sink_offsets WHERE sink = 'sink'"), "2");
+  Stop();
+  ASSERT_TRUE(result_.ok()) << result_.ToString();
+  // A truncate in the middle of a batch: what came before is wiped, what comes after stays.
+  Txn({Upsert(4, {{"id", 4}, {"name", "d"}, {"qty", 4}}),
+       {"", json{{"op", "t"}, {"before", nullptr}, {"after", nullptr}}},
+       Upsert(5, {{"id", 5}, {"name", "e"}, {"qty", 5}})});
+  Start(Config());
+  ASSERT_TRUE(WaitFor([&] { return Rows() == "5\te\t5;"; })) << Rows();
+  EXPECT_EQ(pg_.Value("SELECT next_offset FROM ghostlog.sink_offsets WHERE sink = 'sink'"), "3");
+  EXPECT_EQ(sink_->stats().transactions.load(), 1);  // resumed after the two applied before
+}
+
+TEST_F(SinkTest, AMissingColumnStopsTheSinkNamingTopicOffsetTableAndColumn) {
+  Txn({Upsert(1, {{"id", 1}, {"name", "a"}, {"qty", 1}})});
+  Txn({Upsert(2, {{"id", 2}, {"name", "b"}, {"colour", "red"}})});
+  Start(Config());
+  ASSERT_TRUE(WaitFor([&] { return done_.load(); }));
+  EXPECT_FALSE(result_.ok());
+  const std::string m = result_.message();
+  EXPECT_NE(m.find("topic 'v2.public.items' offset 1"), std::string::npos) << m;
+  EXPECT_NE(m.find("'colour'"), std::string::npos) << m;
+  EXPECT_NE(m.find("public.items"), std::string::npos) << m;
+  // Nothing of the refused batch is half-applied.
+  EXPECT_EQ(pg_.Value("SELECT count(*) FROM items WHERE id = 2"), "0");
+}
+
+TEST_F(SinkTest, DeadLetterModeSetsTheBadEventAsideAndAppliesTheRest) {
+  Txn({Upsert(1, {{"id", 1}, {"name", "a"}, {"qty", "not a number"}}), Upsert(2, {{"id", 2}, {"name", "b"}, {"qty", 2}})});
+  SinkConfig c = Config();
+  c.on_error = OnError::kDeadLetter;
+  Start(c);
+  ASSERT_TRUE(WaitFor([&] { return Rows() == "2\tb\t2;"; })) << Rows();
+  EXPECT_EQ(sink_->stats().dead_lettered.load(), 1);
+  auto dl = Must(log_->Read({"ghostlog.sink.dead_letter", 0}, 0));
+  ASSERT_EQ(dl.size(), 1u);
+  std::map<std::string, std::string> h;
+  for (const auto& x : dl[0].headers) h[x.key] = x.value;
+  EXPECT_EQ(h["ghostlog.topic"], "v2.public.items");
+  EXPECT_EQ(h["ghostlog.offset"], "0");
+  EXPECT_NE(h["ghostlog.error"].find("integer"), std::string::npos) << h["ghostlog.error"];
+  EXPECT_EQ(pg_.Value("SELECT next_offset FROM ghostlog.sink_offsets"), "1");
+}
+
+}  // namespace
+}  // namespace ghostlog::sink
