@@ -1,12 +1,24 @@
 // Capture lifecycle: state from the changelog, publication and slot, retries.
 #include <spdlog/spdlog.h>
 
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "ghostlog/log/glob.h"
 #include "capture_impl.h"
 
 namespace ghostlog::capture {
+
+namespace {
+// Sleeps for `d`, or less if a stop is requested (no polling).
+void SleepUntilStopped(std::stop_token stop, std::chrono::milliseconds d) {
+  std::mutex mu;
+  std::condition_variable_any cv;
+  std::unique_lock l(mu);
+  cv.wait_for(l, stop, d, [] { return false; });
+}
+}  // namespace
 
 Result<SnapshotMode> ParseSnapshotMode(const std::string& s) {
   if (s == "initial") return SnapshotMode::kInitial;
@@ -190,7 +202,7 @@ Status Capture::Impl::RunOnce(std::stop_token stop) {
   if (stop.stop_requested()) return Status::OK();
   if (cfg_.snapshot == SnapshotMode::kInitialOnly) {
     spdlog::info("capture: snapshot complete and snapshot = initial_only; not streaming");
-    while (!stop.stop_requested()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    SleepUntilStopped(stop, std::chrono::hours(24 * 365));
     return Status::OK();
   }
   const pgoutput::Lsn start = std::max(cp_.lsn, slot.confirmed_flush);
@@ -202,7 +214,8 @@ Status Capture::Impl::Run(std::stop_token stop) {
   auto backoff = std::chrono::milliseconds(500);
   while (!stop.stop_requested()) {
     Status s = RunOnce(stop);
-    stats_.streaming = false;
+    // A connection that got as far as streaming earns a fresh backoff.
+    if (stats_.streaming.exchange(false)) backoff = std::chrono::milliseconds(500);
     if (stop.stop_requested()) return Status::OK();
     if (s.ok()) continue;
     if (!s.IsUnavailable()) return s;
@@ -213,10 +226,7 @@ Status Capture::Impl::Run(std::stop_token stop) {
     spilled_.clear();
     spill_buf_.clear();
     in_stream_ = false;
-    const auto until = std::chrono::steady_clock::now() + backoff;
-    while (!stop.stop_requested() && std::chrono::steady_clock::now() < until) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+    SleepUntilStopped(stop, backoff);
     backoff = std::min(backoff * 2, std::chrono::milliseconds(30000));
   }
   return Status::OK();
