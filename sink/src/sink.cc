@@ -443,7 +443,26 @@ class Sink::Impl {
         .status();
   }
 
+  // On a fresh data dir capture creates the transaction topic a moment after
+  // the sink starts (or, with --stage sink, whenever capture first runs).
+  Status WaitForTransactionTopic(std::stop_token stop) {
+    bool logged = false;
+    while (!stop.stop_requested()) {
+      auto info = log_.DescribePartition({cfg_.transaction_topic, 0});
+      if (!info.status().IsNotFound()) return info.status();
+      if (!logged) spdlog::info("sink {}: waiting for topic '{}' to be created", cfg_.name, cfg_.transaction_topic);
+      logged = true;
+      std::mutex mu;
+      std::condition_variable_any cv;
+      std::unique_lock l(mu);
+      cv.wait_for(l, stop, std::chrono::milliseconds(200), [] { return false; });
+    }
+    return Status::OK();
+  }
+
   Status RunOnce(std::stop_token stop) {
+    RETURN_NOT_OK(WaitForTransactionTopic(stop));
+    if (stop.stop_requested()) return Status::OK();
     ASSIGN_OR_RAISE(TargetConn conn, TargetConn::Connect(cfg_.dsn));
     stats_.connected = true;
     tables_.clear();

@@ -132,5 +132,21 @@ TEST_F(SinkTest, DeadLetterModeSetsTheBadEventAsideAndAppliesTheRest) {
   EXPECT_EQ(pg_.Value("SELECT next_offset FROM ghostlog.sink_offsets"), "1");
 }
 
+TEST_F(SinkTest, WaitsForTheTransactionTopicToBeCreated) {
+  SinkConfig c = Config();
+  c.transaction_topic = "later.transaction";
+  c.topics = {"later.public.*"};
+  Start(c);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_FALSE(done_.load()) << result_.ToString();  // still waiting, not failed
+  ASSERT_TRUE(log_->CreateTopic("later.transaction", 1, {}).ok());
+  ASSERT_TRUE(log_->CreateTopic("later.public.items", 1, {}).ok());
+  auto offsets = Must(log_->Append({"later.public.items", 0}, {{"{\"id\":7}",
+      json{{"op", "c"}, {"before", nullptr}, {"after", {{"id", 7}, {"name", "x"}, {"qty", 1}}}}.dump(), {}, log::kNoTimestamp}}));
+  json end{{"status", "END"}, {"ranges", {{{"topic", "later.public.items"}, {"partition", 0}, {"first", 0}, {"last", 0}}}}};
+  Must(log_->Append({"later.transaction", 0}, {{"t", end.dump(), {}, log::kNoTimestamp}}));
+  ASSERT_TRUE(WaitFor([&] { return Rows() == "7\tx\t1;"; })) << Rows() << " " << result_.ToString();
+}
+
 }  // namespace
 }  // namespace ghostlog::sink
