@@ -73,6 +73,12 @@ void AddDaemonCommands(CLI::App& app, Context& ctx) {
     ctx.needs_data_dir = false;
     ctx.run = [] {
       ASSIGN_OR_RAISE(DaemonConfig c, LoadConfig(config_path));
+      for (const auto& s : stages) {
+        if ((s == "capture" && !c.capture) || (s == "sink" && !c.sink)) {
+          throw UsageError("--stage " + s + " is not configured in " + config_path);
+        }
+      }
+      if (!c.capture && !c.sink) throw UsageError(config_path + " configures no stage to run ([source] or [sink])");
       RunOptions o;
       o.stages = {stages.begin(), stages.end()};
       o.resnapshot = resnapshot;

@@ -28,8 +28,10 @@ struct HttpServer::Impl {
   // One request per connection keeps the server simple; scrapers reconnect.
   void Serve(std::shared_ptr<tcp::socket> socket) {
     auto buffer = std::make_shared<beast::flat_buffer>(8192);
-    auto request = std::make_shared<http::request_parser<http::empty_body>>();
+    // A body is read (and ignored) so that e.g. a POST gets its 405; 64 KiB at most.
+    auto request = std::make_shared<http::request_parser<http::string_body>>();
     request->header_limit(8192);
+    request->body_limit(64 * 1024);
     auto timer = std::make_shared<asio::steady_timer>(io, std::chrono::seconds(5));
     timer->async_wait([socket](beast::error_code ec) {
       if (!ec) socket->close();  // slow or silent clients do not pin a connection

@@ -56,7 +56,9 @@ Status PgConn::ResultError(const PGresult* r) const {
   if (err.empty()) err = LastError();
   // A broken connection is worth retrying; an SQL error (permissions, a
   // missing table) is not.
-  if (PQstatus(conn_) == CONNECTION_BAD) return Status::Unavailable("PostgreSQL connection lost: " + err);
+  const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+  const bool retryable = state != nullptr && (std::string_view(state).starts_with("08") || std::string_view(state).starts_with("57"));
+  if (PQstatus(conn_) == CONNECTION_BAD || retryable) return Status::Unavailable("PostgreSQL connection lost: " + err);
   return Status::IOError(err);
 }
 

@@ -316,7 +316,9 @@ class Sink::Impl {
       RETURN_NOT_OK(conn.Exec("CREATE TEMP TABLE " + s + " ON COMMIT DROP AS SELECT " + list + " FROM " + t.quoted +
                               " WITH NO DATA").status());
       RETURN_NOT_OK(conn.CopyIn("COPY " + s + " FROM STDIN", data));
-      RETURN_NOT_OK(conn.Exec("INSERT INTO " + t.quoted + " (" + list + ") SELECT " + list + " FROM " + s +
+      // OVERRIDING SYSTEM VALUE: the source's ids win over a target's
+      // GENERATED ALWAYS identity (harmless on tables without one).
+      RETURN_NOT_OK(conn.Exec("INSERT INTO " + t.quoted + " (" + list + ") OVERRIDING SYSTEM VALUE SELECT " + list + " FROM " + s +
                               " ON CONFLICT (" + keys + ") DO " + (set.empty() ? "NOTHING" : "UPDATE SET " + set))
                         .status());
     }
@@ -396,7 +398,7 @@ class Sink::Impl {
         values += (values.empty() ? "$" : ", $") + std::to_string(params.size());
         if (!col.key) set += (set.empty() ? "" : ", ") + id + " = EXCLUDED." + id;
       }
-      sql = "INSERT INTO " + t.quoted + " (" + list + ") VALUES (" + values + ") ON CONFLICT (" + keys + ") DO " +
+      sql = "INSERT INTO " + t.quoted + " (" + list + ") OVERRIDING SYSTEM VALUE VALUES (" + values + ") ON CONFLICT (" + keys + ") DO " +
             (set.empty() ? "NOTHING" : "UPDATE SET " + set);
     }
     auto r = conn.ExecParams(sql, params);

@@ -54,7 +54,11 @@ Result<TargetConn> TargetConn::Connect(const std::string& dsn) {
 Status TargetConn::Error(const PGresult* r) const {
   std::string e = OneLine(r ? PQresultErrorMessage(r) : PQerrorMessage(c_));
   if (e.empty()) e = OneLine(PQerrorMessage(c_));
-  if (PQstatus(c_) == CONNECTION_BAD) return Status::Unavailable("target connection lost: " + e);
+  // Connection exceptions (08) and operator intervention (57: shutdown,
+  // pg_terminate_backend) may arrive while libpq still says CONNECTION_OK.
+  const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+  const bool retryable = state != nullptr && (std::string_view(state).starts_with("08") || std::string_view(state).starts_with("57"));
+  if (PQstatus(c_) == CONNECTION_BAD || retryable) return Status::Unavailable("target connection lost: " + e);
   return Status::IOError(e);
 }
 
