@@ -34,14 +34,15 @@ class Daemon {
   void Kill() { Signal(SIGKILL); }
   int Term() { return Signal(SIGTERM); }
   // Waits until the log holds `n` lines containing `what` (it accumulates across restarts).
+  int CountLog(const std::string& what) const {
+    std::ifstream in(log_);
+    std::string line;
+    int seen = 0;
+    while (std::getline(in, line)) seen += line.find(what) != std::string::npos;
+    return seen;
+  }
   bool WaitForLog(const std::string& what, int n) const {
-    return WaitFor([&] {
-      std::ifstream in(log_);
-      std::string line;
-      int seen = 0;
-      while (std::getline(in, line)) seen += line.find(what) != std::string::npos;
-      return seen >= n;
-    });
+    return WaitFor([&] { return CountLog(what) >= n; });
   }
   std::string Tail() const {
     std::ifstream in(log_);
@@ -90,7 +91,7 @@ TEST(CaptureCrash, KillNineDuringSnapshotAndStreamingLosesAndDuplicatesNothing) 
   pg.Exec("INSERT INTO counters SELECT g, 0 FROM generate_series(0, 9) g");
   const std::string config = dir.sub("ghostlog.toml");
   std::ofstream(config) << "data_dir = \"" << dir.sub("data") << "\"\n[http]\nlisten = \"\"\n[source]\ndsn = \""
-                        << pg.dsn() << "\"\nsnapshot_chunk_rows = 400\nheartbeat_interval = \"200ms\"\n";
+                        << pg.dsn() << "\"\nsnapshot_chunk_rows = 200\nheartbeat_interval = \"200ms\"\n";
   Daemon daemon(config, dir.sub("ghostlog.log"));
   std::mt19937 rng(20261125);
   auto kills = 0;
@@ -113,16 +114,20 @@ TEST(CaptureCrash, KillNineDuringSnapshotAndStreamingLosesAndDuplicatesNothing) 
     EXPECT_LE(parse(slot_lsn), parse(durable)) << "slot confirmed " << slot_lsn << " beyond the changelog's " << durable;
   };
 
-  // Phase 1: kills during the snapshot (40000 rows in 100 chunks), at a random
-  // moment after it began.
-  for (int i = 0; i < 5; ++i) {
+  // Phase 1: kills during the snapshot (40000 rows in 200 chunks), at a random
+  // moment after it began, until it completes (a fast machine finishes it in
+  // a few runs).
+  for (int i = 0; i < 5 && daemon.CountLog("capture: snapshot complete") == 0; ++i) {
     daemon.Start();
-    ASSERT_TRUE(daemon.WaitForLog("capture: snapshot of 3 tables", i + 1)) << daemon.Tail();
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<>(0, 300)(rng)));
+    ASSERT_TRUE(WaitFor([&] {
+      return daemon.CountLog("capture: snapshot of 3 tables") >= i + 1 || daemon.CountLog("capture: snapshot complete") > 0;
+    })) << daemon.Tail();
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<>(0, 200)(rng)));
     daemon.Kill();
     ++kills;
     check_slot();
   }
+  EXPECT_GE(daemon.CountLog("resuming the interrupted snapshot"), 1) << "no kill landed inside the snapshot";
   // Phase 2: kills while a workload streams.
   std::atomic<bool> stop{false};
   std::atomic<int64_t> committed{0};
@@ -133,9 +138,9 @@ TEST(CaptureCrash, KillNineDuringSnapshotAndStreamingLosesAndDuplicatesNothing) 
       committed = k;
     }
   });
-  for (int i = 0; i < 7; ++i) {
+  while (kills < 12) {
     daemon.Start();
-    ASSERT_TRUE(daemon.WaitForLog("ghostlog 0.1.0 running", 6 + i)) << daemon.Tail();
+    ASSERT_TRUE(daemon.WaitForLog("ghostlog 0.1.0 running", kills + 1)) << daemon.Tail();
     std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<>(100, 1200)(rng)));
     daemon.Kill();
     ++kills;
