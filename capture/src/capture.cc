@@ -225,6 +225,7 @@ Status Capture::Impl::Run(std::stop_token stop) {
     in_txn_ = false;
     spilled_.clear();
     spill_buf_.clear();
+    spill_buf_bytes_ = 0;
     in_stream_ = false;
     SleepUntilStopped(stop, backoff);
     backoff = std::min(backoff * 2, std::chrono::milliseconds(30000));

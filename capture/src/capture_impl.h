@@ -87,6 +87,7 @@ class Capture::Impl {
   std::map<uint32_t, Spilled> spilled_;
   std::vector<log::RecordIn> spill_buf_;
   uint32_t spill_buf_xid_ = 0;
+  size_t spill_buf_bytes_ = 0;  // payload bytes in spill_buf_
   bool in_stream_ = false;
   uint32_t stream_xid_ = 0;
 

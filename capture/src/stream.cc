@@ -97,7 +97,6 @@ Status Capture::Impl::HandleXLogData(std::string_view payload, pgoutput::Lsn wal
     return SpillStreamed(stream_xid_, payload.size() >= 5 ? payload : std::string_view());
   }
   ASSIGN_OR_RAISE(pgoutput::Msg msg, pgoutput::Decode(payload, in_stream_));
-  (void)wal_start;
   return Apply(msg, wal_start);
 }
 
@@ -108,9 +107,8 @@ Status Capture::Impl::SpillStreamed(uint32_t xid, std::string_view payload) {
   r.value = std::string(payload);
   spill_buf_.push_back(std::move(r));
   spill_buf_xid_ = xid;
-  size_t bytes = 0;
-  for (const auto& b : spill_buf_) bytes += b.value->size();
-  if (bytes < kSpillBufferBytes) return Status::OK();
+  spill_buf_bytes_ += payload.size();
+  if (spill_buf_bytes_ < kSpillBufferBytes) return Status::OK();
   return FlushSpill();
 }
 
@@ -121,6 +119,7 @@ Status Capture::Impl::FlushSpill() {
   w.durability = log::Durability::kNoSync;
   w.batches.push_back({{spill_topic_, 0}, std::move(spill_buf_)});
   spill_buf_.clear();
+  spill_buf_bytes_ = 0;
   ASSIGN_OR_RAISE(auto offsets, log_.Write(std::move(w)));
   auto& runs = spilled_[spill_buf_xid_].runs;
   if (!runs.empty() && runs.back().second + 1 == offsets[0].front()) {
