@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <thread>
 
 #include "embedded_log_impl.h"
 #include "keys.h"
@@ -84,7 +85,16 @@ Status EmbeddedLogImpl::OpenImpl() {
     return Status::NotFound("data dir " + dir + " holds no changelog yet (no writer has opened it)");
   }
   RETURN_NOT_OK(OpenDb());
-  RETURN_NOT_OK(InitOrCheckFormat());
+  Status format = InitOrCheckFormat();
+  // A reader that opens while the writer is itself opening (replaying and then
+  // deleting its old WAL) can see an empty database for a moment. That is a
+  // race with recovery, not an empty dir: catch up again for a short while.
+  for (int retry = 0; !writer() && format.IsNotFound() && retry < 40; ++retry) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    RETURN_NOT_OK(FromRocks(db_->TryCatchUpWithPrimary(), "catching up with the writer"));
+    format = InitOrCheckFormat();
+  }
+  RETURN_NOT_OK(format);
   RETURN_NOT_OK(LoadMetadata());
   StartThreads();
   return Status::OK();
