@@ -7,9 +7,9 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_common.h"
-#include "ghostlog/capture/doctor.h"
 #include "config.h"
 #include "daemon.h"
+#include "ghostlog/capture/doctor.h"
 
 namespace ghostlog::cli {
 namespace {
@@ -40,17 +40,22 @@ Status PrintStatus(const DaemonConfig& config, bool json) {
   for (const auto& [name, s] : st["stages"].items()) {
     std::cout << name << ": " << s["state"].get<std::string>();
     if (name == "capture") {
-      std::cout << (s["streaming"].get<bool>() ? ", streaming" : ", not streaming") << ", "
-                << s["transactions"] << " transactions, " << s["events"] << " events, snapshot "
-                << s["snapshot_rows"] << "/" << s["snapshot_rows_estimated"] << " rows, confirmed LSN "
-                << Lsn(s["confirmed_lsn"].get<uint64_t>()) << ", received LSN " << Lsn(s["received_lsn"].get<uint64_t>());
+      std::cout << (s["streaming"].get<bool>() ? ", streaming" : ", not streaming") << ", " << s["transactions"]
+                << " transactions, " << s["events"] << " events, snapshot " << s["snapshot_rows"] << "/"
+                << s["snapshot_rows_estimated"] << " rows, confirmed LSN " << Lsn(s["confirmed_lsn"].get<uint64_t>())
+                << ", received LSN " << Lsn(s["received_lsn"].get<uint64_t>());
+    } else if (name == "transform") {
+      std::cout << ", " << s["transactions"] << " transactions, " << s["events_in"] << " events in, " << s["events_out"]
+                << " out, offset " << s["committed_offset"] << " of " << s["end_offset"] << " (lag "
+                << s["lag_transactions"] << " transactions), " << s["dead_lettered"] << " dead-lettered";
     } else if (name == "sink") {
-      std::cout << (s["connected"].get<bool>() ? ", connected" : ", target unreachable") << ", "
-                << s["transactions"] << " transactions, " << s["rows_written"] << " rows written, offset "
-                << s["committed_offset"] << " of " << s["end_offset"] << " (lag " << s["lag_transactions"]
-                << " transactions), " << s["dead_lettered"] << " dead-lettered";
+      std::cout << (s["connected"].get<bool>() ? ", connected" : ", target unreachable") << ", " << s["transactions"]
+                << " transactions, " << s["rows_written"] << " rows written, offset " << s["committed_offset"] << " of "
+                << s["end_offset"] << " (lag " << s["lag_transactions"] << " transactions), " << s["dead_lettered"]
+                << " dead-lettered";
     }
-    if (!s["last_error"].get<std::string>().empty()) std::cout << "\n  last error: " << s["last_error"].get<std::string>();
+    if (!s["last_error"].get<std::string>().empty())
+      std::cout << "\n  last error: " << s["last_error"].get<std::string>();
     std::cout << '\n';
   }
   return Status::OK();
@@ -65,8 +70,8 @@ void AddDaemonCommands(CLI::App& app, Context& ctx) {
 
   auto* run = app.add_subcommand("run", "Run the pipeline: every configured stage in one process");
   run->add_option("--config", config_path, "Configuration file (TOML)")->required();
-  run->add_option("--stage", stages, "Run only this stage (capture, sink); repeatable")
-      ->check(CLI::IsMember({"capture", "sink"}));
+  run->add_option("--stage", stages, "Run only this stage (capture, transform, sink); repeatable")
+      ->check(CLI::IsMember({"capture", "transform", "sink"}));
   run->add_flag("--resnapshot", resnapshot,
                 "Drop the replication slot and snapshot again (after a lost slot; re-sends every row)");
   run->callback([&ctx] {
@@ -74,11 +79,13 @@ void AddDaemonCommands(CLI::App& app, Context& ctx) {
     ctx.run = [] {
       ASSIGN_OR_RAISE(DaemonConfig c, LoadConfig(config_path));
       for (const auto& s : stages) {
-        if ((s == "capture" && !c.capture) || (s == "sink" && !c.sink)) {
+        if ((s == "capture" && !c.capture) || (s == "transform" && !c.transform) || (s == "sink" && !c.sink)) {
           throw UsageError("--stage " + s + " is not configured in " + config_path);
         }
       }
-      if (!c.capture && !c.sink) throw UsageError(config_path + " configures no stage to run ([source] or [sink])");
+      if (!c.capture && !c.transform && !c.sink) {
+        throw UsageError(config_path + " configures no stage to run ([source], [transform] or [sink])");
+      }
       RunOptions o;
       o.stages = {stages.begin(), stages.end()};
       o.resnapshot = resnapshot;
@@ -98,7 +105,8 @@ void AddDaemonCommands(CLI::App& app, Context& ctx) {
       if (!c.capture) return Status::InvalidArgument(config_path + " has no [source] section to check");
       const capture::DoctorReport report = capture::Doctor(*c.capture);
       std::cout << (json ? capture::ReportJson(report).dump(2) + "\n" : capture::FormatReport(report));
-      if (!report.ok()) return Status::InvalidArgument("the source is not ready for capture (see the FAILED checks above)");
+      if (!report.ok())
+        return Status::InvalidArgument("the source is not ready for capture (see the FAILED checks above)");
       return Status::OK();
     };
   });

@@ -1,10 +1,11 @@
 #include "config.h"
 
+#include <toml++/toml.h>
 #include <charconv>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
-#include <toml++/toml.h>
 
 namespace ghostlog::cli {
 
@@ -112,10 +113,9 @@ class Section {
 Status RejectPassword(const Section& s, const std::string& dsn) {
   std::string lower = dsn;
   for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  const bool uri_password = lower.starts_with("postgres") && lower.find("://") != std::string::npos &&
-                            lower.find('@') != std::string::npos &&
-                            lower.substr(lower.find("://") + 3, lower.find('@') - lower.find("://") - 3).find(':') !=
-                                std::string::npos;
+  const bool uri_password =
+      lower.starts_with("postgres") && lower.find("://") != std::string::npos && lower.find('@') != std::string::npos &&
+      lower.substr(lower.find("://") + 3, lower.find('@') - lower.find("://") - 3).find(':') != std::string::npos;
   if (lower.find("password") != std::string::npos || uri_password) {
     return s.Where("dsn", "must not contain a password: use a .pgpass file (PGPASSFILE) or a systemd credential");
   }
@@ -143,7 +143,8 @@ Status LoadCapture(const toml::table* t, const std::string& file, capture::Captu
   RETURN_NOT_OK(s.Int("snapshot_max_rows_per_second", &c->snapshot_max_rows_per_second, 0));
   RETURN_NOT_OK(s.Int("max_transaction_buffer_bytes", &c->max_transaction_buffer_bytes, 4096));
   if (c->slot.empty() || c->publication.empty() || c->topic_prefix.empty()) {
-    return Status::InvalidArgument(file + ": source.slot, source.publication and source.topic_prefix must not be empty");
+    return Status::InvalidArgument(file +
+                                   ": source.slot, source.publication and source.topic_prefix must not be empty");
   }
   return s.NoOthers();
 }
@@ -172,6 +173,35 @@ Status LoadSink(const toml::table* t, const std::string& file, sink::SinkConfig*
   return s.NoOthers();
 }
 
+// Relative mapping paths are relative to the config file, as an operator reads them.
+Status LoadTransform(const toml::table* t, const std::string& file, transform::TransformConfig* c) {
+  Section s(t, "transform", file);
+  RETURN_NOT_OK(s.String("mappings", &c->mappings));
+  if (c->mappings.empty()) return Status::InvalidArgument(file + ": transform.mappings is required");
+  if (std::filesystem::path(c->mappings).is_relative()) {
+    c->mappings = (std::filesystem::path(file).parent_path() / c->mappings).lexically_normal().string();
+  }
+  RETURN_NOT_OK(s.String("input_prefix", &c->input_prefix));
+  RETURN_NOT_OK(s.String("output_prefix", &c->output_prefix));
+  RETURN_NOT_OK(s.String("group", &c->group));
+  std::string on_error = "stop";
+  RETURN_NOT_OK(s.String("on_error", &on_error));
+  auto e = transform::ParseOnError(on_error);
+  if (!e.ok()) return s.Where("on_error", "must be stop or dead_letter");
+  c->on_error = *e;
+  RETURN_NOT_OK(s.String("dead_letter_topic", &c->dead_letter_topic));
+  RETURN_NOT_OK(s.Int("max_batch_events", &c->max_batch_events, 1));
+  if (c->input_prefix.empty() || c->output_prefix.empty() || c->group.empty() || c->input_prefix == c->output_prefix) {
+    return Status::InvalidArgument(file +
+                                   ": transform.input_prefix and transform.output_prefix must be set and differ, "
+                                   "and transform.group must not be empty");
+  }
+  RETURN_NOT_OK(s.NoOthers());
+  Status mappings = transform::CheckMappings(c->mappings);
+  if (!mappings.ok()) return s.Where("mappings", "'" + c->mappings + "': " + mappings.message());
+  return Status::OK();
+}
+
 }  // namespace
 
 Result<DaemonConfig> LoadConfig(const std::string& path) {
@@ -191,7 +221,7 @@ Result<DaemonConfig> LoadConfig(const std::string& path) {
   Section top(&root, "", path);
   RETURN_NOT_OK(top.String("data_dir", &c.data_dir));
   if (c.data_dir.empty()) return Status::InvalidArgument(path + ": data_dir is required");
-  for (const char* section : {"log", "logging", "http", "source", "sink"}) {
+  for (const char* section : {"log", "logging", "http", "source", "transform", "sink"}) {
     top.Skip(section);
     const toml::node* n = root.get(section);
     if (n != nullptr && !n->is_table()) return top.Where(section, "must be a [" + std::string(section) + "] section");
@@ -230,12 +260,19 @@ Result<DaemonConfig> LoadConfig(const std::string& path) {
     c.capture.emplace();
     RETURN_NOT_OK(LoadCapture(t, path, &*c.capture));
   }
+  if (const toml::table* t = root["transform"].as_table()) {
+    c.transform.emplace();
+    if (c.capture && !t->contains("input_prefix")) c.transform->input_prefix = c.capture->topic_prefix;
+    RETURN_NOT_OK(LoadTransform(t, path, &*c.transform));
+  }
   if (const toml::table* t = root["sink"].as_table()) {
     c.sink.emplace();
     RETURN_NOT_OK(LoadSink(t, path, &*c.sink));
-    if (c.capture && c.sink->transaction_topic == "v2.transaction") {
-      c.sink->transaction_topic = c.capture->topic_prefix + ".transaction";
-    }
+    // The sink applies what the last stage wrote: the transform's output if
+    // there is a transform, else capture's; explicit settings win.
+    const std::string prefix = c.transform ? c.transform->output_prefix : c.capture ? c.capture->topic_prefix : "";
+    if (!prefix.empty() && !t->contains("transaction_topic")) c.sink->transaction_topic = prefix + ".transaction";
+    if (c.transform && !t->contains("topics")) c.sink->topics = {prefix + ".*"};
   }
   return c;
 }

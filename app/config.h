@@ -6,6 +6,7 @@
 //   [logging]  level = "info"
 //   [http]     listen = "127.0.0.1:9187"
 //   [source]   capture: dsn, publication, slot, tables, ... (capture.h)
+//   [transform] transform: mappings, input_prefix, output_prefix, ... (transform.h)
 //   [sink]     sink: dsn, topics, table, auto_create, on_error, ... (sink.h)
 //
 // Loading is strict: an unknown key, a wrong type or a bad value is an error
@@ -18,6 +19,7 @@
 #include "ghostlog/capture/capture.h"
 #include "ghostlog/log/embedded_log.h"
 #include "ghostlog/sink/sink.h"
+#include "ghostlog/transform/transform.h"
 
 namespace ghostlog::cli {
 
@@ -29,6 +31,7 @@ struct DaemonConfig {
   std::string log_level = "info";
   std::string http_listen = "127.0.0.1:9187";  // empty: no HTTP endpoint
   std::optional<capture::CaptureConfig> capture;
+  std::optional<transform::TransformConfig> transform;
   std::optional<sink::SinkConfig> sink;
 };
 

@@ -32,9 +32,11 @@ int64_t RssBytes() {
 }
 
 // The status document: /health, /metrics and `ghostlog status` all read it.
-nlohmann::json StatusJson(const DaemonConfig& c, const capture::Capture* cap, const sink::Sink* snk,
-                          const std::vector<std::unique_ptr<StageRun>>& runs, log::Changelog& log) {
-  nlohmann::json j{{"pid", ::getpid()}, {"ts_ms", log::NowMs()}, {"rss_bytes", RssBytes()}, {"stages", nlohmann::json::object()}};
+nlohmann::json StatusJson(const DaemonConfig& c, const capture::Capture* cap, const transform::Transform* tfm,
+                          const sink::Sink* snk, const std::vector<std::unique_ptr<StageRun>>& runs,
+                          log::Changelog& log) {
+  nlohmann::json j{
+      {"pid", ::getpid()}, {"ts_ms", log::NowMs()}, {"rss_bytes", RssBytes()}, {"stages", nlohmann::json::object()}};
   auto state = [&](const std::string& name) -> std::pair<std::string, std::string> {
     for (const auto& r : runs) {
       if (r->name != name) continue;
@@ -56,6 +58,22 @@ nlohmann::json StatusJson(const DaemonConfig& c, const capture::Capture* cap, co
                               {"confirmed_lsn", s.confirmed_lsn.load()},
                               {"received_lsn", s.received_lsn.load()},
                               {"last_commit_ts_ms", s.last_commit_ts_ms.load()}};
+  }
+  if (tfm != nullptr) {
+    const auto& s = tfm->stats();
+    auto [st, err] = state("transform");
+    int64_t end = 0;
+    if (auto p = log.DescribePartition({c.transform->input_prefix + ".transaction", 0}); p.ok()) end = p->end_offset;
+    j["stages"]["transform"] = {{"state", st},
+                                {"last_error", err},
+                                {"transactions", s.transactions.load()},
+                                {"events_in", s.events_in.load()},
+                                {"events_out", s.events_out.load()},
+                                {"dead_lettered", s.dead_lettered.load()},
+                                {"committed_offset", s.committed_offset.load()},
+                                {"end_offset", end},
+                                {"lag_transactions", std::max<int64_t>(0, end - s.committed_offset.load())},
+                                {"last_source_ts_ms", s.last_source_ts_ms.load()}};
   }
   if (snk != nullptr) {
     const auto& s = snk->stats();
@@ -90,22 +108,40 @@ std::string Metrics(const nlohmann::json& st) {
   if (st["stages"].contains("capture")) {
     const auto& c = st["stages"]["capture"];
     gauge("ghostlog_capture_transactions_total", "Source transactions captured.", c["transactions"].get<double>());
-    gauge("ghostlog_capture_events_total", "Change events captured (snapshot rows included).", c["events"].get<double>());
+    gauge("ghostlog_capture_events_total", "Change events captured (snapshot rows included).",
+          c["events"].get<double>());
     gauge("ghostlog_capture_snapshot_rows", "Rows read by the snapshot.", c["snapshot_rows"].get<double>());
-    gauge("ghostlog_capture_snapshot_rows_estimated", "Estimated rows to snapshot.", c["snapshot_rows_estimated"].get<double>());
-    gauge("ghostlog_capture_confirmed_lsn", "LSN confirmed to the source (durable in the changelog).", c["confirmed_lsn"].get<double>());
+    gauge("ghostlog_capture_snapshot_rows_estimated", "Estimated rows to snapshot.",
+          c["snapshot_rows_estimated"].get<double>());
+    gauge("ghostlog_capture_confirmed_lsn", "LSN confirmed to the source (durable in the changelog).",
+          c["confirmed_lsn"].get<double>());
     gauge("ghostlog_capture_received_lsn", "Highest LSN received from the source.", c["received_lsn"].get<double>());
     gauge("ghostlog_capture_streaming", "1 while streaming from the slot.", c["streaming"].get<bool>() ? 1 : 0);
   }
+  if (st["stages"].contains("transform")) {
+    const auto& t = st["stages"]["transform"];
+    gauge("ghostlog_transform_transactions_total", "Source transactions mapped.", t["transactions"].get<double>());
+    gauge("ghostlog_transform_events_in_total", "Change events read by the transform.", t["events_in"].get<double>());
+    gauge("ghostlog_transform_events_out_total", "Change events the mappings produced.", t["events_out"].get<double>());
+    gauge("ghostlog_transform_dead_lettered_total", "Events sent to the transform's dead-letter topic.",
+          t["dead_lettered"].get<double>());
+    gauge("ghostlog_transform_lag_transactions", "Transactions captured but not yet mapped.",
+          t["lag_transactions"].get<double>());
+  }
   if (st["stages"].contains("sink")) {
     const auto& s = st["stages"]["sink"];
-    gauge("ghostlog_sink_transactions_total", "Source transactions applied to the target.", s["transactions"].get<double>());
+    gauge("ghostlog_sink_transactions_total", "Source transactions applied to the target.",
+          s["transactions"].get<double>());
     gauge("ghostlog_sink_events_total", "Change events applied.", s["events"].get<double>());
-    gauge("ghostlog_sink_rows_written_total", "Rows upserted or deleted in the target.", s["rows_written"].get<double>());
-    gauge("ghostlog_sink_dead_lettered_total", "Events sent to the dead-letter topic.", s["dead_lettered"].get<double>());
-    gauge("ghostlog_sink_lag_transactions", "Transactions in the changelog not yet applied.", s["lag_transactions"].get<double>());
+    gauge("ghostlog_sink_rows_written_total", "Rows upserted or deleted in the target.",
+          s["rows_written"].get<double>());
+    gauge("ghostlog_sink_dead_lettered_total", "Events sent to the dead-letter topic.",
+          s["dead_lettered"].get<double>());
+    gauge("ghostlog_sink_lag_transactions", "Transactions in the changelog not yet applied.",
+          s["lag_transactions"].get<double>());
     gauge("ghostlog_sink_last_batch_ms", "Duration of the last target transaction.", s["last_batch_ms"].get<double>());
-    gauge("ghostlog_sink_last_batch_events", "Events in the last target transaction.", s["last_batch_events"].get<double>());
+    gauge("ghostlog_sink_last_batch_events", "Events in the last target transaction.",
+          s["last_batch_events"].get<double>());
     const int64_t src = s["last_source_ts_ms"].get<int64_t>();
     gauge("ghostlog_sink_lag_seconds", "Age of the last applied source commit.",
           src > 0 ? static_cast<double>(log::NowMs() - src) / 1000.0 : 0);
@@ -143,7 +179,8 @@ int RunDaemon(DaemonConfig config, const RunOptions& options) {
 
   auto want = [&](const std::string& stage) { return options.stages.empty() || options.stages.count(stage); };
   for (const auto& s : options.stages) {
-    if ((s == "capture" && !config.capture) || (s == "sink" && !config.sink)) {
+    if ((s == "capture" && !config.capture) || (s == "transform" && !config.transform) ||
+        (s == "sink" && !config.sink)) {
       spdlog::error("--stage {} is not configured in {}", s, config.path);
       return 2;
     }
@@ -160,6 +197,7 @@ int RunDaemon(DaemonConfig config, const RunOptions& options) {
   std::unique_ptr<log::EmbeddedLog> log = std::move(opened).value();
 
   std::unique_ptr<capture::Capture> cap;
+  std::unique_ptr<transform::Transform> tfm;
   std::unique_ptr<sink::Sink> snk;
   std::vector<std::unique_ptr<StageRun>> runs;
   auto start = [&](const std::string& name, std::function<Status(std::stop_token)> fn) {
@@ -193,17 +231,21 @@ int RunDaemon(DaemonConfig config, const RunOptions& options) {
       return cap->Run(s);
     });
   }
+  if (config.transform && want("transform")) {
+    tfm = std::make_unique<transform::Transform>(*config.transform, *log);
+    start("transform", [&](std::stop_token s) { return tfm->Run(s); });
+  }
   if (config.sink && want("sink")) {
     snk = std::make_unique<sink::Sink>(*config.sink, *log);
     start("sink", [&](std::stop_token s) { return snk->Run(s); });
   }
   if (runs.empty()) {
-    spdlog::error("{} configures no stage to run ([source] or [sink])", config.path);
+    spdlog::error("{} configures no stage to run ([source], [transform] or [sink])", config.path);
     return 2;
   }
 
   std::mutex status_mu;
-  nlohmann::json status = StatusJson(config, cap.get(), snk.get(), runs, *log);
+  nlohmann::json status = StatusJson(config, cap.get(), tfm.get(), snk.get(), runs, *log);
   std::unique_ptr<HttpServer> http;
   if (!config.http_listen.empty()) {
     auto server = HttpServer::Start(config.http_listen, [&](const std::string& target) -> HttpResponse {
@@ -246,7 +288,7 @@ int RunDaemon(DaemonConfig config, const RunOptions& options) {
     }
     {
       std::lock_guard l(status_mu);
-      status = StatusJson(config, cap.get(), snk.get(), runs, *log);
+      status = StatusJson(config, cap.get(), tfm.get(), snk.get(), runs, *log);
     }
     WriteStatusFile(config.data_dir, status);
     if (failed) {
@@ -265,7 +307,7 @@ int RunDaemon(DaemonConfig config, const RunOptions& options) {
   for (const auto& r : runs) {
     if (!r->result.ok()) exit_code = 1;
   }
-  WriteStatusFile(config.data_dir, StatusJson(config, cap.get(), snk.get(), runs, *log));
+  WriteStatusFile(config.data_dir, StatusJson(config, cap.get(), tfm.get(), snk.get(), runs, *log));
   http.reset();
   spdlog::info("stopped");
   return exit_code;

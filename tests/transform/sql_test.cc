@@ -1,0 +1,119 @@
+// The expression engine: values in and out, where, each, uuid5, and errors.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "ghostlog/transform/mapping.h"
+#include "sql.h"
+#include "uuid5.h"
+
+namespace ghostlog::transform {
+namespace {
+
+using json = nlohmann::json;
+
+Mapping Make(std::vector<std::pair<std::string, std::string>> columns, std::string where = "", std::string each = "") {
+  Mapping m;
+  m.file = "m.toml";
+  m.name = "m";
+  m.source = "public.s";
+  m.target = "public.t";
+  m.key = {columns.front().first};
+  m.columns = std::move(columns);
+  m.where = std::move(where);
+  m.each = std::move(each);
+  return m;
+}
+
+TEST(Uuid5, MatchesRfc4122VectorsAndIsStable) {
+  // Python: uuid.uuid5(uuid.NAMESPACE_DNS, "python.org")
+  EXPECT_EQ(Uuid5("6ba7b810-9dad-11d1-80b4-00c04fd430c8", "python.org"), "886313e1-3b8a-5372-9b90-0c9aee199e5d");
+  EXPECT_EQ(Uuid5("6BA7B810-9DAD-11D1-80B4-00C04FD430C8", "python.org"), "886313e1-3b8a-5372-9b90-0c9aee199e5d");
+  // A name namespace is uuid5(ghostlog namespace, name): fixed forever.
+  EXPECT_EQ(Uuid5("facilities", "7"), Uuid5(Uuid5(kGhostlogNamespace, "facilities"), "7"));
+  EXPECT_NE(Uuid5("facilities", "7"), Uuid5("programs", "7"));
+  EXPECT_FALSE(ParseUuid("not-a-uuid").has_value());
+}
+
+TEST(SqlEngine, MapsValuesOfEveryType) {
+  auto e = SqlEngine::Open(nullptr);
+  ASSERT_TRUE(e.ok());
+  Mapping m = Make({{"id", "uuid5('facilities', id)"},
+                    {"name", "upper(name)"},
+                    {"active", "active"},
+                    {"ratio", "ratio * 2"},
+                    {"missing", "note"},
+                    {"tags", "json_extract(tags, '$[1]')"},
+                    {"label", "code || '-' || id"}});
+  json row{{"id", 7},       {"name", "Kibaha"}, {"active", true},
+           {"ratio", 1.25}, {"note", nullptr},  {"tags", json::array({"a", "b"})},
+           {"code", "KB"}};
+  auto out = (*e)->Evaluate(m, row);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  ASSERT_EQ(out->size(), 1u);
+  const json& r = (*out)[0];
+  EXPECT_EQ(r["id"], Uuid5("facilities", "7"));
+  EXPECT_EQ(r["name"], "KIBAHA");
+  EXPECT_EQ(r["active"], 1);
+  EXPECT_EQ(r["ratio"], 2.5);
+  EXPECT_TRUE(r["missing"].is_null());
+  EXPECT_EQ(r["tags"], "b");
+  EXPECT_EQ(r["label"], "KB-7");
+  // NULL in, NULL out: a missing foreign key stays missing.
+  row["id"] = nullptr;
+  EXPECT_TRUE((*(*e)->Evaluate(m, row))[0]["id"].is_null());
+}
+
+TEST(SqlEngine, WhereFiltersAndEachFansOut) {
+  auto e = SqlEngine::Open(nullptr);
+  ASSERT_TRUE(e.ok());
+  Mapping filtered = Make({{"id", "id"}}, "active AND id > 1");
+  EXPECT_EQ((*e)->Evaluate(filtered, {{"id", 2}, {"active", true}})->size(), 1u);
+  EXPECT_EQ((*e)->Evaluate(filtered, {{"id", 2}, {"active", false}})->size(), 0u);
+  EXPECT_EQ((*e)->Evaluate(filtered, {{"id", 1}, {"active", true}})->size(), 0u);
+
+  Mapping fan = Make({{"id", "src.id || '/' || r.value"}, {"reason", "r.value"}}, "r.value <> 'skip'",
+                     "json_each(src.reasons) AS r");
+  auto out = (*e)->Evaluate(fan, {{"id", 9}, {"reasons", json::array({"lost", "skip", "expired"})}});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  ASSERT_EQ(out->size(), 2u);
+  EXPECT_EQ((*out)[0]["id"], "9/lost");
+  EXPECT_EQ((*out)[1]["reason"], "expired");
+  EXPECT_EQ((*e)->Evaluate(fan, {{"id", 9}, {"reasons", json::array()}})->size(), 0u);
+}
+
+TEST(SqlEngine, ErrorsNameTheColumn) {
+  auto e = SqlEngine::Open(nullptr);
+  ASSERT_TRUE(e.ok());
+  Mapping m = Make({{"id", "id"}, {"n", "json_extract(doc, '$.a')"}});
+  m.lines["columns.n"] = 12;
+  auto out = (*e)->Evaluate(m, {{"id", 1}, {"doc", "{not json"}});
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.status().message(), "m.toml:12: columns.n: malformed JSON");
+  // A column the source row does not have.
+  Mapping unknown = Make({{"id", "id"}, {"x", "nope"}});
+  EXPECT_EQ((*e)->Evaluate(unknown, {{"id", 1}}).status().message(), "m.toml: no such column: nope");
+  EXPECT_EQ((*e)->Check(unknown, {"id"}).message(), "m.toml: columns.x: no such column: nope");
+  EXPECT_TRUE((*e)->Check(unknown, {}).ok()) << "unknown columns pass while the schema is not known";
+  EXPECT_EQ((*e)->Check(Make({{"id", "id"}, {"x", "nofn(a, b)"}}), {}).message(),
+            "m.toml: columns.x: no such function: nofn");
+  // lookup() without a changelog is an error, not a NULL.
+  Mapping lookup = Make({{"id", "lookup('public.t', id, 'x')"}});
+  EXPECT_EQ((*e)->Evaluate(lookup, {{"id", 1}}).status().message(),
+            "m.toml: columns.id: lookup() has no changelog to read here");
+}
+
+TEST(SqlEngine, ExpressionsCannotTouchFilesOrSettings) {
+  auto e = SqlEngine::Open(nullptr);
+  ASSERT_TRUE(e.ok());
+  Mapping m = Make({{"id", "id) AS id FROM (SELECT 1 AS id); ATTACH 'f.db' AS f; SELECT (1"}});
+  EXPECT_EQ((*e)->Check(m, {"id"}).message(),
+            "m.toml: columns.id: an expression must be one SQL expression, not several statements");
+  Mapping attach = Make({{"id", "id"}}, "", "(SELECT 1) AS x; ATTACH 'f.db' AS f");
+  EXPECT_EQ((*e)->Check(attach, {"id"}).message(),
+            "m.toml: each: an expression must be one SQL expression, not several statements");
+  EXPECT_FALSE(std::filesystem::exists("f.db"));
+}
+
+}  // namespace
+}  // namespace ghostlog::transform

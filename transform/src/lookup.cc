@@ -1,0 +1,61 @@
+#include "lookup.h"
+
+namespace ghostlog::transform {
+
+using json = nlohmann::json;
+
+Result<const ChangelogLookup::TableInfo*> ChangelogLookup::Info(const std::string& table) {
+  if (auto it = tables_.find(table); it != tables_.end()) return &it->second;
+  const std::string schema_topic = prefix_ + ".schema";
+  auto rec = log_.ReadLatest({schema_topic, 0}, table);
+  if (rec.status().IsNotFound()) return Status::NotFound("no schema topic '" + schema_topic + "' yet");
+  RETURN_NOT_OK(rec.status());
+  if (!*rec || !(*rec)->value) return Status::NotFound("capture has recorded no schema for " + table);
+  json j = json::parse(*(*rec)->value, nullptr, false);
+  if (j.is_discarded() || !j.contains("columns")) {
+    return Status::Corruption("the schema of " + table + " in '" + schema_topic + "' is not a schema record");
+  }
+  TableInfo info;
+  for (const auto& c : j["columns"]) {
+    info.columns.push_back(c.at("name").get<std::string>());
+    if (c.value("key", false)) info.key.push_back(info.columns.back());
+  }
+  return &(tables_[table] = std::move(info));
+}
+
+Result<std::vector<std::string>> ChangelogLookup::Columns(const std::string& table) {
+  auto info = Info(table);
+  if (info.status().IsNotFound()) return std::vector<std::string>{};
+  RETURN_NOT_OK(info.status());
+  return (*info)->columns;
+}
+
+Result<std::optional<json>> ChangelogLookup::Lookup(const std::string& table, const json& key) {
+  ASSIGN_OR_RAISE(const TableInfo* info, Info(table));
+  if (info->key.empty()) return Status::InvalidArgument(table + " has no primary key to look up by");
+  // The record key capture wrote: a JSON object of the key columns.
+  json k = json::object();
+  if (info->key.size() == 1) {
+    k[info->key[0]] = key;
+  } else {
+    const json parts = key.is_string() ? json::parse(key.get<std::string>(), nullptr, false) : key;
+    if (!parts.is_array() || parts.size() != info->key.size()) {
+      std::string names;
+      for (const auto& c : info->key) names += (names.empty() ? "" : ", ") + c;
+      return Status::InvalidArgument("the key of " + table + " is (" + names + "): pass json_array(" + names + ")");
+    }
+    for (size_t i = 0; i < parts.size(); ++i) k[info->key[i]] = parts[i];
+  }
+  auto rec = log_.ReadLatest({prefix_ + "." + table, 0}, k.dump());
+  if (rec.status().IsNotFound()) return std::optional<json>{};  // no row of that table captured yet
+  RETURN_NOT_OK(rec.status());
+  if (!*rec || !(*rec)->value) return std::optional<json>{};
+  json v = json::parse(*(*rec)->value, nullptr, false);
+  if (v.is_discarded()) return Status::Corruption(table + " key " + k.dump() + ": the latest event is not JSON");
+  if (v.value("op", "") == "d") return std::optional<json>{};
+  auto after = v.find("after");
+  if (after == v.end() || !after->is_object()) return std::optional<json>{};
+  return std::optional<json>(*after);
+}
+
+}  // namespace ghostlog::transform

@@ -1,0 +1,35 @@
+// lookup() over the changelog: the latest captured row of a source table by
+// primary key, read from its compacted topic through the key index.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ghostlog/log/changelog.h"
+#include "sql.h"
+
+namespace ghostlog::transform {
+
+class ChangelogLookup : public LookupSource {
+ public:
+  ChangelogLookup(log::Changelog& log, std::string input_prefix) : log_(log), prefix_(std::move(input_prefix)) {}
+
+  Result<std::optional<nlohmann::json>> Lookup(const std::string& table, const nlohmann::json& key) override;
+
+  // The columns of `table` ("schema.table") as capture last recorded them in
+  // INPUT.schema; empty if capture has not seen the table yet.
+  Result<std::vector<std::string>> Columns(const std::string& table);
+
+ private:
+  struct TableInfo {
+    std::vector<std::string> columns, key;
+  };
+  Result<const TableInfo*> Info(const std::string& table);
+
+  log::Changelog& log_;
+  std::string prefix_;
+  std::map<std::string, TableInfo> tables_;
+};
+
+}  // namespace ghostlog::transform

@@ -1,0 +1,271 @@
+#include "sql.h"
+
+#include <algorithm>
+
+#include "uuid5.h"
+
+namespace ghostlog::transform {
+
+namespace {
+
+std::string Quote(const std::string& ident) {
+  std::string out = "\"";
+  for (char c : ident) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+std::string Text(sqlite3_value* v) {
+  const unsigned char* t = sqlite3_value_text(v);
+  return t == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(t), sqlite3_value_bytes(v));
+}
+
+nlohmann::json ToJson(sqlite3_value* v) {
+  switch (sqlite3_value_type(v)) {
+    case SQLITE_INTEGER:
+      return sqlite3_value_int64(v);
+    case SQLITE_FLOAT:
+      return sqlite3_value_double(v);
+    case SQLITE_NULL:
+      return nullptr;
+    default:
+      return Text(v);
+  }
+}
+
+void SetResult(sqlite3_context* ctx, const nlohmann::json& v) {
+  if (v.is_null()) {
+    sqlite3_result_null(ctx);
+  } else if (v.is_boolean()) {
+    sqlite3_result_int(ctx, v.get<bool>() ? 1 : 0);
+  } else if (v.is_number_integer()) {
+    sqlite3_result_int64(ctx, v.get<int64_t>());
+  } else if (v.is_number()) {
+    sqlite3_result_double(ctx, v.get<double>());
+  } else {
+    const std::string s = v.is_string() ? v.get<std::string>() : v.dump();
+    sqlite3_result_text(ctx, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+  }
+}
+
+// uuid5(ns, v1, ...): the values as text joined by '/'. NULL if any value is
+// NULL, as SQL functions do, so a missing foreign key stays missing.
+void Uuid5Fn(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+  if (argc < 2) return sqlite3_result_error(ctx, "uuid5(namespace, value, ...) needs at least two arguments", -1);
+  std::string name;
+  for (int i = 1; i < argc; ++i) {
+    if (sqlite3_value_type(argv[i]) == SQLITE_NULL) return sqlite3_result_null(ctx);
+    if (i > 1) name += '/';
+    name += Text(argv[i]);
+  }
+  if (sqlite3_value_type(argv[0]) == SQLITE_NULL) return sqlite3_result_error(ctx, "uuid5: namespace is NULL", -1);
+  const std::string id = Uuid5(Text(argv[0]), name);
+  sqlite3_result_text(ctx, id.data(), static_cast<int>(id.size()), SQLITE_TRANSIENT);
+}
+
+// lookup(table, key) -> the row as JSON text; lookup(table, key, column) -> one value.
+void LookupFn(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+  auto* src = static_cast<LookupSource*>(sqlite3_user_data(ctx));
+  if (src == nullptr) return sqlite3_result_error(ctx, "lookup() has no changelog to read here", -1);
+  if (sqlite3_value_type(argv[1]) == SQLITE_NULL) return sqlite3_result_null(ctx);
+  const std::string table = Text(argv[0]);
+  auto row = src->Lookup(table, ToJson(argv[1]));
+  if (!row.ok()) {
+    const std::string msg = "lookup('" + table + "'): " + row.status().message();
+    return sqlite3_result_error(ctx, msg.c_str(), -1);
+  }
+  if (!*row) return sqlite3_result_null(ctx);
+  if (argc == 2) return SetResult(ctx, nlohmann::json((*row)->dump()));
+  const std::string column = Text(argv[2]);
+  auto it = (*row)->find(column);
+  if (it == (*row)->end()) {
+    const std::string msg = "lookup('" + table + "'): the row has no column '" + column + "'";
+    return sqlite3_result_error(ctx, msg.c_str(), -1);
+  }
+  SetResult(ctx, *it);
+}
+
+// Expressions may read and call functions, nothing else: a mapping file can
+// never attach a database, write a file or change a pragma.
+int Authorize(void*, int action, const char* table, const char*, const char*, const char*) {
+  switch (action) {
+    case SQLITE_SELECT:
+    case SQLITE_READ:
+    case SQLITE_FUNCTION:
+    case SQLITE_RECURSIVE:
+      return SQLITE_OK;
+    case SQLITE_UPDATE:  // SQLite itself, declaring a table-valued function (json_each)
+      return table != nullptr && std::string_view(table) == "sqlite_master" ? SQLITE_OK : SQLITE_DENY;
+    default:
+      return SQLITE_DENY;
+  }
+}
+
+}  // namespace
+
+std::string BuildSql(const Mapping& m, const std::vector<std::string>& source_columns, const std::string& only) {
+  std::string select;
+  for (const auto& [col, expr] : m.columns) {
+    if (!only.empty() && only != "columns." + col) continue;
+    select += (select.empty() ? "" : ", ") + ("(" + expr + ") AS " + Quote(col));
+  }
+  if (select.empty()) select = "1";
+  std::string src;
+  for (size_t i = 0; i < source_columns.size(); ++i) {
+    src += (i ? ", ?" : "?") + std::to_string(i + 1) + " AS " + Quote(source_columns[i]);
+  }
+  if (src.empty()) src = "NULL AS \"__ghostlog_no_column\"";
+  std::string sql = "SELECT " + select + " FROM (SELECT " + src + ") AS src";
+  if (!m.each.empty()) sql += ", " + m.each;
+  if (!m.where.empty() && (only.empty() || only == "where")) sql += " WHERE (" + m.where + ")";
+  return sql;
+}
+
+Result<std::unique_ptr<SqlEngine>> SqlEngine::Open(LookupSource* lookups) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    return Status::IOError("cannot open SQLite: " + msg);
+  }
+  std::unique_ptr<SqlEngine> e(new SqlEngine(db));
+  const int det = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS;
+  int rc = sqlite3_create_function(db, "uuid5", -1, det, nullptr, Uuid5Fn, nullptr, nullptr);
+  // lookup() is not deterministic: the row it reads changes between records.
+  if (rc == SQLITE_OK) rc = sqlite3_create_function(db, "lookup", 2, SQLITE_UTF8, lookups, LookupFn, nullptr, nullptr);
+  if (rc == SQLITE_OK) rc = sqlite3_create_function(db, "lookup", 3, SQLITE_UTF8, lookups, LookupFn, nullptr, nullptr);
+  if (rc == SQLITE_OK) rc = sqlite3_set_authorizer(db, Authorize, nullptr);
+  if (rc != SQLITE_OK) return Status::IOError(std::string("cannot register SQLite functions: ") + sqlite3_errmsg(db));
+  return e;
+}
+
+SqlEngine::~SqlEngine() {
+  cache_.clear();
+  sqlite3_close(db_);
+}
+
+Result<SqlEngine::Stmt> SqlEngine::Prepare(const std::string& sql) {
+  sqlite3_stmt* raw = nullptr;
+  const char* tail = nullptr;
+  if (sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &raw, &tail) !=
+      SQLITE_OK) {
+    return Status::InvalidArgument(sqlite3_errmsg(db_));
+  }
+  Stmt stmt(raw);
+  if (tail != nullptr && std::string_view(tail).find_first_not_of(" \t\r\n;") != std::string_view::npos) {
+    return Status::InvalidArgument("an expression must be one SQL expression, not several statements");
+  }
+  return stmt;
+}
+
+Status SqlEngine::Check(const Mapping& m, const std::vector<std::string>& source_columns) {
+  const bool schema_known = !source_columns.empty();
+  std::vector<std::string> columns = source_columns;
+  // Prepares one part. Without the source schema, a column SQLite does not
+  // know is taken to be a source column and the part is compiled again, so
+  // that every other mistake (syntax, unknown function) still shows.
+  auto compile = [&](const std::string& part) -> Status {
+    for (;;) {
+      auto stmt = Prepare(BuildSql(m, columns, part));
+      if (stmt.ok()) {
+        if (part.starts_with("columns.") && sqlite3_column_count(stmt->get()) != 1) {
+          return Status::InvalidArgument("an expression must be one SQL expression");
+        }
+        return Status::OK();
+      }
+      std::string msg = stmt.status().message();
+      constexpr std::string_view kNoColumn = "no such column: ";
+      if (schema_known || !msg.starts_with(kNoColumn)) return stmt.status();
+      std::string name = msg.substr(kNoColumn.size());
+      if (name.starts_with("src.")) name = name.substr(4);
+      if (std::find(columns.begin(), columns.end(), name) != columns.end()) return stmt.status();
+      columns.push_back(name);
+    }
+  };
+  if (!m.each.empty()) {
+    Status s = compile("each");
+    if (!s.ok()) return Status::InvalidArgument(m.Where("each") + ": each: " + s.message());
+  }
+  std::vector<std::string> parts;
+  for (const auto& [col, expr] : m.columns) parts.push_back("columns." + col);
+  if (!m.where.empty()) parts.push_back("where");
+  for (const auto& part : parts) {
+    Status s = compile(part);
+    if (!s.ok()) return Status::InvalidArgument(m.Where(part) + ": " + part + ": " + s.message());
+  }
+  return Status::OK();
+}
+
+void SqlEngine::Bind(sqlite3_stmt* s, const nlohmann::json& row) {
+  scratch_.clear();
+  scratch_.reserve(row.size());
+  int i = 1;
+  for (const auto& [k, v] : row.items()) {
+    if (v.is_null()) {
+      sqlite3_bind_null(s, i);
+    } else if (v.is_boolean()) {
+      sqlite3_bind_int(s, i, v.get<bool>() ? 1 : 0);
+    } else if (v.is_number_integer()) {
+      sqlite3_bind_int64(s, i, v.get<int64_t>());
+    } else if (v.is_number()) {
+      sqlite3_bind_double(s, i, v.get<double>());
+    } else if (v.is_string()) {
+      const std::string& t = v.get_ref<const std::string&>();
+      sqlite3_bind_text(s, i, t.data(), static_cast<int>(t.size()), SQLITE_STATIC);
+    } else {
+      scratch_.push_back(v.dump());
+      sqlite3_bind_text(s, i, scratch_.back().data(), static_cast<int>(scratch_.back().size()), SQLITE_STATIC);
+    }
+    ++i;
+  }
+}
+
+Result<std::vector<nlohmann::json>> SqlEngine::Evaluate(const Mapping& m, const nlohmann::json& row) {
+  std::vector<std::string> cols;
+  std::string cache_key = m.name;
+  cache_key += '\0';
+  for (const auto& [k, v] : row.items()) {
+    cols.push_back(k);
+    cache_key += k;
+    cache_key += '\x1f';
+  }
+  auto it = cache_.find(cache_key);
+  if (it == cache_.end()) {
+    auto stmt = Prepare(BuildSql(m, cols));
+    if (!stmt.ok()) return Status::InvalidArgument(m.file + ": " + stmt.status().message());
+    it = cache_.emplace(cache_key, std::move(stmt).value()).first;
+  }
+  sqlite3_stmt* s = it->second.get();
+  Bind(s, row);
+  std::vector<nlohmann::json> out;
+  int rc;
+  const int n = sqlite3_column_count(s);
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    nlohmann::json r = nlohmann::json::object();
+    for (int c = 0; c < n; ++c) r[m.columns[static_cast<size_t>(c)].first] = ToJson(sqlite3_column_value(s, c));
+    out.push_back(std::move(r));
+  }
+  const std::string error = rc == SQLITE_DONE ? "" : sqlite3_errmsg(db_);
+  sqlite3_reset(s);
+  sqlite3_clear_bindings(s);
+  if (!error.empty()) return Status::InvalidArgument(Culprit(m, row, cols) + error);
+  return out;
+}
+
+// Evaluates the expressions one by one to name the one that fails.
+std::string SqlEngine::Culprit(const Mapping& m, const nlohmann::json& row, const std::vector<std::string>& cols) {
+  std::vector<std::string> parts;
+  for (const auto& [col, expr] : m.columns) parts.push_back("columns." + col);
+  if (!m.where.empty()) parts.push_back("where");
+  for (const auto& part : parts) {
+    auto stmt = Prepare(BuildSql(m, cols, part));
+    if (!stmt.ok()) return m.Where(part) + ": " + part + ": ";
+    Bind(stmt->get(), row);
+    int rc;
+    while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW) {
+    }
+    if (rc != SQLITE_DONE) return m.Where(part) + ": " + part + ": ";
+  }
+  return m.file + ": ";
+}
+
+}  // namespace ghostlog::transform

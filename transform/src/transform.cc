@@ -1,0 +1,426 @@
+// The transform loop: follow INPUT.transaction, map whole source transactions,
+// write outputs + state + offset in one atomic write.
+#include "ghostlog/transform/transform.h"
+
+#include <spdlog/spdlog.h>
+
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <set>
+
+#include "ghostlog/transform/mapping.h"
+#include "lookup.h"
+#include "sql.h"
+
+namespace ghostlog::transform {
+
+using json = nlohmann::json;
+
+Result<OnError> ParseOnError(const std::string& s) {
+  if (s == "stop") return OnError::kStop;
+  if (s == "dead_letter") return OnError::kDeadLetter;
+  return Status::InvalidArgument("on_error = '" + s + "' must be stop or dead_letter");
+}
+
+Status CheckMappings(const std::string& path) {
+  ASSIGN_OR_RAISE(auto mappings, LoadMappings(path));
+  ASSIGN_OR_RAISE(auto engine, SqlEngine::Open(nullptr));
+  for (const auto& m : mappings) RETURN_NOT_OK(engine->Check(m, {}));
+  return Status::OK();
+}
+
+namespace {
+
+void Sleep(std::stop_token stop, std::chrono::milliseconds d) {
+  std::mutex mu;
+  std::condition_variable_any cv;
+  std::unique_lock l(mu);
+  cv.wait_for(l, stop, d, [] { return false; });
+}
+
+// What one atomic write will carry: whole input transactions.
+struct Pending {
+  std::vector<std::string> order;                         // output topics, first use first
+  std::map<std::string, std::vector<log::RecordIn>> out;  // by output topic
+  std::vector<log::RecordIn> state, txns, dead;
+  std::map<std::string, std::vector<std::string>> state_now;  // state written in this batch, by state key
+  log::Offset next_in = 0;
+  int64_t transactions = 0, events_in = 0, events_out = 0;
+  int64_t last_source_ts_ms = 0;
+
+  void Emit(const std::string& topic, log::RecordIn r) {
+    auto [it, fresh] = out.try_emplace(topic);
+    if (fresh) order.push_back(topic);
+    it->second.push_back(std::move(r));
+    ++events_out;
+  }
+};
+
+}  // namespace
+
+class Transform::Impl {
+ public:
+  Impl(TransformConfig c, log::Changelog& log)
+      : cfg_(std::move(c)),
+        log_(log),
+        lookup_(log, cfg_.input_prefix),
+        in_txn_(cfg_.input_prefix + ".transaction"),
+        out_txn_(cfg_.output_prefix + ".transaction"),
+        state_topic_("__ghostlog.transform." + cfg_.group + ".state") {}
+
+  const TransformStats& stats() const { return stats_; }
+
+  Status Run(std::stop_token stop) {
+    RETURN_NOT_OK(Load());
+    RETURN_NOT_OK(WaitForInput(stop));
+    if (stop.stop_requested()) return Status::OK();
+    log::TopicConfig forever;
+    forever.retention_ms = -1;
+    RETURN_NOT_OK(EnsureTopic(out_txn_, forever));
+    RETURN_NOT_OK(EnsureTopic(state_topic_, Compacted()));
+    log::Offset from = 0;
+    auto committed = log_.Committed(cfg_.group, {in_txn_, 0});
+    if (committed.ok()) {
+      from = committed->offset;
+    } else if (committed.status().IsNotFound()) {
+      ASSIGN_OR_RAISE(auto info, log_.DescribePartition({in_txn_, 0}));
+      from = info.log_start_offset;
+    } else {
+      return committed.status();
+    }
+    stats_.committed_offset = from;
+    spdlog::info("transform {}: {} mappings, reading '{}' from offset {}", cfg_.group, mappings_.size(), in_txn_, from);
+    while (!stop.stop_requested()) {
+      auto txns = log_.Read({in_txn_, 0}, from, {256, 8 << 20});
+      if (txns.status().IsOutOfRange()) {
+        return Status::OutOfRange(
+            "transform group '" + cfg_.group + "' is at offset " + std::to_string(from) + " of '" + in_txn_ +
+            "', outside the topic (reset it with `ghostlog offsets reset`): " + txns.status().message());
+      }
+      RETURN_NOT_OK(txns.status());
+      if (txns->empty()) {
+        RETURN_NOT_OK(log_.WaitForData({in_txn_, 0}, from, std::chrono::milliseconds(200)).status());
+        continue;
+      }
+      Pending p;
+      p.next_in = from;
+      Status failed;
+      for (const auto& t : *txns) {
+        failed = MapTransaction(t, &p);
+        if (!failed.ok()) break;
+        p.next_in = t.offset + 1;
+        if (p.events_in >= cfg_.max_batch_events) break;
+      }
+      if (!failed.ok()) {
+        // Commit the transactions before the one that failed, so the stage
+        // stops exactly at it; then stop.
+        Pending done;
+        done.next_in = from;
+        for (const auto& t : *txns) {
+          if (t.offset >= p.next_in) break;
+          RETURN_NOT_OK(MapTransaction(t, &done));
+          done.next_in = t.offset + 1;
+        }
+        RETURN_NOT_OK(Commit(&done));
+        return failed;
+      }
+      RETURN_NOT_OK(Commit(&p));
+      from = p.next_in;
+    }
+    return Status::OK();
+  }
+
+ private:
+  static log::TopicConfig Compacted() {
+    log::TopicConfig c;
+    c.cleanup_compact = true;
+    c.cleanup_delete = false;
+    c.retention_ms = -1;
+    return c;
+  }
+
+  Status Load() {
+    if (cfg_.mappings.empty()) return Status::InvalidArgument("transform: mappings is not set");
+    ASSIGN_OR_RAISE(mappings_, LoadMappings(cfg_.mappings));
+    ASSIGN_OR_RAISE(engine_, SqlEngine::Open(&lookup_));
+    for (const auto& m : mappings_) {
+      ASSIGN_OR_RAISE(auto columns, lookup_.Columns(m.source));
+      RETURN_NOT_OK(engine_->Check(m, columns));
+      by_source_[m.source].push_back(&m);
+    }
+    return Status::OK();
+  }
+
+  Status WaitForInput(std::stop_token stop) {
+    bool logged = false;
+    while (!stop.stop_requested()) {
+      auto info = log_.DescribePartition({in_txn_, 0});
+      if (!info.status().IsNotFound()) return info.status();
+      if (!logged) spdlog::info("transform {}: waiting for topic '{}' to be created", cfg_.group, in_txn_);
+      logged = true;
+      Sleep(stop, std::chrono::milliseconds(200));
+    }
+    return Status::OK();
+  }
+
+  // Creates `topic` if needed and learns its end offset: the transform is the
+  // only writer of its output topics, so it knows the offsets it will get.
+  Status EnsureTopic(const std::string& topic, const log::TopicConfig& config) {
+    if (end_.count(topic)) return Status::OK();
+    Status created = log_.CreateTopic(topic, 1, config);
+    if (!created.ok() && created.code() != Status::Code::kAlreadyExists) return created;
+    ASSIGN_OR_RAISE(auto info, log_.DescribePartition({topic, 0}));
+    end_[topic] = info.end_offset;
+    return Status::OK();
+  }
+
+  // --- mapping ----------------------------------------------------------------
+  Status MapTransaction(const log::Record& t, Pending* p) {
+    ++p->transactions;
+    if (!t.value) return Status::OK();
+    json j = json::parse(*t.value, nullptr, false);
+    if (j.is_discarded()) {
+      return Status::Corruption("'" + in_txn_ + "' offset " + std::to_string(t.offset) + " is not JSON");
+    }
+    const std::string status = j.value("status", "");
+    if (status != "END" && status != "SNAPSHOT") return Status::OK();  // ABORTED ranges are garbage
+    std::map<std::string, size_t> before;  // output records per topic before this transaction
+    for (const auto& [topic, recs] : p->out) before[topic] = recs.size();
+    const std::string prefix = cfg_.input_prefix + ".";
+    for (const auto& range : j.value("ranges", json::array())) {
+      const std::string topic = range.at("topic").get<std::string>();
+      if (!topic.starts_with(prefix)) continue;
+      auto ms = by_source_.find(topic.substr(prefix.size()));
+      if (ms == by_source_.end()) continue;
+      RETURN_NOT_OK(
+          MapRange(topic, range.at("first").get<log::Offset>(), range.at("last").get<log::Offset>(), ms->second, p));
+    }
+    p->last_source_ts_ms = j.value("ts_ms", int64_t{0});
+    // The output transaction: ranges of what this input transaction produced.
+    json ranges = json::array(), collections = json::array();
+    int64_t count = 0;
+    for (const auto& topic : p->order) {
+      const size_t from = before.count(topic) ? before[topic] : 0, to = p->out[topic].size();
+      if (to == from) continue;
+      const log::Offset base = end_.at(topic);
+      ranges.push_back({{"topic", topic},
+                        {"partition", 0},
+                        {"first", base + static_cast<log::Offset>(from)},
+                        {"last", base + static_cast<log::Offset>(to) - 1}});
+      collections.push_back({{"data_collection", topic.substr(cfg_.output_prefix.size() + 1)},
+                             {"event_count", static_cast<int64_t>(to - from)}});
+      count += static_cast<int64_t>(to - from);
+    }
+    if (count == 0) return Status::OK();
+    json out{{"status", status},
+             {"id", j.value("id", "")},
+             {"txId", j.value("txId", json(nullptr))},
+             {"lsn", j.value("lsn", json(nullptr))},
+             {"ts_ms", j.value("ts_ms", json(nullptr))},
+             {"event_count", count},
+             {"data_collections", collections},
+             {"ranges", ranges},
+             {"source", {{"topic", in_txn_}, {"offset", t.offset}}}};
+    p->txns.push_back(log::RecordIn{"", out.dump(), {}, log::kNoTimestamp});
+    return Status::OK();
+  }
+
+  Status MapRange(const std::string& topic, log::Offset first, log::Offset last,
+                  const std::vector<const Mapping*>& mappings, Pending* p) {
+    for (log::Offset at = first; at <= last;) {
+      auto recs = log_.Read({topic, 0}, at, {std::min<int64_t>(last - at + 1, 10000), 32 << 20});
+      if (recs.status().IsOutOfRange()) {
+        ASSIGN_OR_RAISE(auto info, log_.DescribePartition({topic, 0}));
+        if (info.log_start_offset > at) {  // retention removed the start: map the rest
+          at = info.log_start_offset;
+          continue;
+        }
+      }
+      RETURN_NOT_OK(recs.status());
+      if (recs->empty()) break;
+      for (const auto& r : *recs) {
+        if (r.offset > last) break;
+        ++p->events_in;
+        RETURN_NOT_OK(MapEvent(topic, r, mappings, p));
+      }
+      at = recs->back().offset + 1;
+    }
+    return Status::OK();
+  }
+
+  Status MapEvent(const std::string& topic, const log::Record& r, const std::vector<const Mapping*>& mappings,
+                  Pending* p) {
+    if (!r.value) return Status::OK();  // tombstones only matter to compaction
+    json v = json::parse(*r.value, nullptr, false);
+    if (v.is_discarded() || !v.is_object()) return Failed(topic, r, nullptr, "the value is not a JSON object", p);
+    const std::string op = v.value("op", "");
+    if (op == "m") return Status::OK();
+    for (const Mapping* m : mappings) {
+      const std::string out_topic = cfg_.output_prefix + "." + m->target;
+      RETURN_NOT_OK(EnsureTopic(out_topic, Compacted()));
+      if (op == "t") {
+        p->Emit(
+            out_topic,
+            log::RecordIn{"", json{{"op", "t"}, {"source", Source(topic, r, *m, v)}}.dump(), {}, log::kNoTimestamp});
+        continue;
+      }
+      if (op != "c" && op != "u" && op != "r" && op != "d") {
+        return Failed(topic, r, m, "unknown op '" + op + "'", p);
+      }
+      std::vector<json> rows;
+      if (op != "d") {
+        const json& after = v["after"];
+        if (!after.is_object()) return Failed(topic, r, m, "op '" + op + "' without an 'after' object", p);
+        auto mapped = engine_->Evaluate(*m, after);
+        if (!mapped.ok()) {
+          RETURN_NOT_OK(Failed(topic, r, m, mapped.status().message(), p));
+          continue;
+        }
+        rows = std::move(mapped).value();
+      }
+      Status s = EmitRows(topic, r, *m, op, v, std::move(rows), p);
+      if (!s.ok()) RETURN_NOT_OK(Failed(topic, r, m, s.message(), p));
+    }
+    return Status::OK();
+  }
+
+  // Upserts the rows the source row yields now, deletes the target rows it
+  // yielded before and no longer does, and records the new set in the state.
+  Status EmitRows(const std::string& topic, const log::Record& r, const Mapping& m, const std::string& op,
+                  const json& v, std::vector<json> rows, Pending* p) {
+    std::vector<std::pair<std::string, json>> keyed;  // target key text, row
+    std::set<std::string> keys;
+    for (auto& row : rows) {
+      json key = json::object();
+      for (const auto& k : m.key) {
+        if (row[k].is_null())
+          return Status::InvalidArgument(m.Where("columns." + k) + ": key column " + k + " is NULL");
+        key[k] = row[k];
+      }
+      std::string text = key.dump();
+      if (keys.insert(text).second) keyed.emplace_back(std::move(text), std::move(row));
+    }
+    const std::string state_key = m.name + '\0' + r.key;
+    ASSIGN_OR_RAISE(std::vector<std::string> previous, State(state_key, *p));
+    // Nothing to write when a row keeps producing nothing.
+    if (keyed.empty() && previous.empty()) return Status::OK();
+    const std::string out_topic = cfg_.output_prefix + "." + m.target;
+    const json source = Source(topic, r, m, v);
+    for (auto& [key, row] : keyed) {
+      p->Emit(out_topic,
+              log::RecordIn{
+                  key, json{{"op", op}, {"after", std::move(row)}, {"source", source}}.dump(), {}, log::kNoTimestamp});
+    }
+    for (const auto& key : previous) {
+      if (keys.count(key)) continue;
+      json before = json::parse(key, nullptr, false);
+      p->Emit(
+          out_topic,
+          log::RecordIn{key, json{{"op", "d"}, {"before", before}, {"source", source}}.dump(), {}, log::kNoTimestamp});
+    }
+    std::vector<std::string> now(keys.begin(), keys.end());
+    if (now == previous) return Status::OK();
+    log::RecordIn st{state_key, std::nullopt, {}, log::kNoTimestamp};
+    if (!now.empty()) st.value = json(now).dump();
+    p->state.push_back(std::move(st));
+    p->state_now[state_key] = std::move(now);
+    return Status::OK();
+  }
+
+  // The target keys (sorted texts) a source row produced, as of this batch.
+  Result<std::vector<std::string>> State(const std::string& key, const Pending& p) {
+    if (auto it = p.state_now.find(key); it != p.state_now.end()) return it->second;
+    ASSIGN_OR_RAISE(auto rec, log_.ReadLatest({state_topic_, 0}, key));
+    if (!rec || !rec->value) return std::vector<std::string>{};
+    json j = json::parse(*rec->value, nullptr, false);
+    if (!j.is_array()) return Status::Corruption("'" + state_topic_ + "': the state of a key is not a JSON array");
+    return j.get<std::vector<std::string>>();
+  }
+
+  json Source(const std::string& topic, const log::Record& r, const Mapping& m, const json& v) const {
+    json s{{"mapping", m.name}, {"topic", topic}, {"offset", r.offset}};
+    if (auto src = v.find("source"); src != v.end() && src->is_object()) {
+      for (const char* k : {"ts_ms", "txId", "lsn", "snapshot"}) {
+        if (auto f = src->find(k); f != src->end()) s[k] = *f;
+      }
+    }
+    return s;
+  }
+
+  // A record that fails its mapping stops the stage, or goes to the dead-letter
+  // topic in the same atomic write as the rest of its transaction.
+  Status Failed(const std::string& topic, const log::Record& r, const Mapping* m, const std::string& why, Pending* p) {
+    std::string msg = "topic '" + topic + "' offset " + std::to_string(r.offset);
+    if (m != nullptr) msg += ", mapping " + m->name;
+    msg += ": " + why;
+    if (cfg_.on_error == OnError::kStop) {
+      const std::string value = r.value ? r.value->substr(0, 500) : "null";
+      return Status::InvalidArgument(msg + "; the record: " + value);
+    }
+    log::TopicConfig forever;
+    forever.retention_ms = -1;
+    RETURN_NOT_OK(EnsureTopic(cfg_.dead_letter_topic, forever));
+    log::RecordIn dl{r.key, r.value, r.headers, log::kNoTimestamp};
+    dl.headers.push_back({"ghostlog.error", msg});
+    dl.headers.push_back({"ghostlog.topic", topic});
+    dl.headers.push_back({"ghostlog.offset", std::to_string(r.offset)});
+    if (m != nullptr) dl.headers.push_back({"ghostlog.mapping", m->file});
+    p->dead.push_back(std::move(dl));
+    spdlog::warn("transform {}: dead-lettered {}", cfg_.group, msg);
+    return Status::OK();
+  }
+
+  // --- the atomic write -------------------------------------------------------
+  Status Commit(Pending* p) {
+    log::AtomicWrite w;
+    std::vector<std::pair<std::string, size_t>> expect;  // topic, records
+    auto add = [&](const std::string& topic, std::vector<log::RecordIn>& recs) {
+      if (recs.empty()) return;
+      expect.emplace_back(topic, recs.size());
+      w.batches.push_back({{topic, 0}, std::move(recs)});
+    };
+    for (const auto& topic : p->order) add(topic, p->out[topic]);
+    add(state_topic_, p->state);
+    add(out_txn_, p->txns);
+    add(cfg_.dead_letter_topic, p->dead);
+    w.group = cfg_.group;
+    w.offsets.push_back({{in_txn_, 0}, log::CommittedOffset{p->next_in, "", 0}});
+    ASSIGN_OR_RAISE(auto offsets, log_.Write(std::move(w)));
+    for (size_t i = 0; i < expect.size(); ++i) {
+      const auto& [topic, n] = expect[i];
+      if (offsets[i].empty() || offsets[i].front() != end_[topic]) {
+        return Status::Corruption("topic '" + topic + "' got offset " +
+                                  (offsets[i].empty() ? std::string("none") : std::to_string(offsets[i].front())) +
+                                  ", expected " + std::to_string(end_[topic]) +
+                                  ": something else writes to the transform's topics");
+      }
+      end_[topic] += static_cast<log::Offset>(n);
+    }
+    stats_.transactions += p->transactions;
+    stats_.events_in += p->events_in;
+    stats_.events_out += p->events_out;
+    stats_.dead_lettered += static_cast<int64_t>(p->dead.size());
+    stats_.committed_offset = p->next_in;
+    if (p->last_source_ts_ms > 0) stats_.last_source_ts_ms = p->last_source_ts_ms;
+    return Status::OK();
+  }
+
+  TransformConfig cfg_;
+  log::Changelog& log_;
+  ChangelogLookup lookup_;
+  const std::string in_txn_, out_txn_, state_topic_;
+  std::vector<Mapping> mappings_;
+  std::map<std::string, std::vector<const Mapping*>> by_source_;
+  std::unique_ptr<SqlEngine> engine_;
+  std::map<std::string, log::Offset> end_;
+  TransformStats stats_;
+};
+
+Transform::Transform(TransformConfig config, log::Changelog& log)
+    : impl_(std::make_unique<Impl>(std::move(config), log)) {}
+Transform::~Transform() = default;
+Status Transform::Run(std::stop_token stop) { return impl_->Run(stop); }
+const TransformStats& Transform::stats() const { return impl_->stats(); }
+
+}  // namespace ghostlog::transform
