@@ -9,3 +9,12 @@ target_link_libraries(transform_tests PRIVATE ghostlog_transform ghostlog_log SQ
 # White-box access to the engine (src/sql.h, src/uuid5.h).
 target_include_directories(transform_tests PRIVATE ${PROJECT_SOURCE_DIR}/transform/src ${PROJECT_SOURCE_DIR}/tests)
 gtest_discover_tests(transform_tests DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 300)
+
+# The transform in the daemon against real source and target clusters.
+add_executable(transform_pipeline_tests transform/pipeline_test.cc)
+target_link_libraries(transform_pipeline_tests PRIVATE GTest::gtest_main nlohmann_json::nlohmann_json PkgConfig::LIBPQ)
+target_include_directories(transform_pipeline_tests PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+target_compile_definitions(transform_pipeline_tests PRIVATE GHOSTLOG_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
+                           GHOSTLOG_BIN="$<TARGET_FILE:ghostlog>")
+add_dependencies(transform_pipeline_tests ghostlog)
+gtest_discover_tests(transform_pipeline_tests TEST_PREFIX "e2e." DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 300 LABELS pg)
