@@ -98,6 +98,10 @@ TEST_F(TransformPipeline, SnapshotStreamingKillAndRewindWithAFixedMapping) {
   b.source.Exec("DELETE FROM facilities WHERE id = 3");
   ASSERT_TRUE(Converges()) << "after streaming";
 
+  // Live lookups: a zone renamed in v2 renames it in every dependent row.
+  b.source.Exec("UPDATE zones SET name = 'Pwani' WHERE id = 2");
+  ASSERT_TRUE(Converges()) << "after a zone rename";
+
   // kill -9 in the middle of a stream of changes; the restart converges.
   for (int i = 0; i < 20; ++i) {
     b.source.Exec("UPDATE facilities SET name = name || '.' WHERE id % 20 = " + std::to_string(i));

@@ -306,3 +306,46 @@ name = "nmae"
 
 }  // namespace
 }  // namespace ghostlog::transform
+
+namespace ghostlog::transform {
+namespace {
+
+TEST_F(TransformTest, LiveLookupsReEmitRowsWhenTheLookedUpRowChanges) {
+  capture_->Txn(
+      {{"public.zones", "r", {{"id", 1}, {"name", "Pwani"}}}, {"public.zones", "r", {{"id", 2}, {"name", "Mara"}}}},
+      "SNAPSHOT");
+  capture_->Txn({{"public.facilities", "c", Facility(1, "A", 1)},
+                 {"public.facilities", "c", Facility(2, "B", 1)},
+                 {"public.facilities", "c", Facility(3, "C", 2)}});
+  ASSERT_TRUE(RunToEnd(Config()).ok());
+  auto zone_of = [&](int id) { return Target("public.kafka_facilities").at(FacilityKey(id))["zonename"]; };
+  EXPECT_EQ(zone_of(1), "Pwani");
+
+  // A rename in another transaction, seen by a new process (the index is
+  // rebuilt from its topic): both facilities of zone 1 follow, not the third.
+  capture_->Txn({{"public.zones", "u", {{"id", 1}, {"name", "Pwani Region"}}}});
+  ASSERT_TRUE(RunToEnd(Config()).ok());
+  EXPECT_EQ(zone_of(1), "Pwani Region");
+  EXPECT_EQ(zone_of(2), "Pwani Region");
+  EXPECT_EQ(zone_of(3), "Mara");
+  auto last = Must(log_->Read({"v3.transaction", 0}, 0));
+  EXPECT_EQ(json::parse(*last.back().value)["event_count"], 2) << "only the two dependents are re-emitted";
+
+  // A facility moves: it now follows zone 2, and no longer zone 1.
+  capture_->Txn({{"public.facilities", "u", Facility(2, "B", 2)}});
+  capture_->Txn({{"public.zones", "u", {{"id", 1}, {"name", "Pwani 3"}}},
+                 {"public.zones", "u", {{"id", 2}, {"name", "Mara 2"}}}});
+  ASSERT_TRUE(RunToEnd(Config()).ok());
+  EXPECT_EQ(zone_of(1), "Pwani 3");
+  EXPECT_EQ(zone_of(2), "Mara 2");
+  EXPECT_EQ(zone_of(3), "Mara 2");
+
+  // The looked-up row is deleted: its dependents map with NULL.
+  capture_->Txn({{"public.zones", "d", {{"id", 2}}}});
+  ASSERT_TRUE(RunToEnd(Config()).ok());
+  EXPECT_TRUE(zone_of(3).is_null());
+  EXPECT_EQ(zone_of(1), "Pwani 3");
+}
+
+}  // namespace
+}  // namespace ghostlog::transform

@@ -46,7 +46,9 @@ Result<std::optional<json>> ChangelogLookup::Lookup(const std::string& table, co
     }
     for (size_t i = 0; i < parts.size(); ++i) k[info->key[i]] = parts[i];
   }
-  auto rec = log_.ReadLatest({prefix_ + "." + table, 0}, k.dump());
+  const std::string record_key = k.dump();
+  if (refs_ != nullptr) refs_->emplace_back(table, record_key);
+  auto rec = log_.ReadLatest({prefix_ + "." + table, 0}, record_key);
   if (rec.status().IsNotFound()) return std::optional<json>{};  // no row of that table captured yet
   RETURN_NOT_OK(rec.status());
   if (!*rec || !(*rec)->value) return std::optional<json>{};

@@ -17,6 +17,10 @@ class ChangelogLookup : public LookupSource {
 
   Result<std::optional<nlohmann::json>> Lookup(const std::string& table, const nlohmann::json& key) override;
 
+  // While set, every lookup() is recorded as (table, record key): the rows a
+  // mapped row depends on, so that a change to them re-emits it.
+  void Collect(std::vector<std::pair<std::string, std::string>>* refs) { refs_ = refs; }
+
   // The columns of `table` ("schema.table") as capture last recorded them in
   // INPUT.schema; empty if capture has not seen the table yet.
   Result<std::vector<std::string>> Columns(const std::string& table);
@@ -30,6 +34,7 @@ class ChangelogLookup : public LookupSource {
   log::Changelog& log_;
   std::string prefix_;
   std::map<std::string, TableInfo> tables_;
+  std::vector<std::pair<std::string, std::string>>* refs_ = nullptr;
 };
 
 }  // namespace ghostlog::transform

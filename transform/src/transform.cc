@@ -9,6 +9,7 @@
 #include <mutex>
 #include <set>
 
+#include "deps.h"
 #include "ghostlog/transform/mapping.h"
 #include "lookup.h"
 #include "sql.h"
@@ -43,7 +44,7 @@ void Sleep(std::stop_token stop, std::chrono::milliseconds d) {
 struct Pending {
   std::vector<std::string> order;                         // output topics, first use first
   std::map<std::string, std::vector<log::RecordIn>> out;  // by output topic
-  std::vector<log::RecordIn> state, txns, dead;
+  std::vector<log::RecordIn> state, refs, txns, dead;
   std::map<std::string, std::vector<std::string>> state_now;  // state written in this batch, by state key
   log::Offset next_in = 0;
   int64_t transactions = 0, events_in = 0, events_out = 0;
@@ -67,7 +68,8 @@ class Transform::Impl {
         lookup_(log, cfg_.input_prefix),
         in_txn_(cfg_.input_prefix + ".transaction"),
         out_txn_(cfg_.output_prefix + ".transaction"),
-        state_topic_("__ghostlog.transform." + cfg_.group + ".state") {}
+        state_topic_("__ghostlog.transform." + cfg_.group + ".state"),
+        refs_topic_("__ghostlog.transform." + cfg_.group + ".refs") {}
 
   const TransformStats& stats() const { return stats_; }
 
@@ -79,6 +81,8 @@ class Transform::Impl {
     forever.retention_ms = -1;
     RETURN_NOT_OK(EnsureTopic(out_txn_, forever));
     RETURN_NOT_OK(EnsureTopic(state_topic_, Compacted()));
+    RETURN_NOT_OK(EnsureTopic(refs_topic_, Compacted()));
+    RETURN_NOT_OK(deps_.Load(log_, refs_topic_));
     log::Offset from = 0;
     auto committed = log_.Committed(cfg_.group, {in_txn_, 0});
     if (committed.ok()) {
@@ -114,7 +118,9 @@ class Transform::Impl {
       }
       if (!failed.ok()) {
         // Commit the transactions before the one that failed, so the stage
-        // stops exactly at it; then stop.
+        // stops exactly at it; then stop. The dependency index is reloaded
+        // first: the failed attempt changed it in memory only.
+        RETURN_NOT_OK(deps_.Load(log_, refs_topic_));
         Pending done;
         done.next_in = from;
         for (const auto& t : *txns) {
@@ -148,6 +154,7 @@ class Transform::Impl {
       ASSIGN_OR_RAISE(auto columns, lookup_.Columns(m.source));
       RETURN_NOT_OK(engine_->Check(m, columns));
       by_source_[m.source].push_back(&m);
+      by_name_[m.name] = &m;
     }
     return Status::OK();
   }
@@ -191,10 +198,12 @@ class Transform::Impl {
     for (const auto& range : j.value("ranges", json::array())) {
       const std::string topic = range.at("topic").get<std::string>();
       if (!topic.starts_with(prefix)) continue;
-      auto ms = by_source_.find(topic.substr(prefix.size()));
-      if (ms == by_source_.end()) continue;
-      RETURN_NOT_OK(
-          MapRange(topic, range.at("first").get<log::Offset>(), range.at("last").get<log::Offset>(), ms->second, p));
+      const std::string table = topic.substr(prefix.size());
+      auto ms = by_source_.find(table);
+      if (ms == by_source_.end() && !deps_.HasDependents(table)) continue;
+      static const std::vector<const Mapping*> kNone;
+      RETURN_NOT_OK(MapRange(topic, range.at("first").get<log::Offset>(), range.at("last").get<log::Offset>(),
+                             ms == by_source_.end() ? kNone : ms->second, p));
     }
     p->last_source_ts_ms = j.value("ts_ms", int64_t{0});
     // The output transaction: ranges of what this input transaction produced.
@@ -265,23 +274,46 @@ class Transform::Impl {
             log::RecordIn{"", json{{"op", "t"}, {"source", Source(topic, r, *m, v)}}.dump(), {}, log::kNoTimestamp});
         continue;
       }
-      if (op != "c" && op != "u" && op != "r" && op != "d") {
-        return Failed(topic, r, m, "unknown op '" + op + "'", p);
+      if (op != "c" && op != "u" && op != "r" && op != "d") return Failed(topic, r, m, "unknown op '" + op + "'", p);
+      if (op != "d" && !v["after"].is_object()) {
+        return Failed(topic, r, m, "op '" + op + "' without an 'after' object", p);
       }
-      std::vector<json> rows;
-      if (op != "d") {
-        const json& after = v["after"];
-        if (!after.is_object()) return Failed(topic, r, m, "op '" + op + "' without an 'after' object", p);
-        auto mapped = engine_->Evaluate(*m, after);
-        if (!mapped.ok()) {
-          RETURN_NOT_OK(Failed(topic, r, m, mapped.status().message(), p));
-          continue;
-        }
-        rows = std::move(mapped).value();
-      }
-      Status s = EmitRows(topic, r, *m, op, v, std::move(rows), p);
-      if (!s.ok()) RETURN_NOT_OK(Failed(topic, r, m, s.message(), p));
+      RETURN_NOT_OK(MapRow(topic, r, *m, op, v, op == "d" ? nullptr : &v["after"], p));
     }
+    // Live lookups: rows that read this one are mapped again.
+    const std::string table = topic.substr(cfg_.input_prefix.size() + 1);
+    for (const auto& row : deps_.Dependents(table, r.key)) {
+      const size_t sep = row.find('\0');
+      auto m = by_name_.find(row.substr(0, sep));
+      if (m == by_name_.end()) continue;  // a mapping that was removed
+      const std::string source_topic = cfg_.input_prefix + "." + m->second->source;
+      ASSIGN_OR_RAISE(auto latest, log_.ReadLatest({source_topic, 0}, row.substr(sep + 1)));
+      if (!latest || !latest->value) continue;
+      json lv = json::parse(*latest->value, nullptr, false);
+      // A row deleted since is left to its own delete event.
+      if (lv.is_discarded() || lv.value("op", "") == "d" || !lv["after"].is_object()) continue;
+      RETURN_NOT_OK(MapRow(source_topic, *latest, *m->second, "u", lv, &lv["after"], p));
+    }
+    return Status::OK();
+  }
+
+  // Maps one source row image (nullptr: the row is gone) with one mapping and
+  // records which rows its lookups read.
+  Status MapRow(const std::string& topic, const log::Record& r, const Mapping& m, const std::string& op, const json& v,
+                const json* after, Pending* p) {
+    RETURN_NOT_OK(EnsureTopic(cfg_.output_prefix + "." + m.target, Compacted()));
+    std::vector<json> rows;
+    std::vector<DependencyIndex::Ref> refs;
+    if (after != nullptr) {
+      lookup_.Collect(&refs);
+      auto mapped = engine_->Evaluate(m, *after);
+      lookup_.Collect(nullptr);
+      if (!mapped.ok()) return Failed(topic, r, &m, mapped.status().message(), p);
+      rows = std::move(mapped).value();
+    }
+    Status s = EmitRows(topic, r, m, op, v, std::move(rows), p);
+    if (!s.ok()) return Failed(topic, r, &m, s.message(), p);
+    if (auto rec = deps_.Set(m.name + '\0' + r.key, std::move(refs))) p->refs.push_back(std::move(*rec));
     return Status::OK();
   }
 
@@ -382,6 +414,7 @@ class Transform::Impl {
     };
     for (const auto& topic : p->order) add(topic, p->out[topic]);
     add(state_topic_, p->state);
+    add(refs_topic_, p->refs);
     add(out_txn_, p->txns);
     add(cfg_.dead_letter_topic, p->dead);
     w.group = cfg_.group;
@@ -409,9 +442,11 @@ class Transform::Impl {
   TransformConfig cfg_;
   log::Changelog& log_;
   ChangelogLookup lookup_;
-  const std::string in_txn_, out_txn_, state_topic_;
+  const std::string in_txn_, out_txn_, state_topic_, refs_topic_;
   std::vector<Mapping> mappings_;
   std::map<std::string, std::vector<const Mapping*>> by_source_;
+  std::map<std::string, const Mapping*> by_name_;
+  DependencyIndex deps_;
   std::unique_ptr<SqlEngine> engine_;
   std::map<std::string, log::Offset> end_;
   TransformStats stats_;
@@ -420,7 +455,15 @@ class Transform::Impl {
 Transform::Transform(TransformConfig config, log::Changelog& log)
     : impl_(std::make_unique<Impl>(std::move(config), log)) {}
 Transform::~Transform() = default;
-Status Transform::Run(std::stop_token stop) { return impl_->Run(stop); }
+Status Transform::Run(std::stop_token stop) {
+  // A record of an unexpected shape (a corrupt or foreign changelog) must stop
+  // the stage with a message, never take the process down.
+  try {
+    return impl_->Run(stop);
+  } catch (const std::exception& e) {
+    return Status::Corruption(std::string("transform: a record of an unexpected shape: ") + e.what());
+  }
+}
 const TransformStats& Transform::stats() const { return impl_->stats(); }
 
 }  // namespace ghostlog::transform
