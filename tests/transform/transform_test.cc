@@ -349,3 +349,31 @@ TEST_F(TransformTest, LiveLookupsReEmitRowsWhenTheLookedUpRowChanges) {
 
 }  // namespace
 }  // namespace ghostlog::transform
+
+namespace ghostlog::transform {
+namespace {
+
+TEST_F(TransformTest, ATargetRowWithSeveralOwnersLivesUntilTheLastGoes) {
+  WriteMapping("20-zones-seen.toml", R"toml(source = "public.facilities"
+target = "public.zones_seen"
+key = ["zoneid"]
+[columns]
+zoneid = "zoneid"
+code = "code"
+)toml");
+  capture_->Txn({{"public.facilities", "c", Facility(1, "A", 1)}, {"public.facilities", "c", Facility(2, "B", 1)}});
+  capture_->Txn({{"public.facilities", "d", {{"id", 1}}}});
+  ASSERT_TRUE(RunToEnd(Config()).ok());
+  auto seen = Target("public.zones_seen");
+  ASSERT_EQ(seen.size(), 1u) << "facility 2 still produces zone 1";
+  EXPECT_EQ(seen.begin()->second["code"], "B") << "mapped again from the remaining owner";
+
+  capture_->Txn({{"public.facilities", "u", Facility(2, "B", 2)}});
+  ASSERT_TRUE(RunToEnd(Config()).ok());
+  seen = Target("public.zones_seen");
+  ASSERT_EQ(seen.size(), 1u) << "zone 1 lost its last owner";
+  EXPECT_EQ(seen.begin()->second["zoneid"], 2);
+}
+
+}  // namespace
+}  // namespace ghostlog::transform

@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -283,16 +284,10 @@ class Transform::Impl {
     // Live lookups: rows that read this one are mapped again.
     const std::string table = topic.substr(cfg_.input_prefix.size() + 1);
     for (const auto& row : deps_.Dependents(table, r.key)) {
-      const size_t sep = row.find('\0');
+      const size_t sep = row.find(kRowState);
       auto m = by_name_.find(row.substr(0, sep));
       if (m == by_name_.end()) continue;  // a mapping that was removed
-      const std::string source_topic = cfg_.input_prefix + "." + m->second->source;
-      ASSIGN_OR_RAISE(auto latest, log_.ReadLatest({source_topic, 0}, row.substr(sep + 1)));
-      if (!latest || !latest->value) continue;
-      json lv = json::parse(*latest->value, nullptr, false);
-      // A row deleted since is left to its own delete event.
-      if (lv.is_discarded() || lv.value("op", "") == "d" || !lv["after"].is_object()) continue;
-      RETURN_NOT_OK(MapRow(source_topic, *latest, *m->second, "u", lv, &lv["after"], p));
+      RETURN_NOT_OK(Remap(*m->second, row.substr(sep + 1), p));
     }
     return Status::OK();
   }
@@ -313,12 +308,18 @@ class Transform::Impl {
     }
     Status s = EmitRows(topic, r, m, op, v, std::move(rows), p);
     if (!s.ok()) return Failed(topic, r, &m, s.message(), p);
-    if (auto rec = deps_.Set(m.name + '\0' + r.key, std::move(refs))) p->refs.push_back(std::move(*rec));
+    if (auto rec = deps_.Set(m.name + kRowState + r.key, std::move(refs))) p->refs.push_back(std::move(*rec));
     return Status::OK();
   }
 
   // Upserts the rows the source row yields now, deletes the target rows it
   // yielded before and no longer does, and records the new set in the state.
+  //
+  // A target row may have several owners (v3 keeps one adjustment reason per
+  // requisition, made from each line item's adjustments): the state also
+  // lists, per target key, the source rows producing it, and the row is
+  // deleted only when the last one stops; otherwise a remaining owner is
+  // mapped again so the row shows a live owner's values.
   Status EmitRows(const std::string& topic, const log::Record& r, const Mapping& m, const std::string& op,
                   const json& v, std::vector<json> rows, Pending* p) {
     std::vector<std::pair<std::string, json>> keyed;  // target key text, row
@@ -326,48 +327,81 @@ class Transform::Impl {
     for (auto& row : rows) {
       json key = json::object();
       for (const auto& k : m.key) {
-        if (row[k].is_null())
+        if (row[k].is_null()) {
           return Status::InvalidArgument(m.Where("columns." + k) + ": key column " + k + " is NULL");
+        }
         key[k] = row[k];
       }
       std::string text = key.dump();
       if (keys.insert(text).second) keyed.emplace_back(std::move(text), std::move(row));
     }
-    const std::string state_key = m.name + '\0' + r.key;
+    const std::string state_key = m.name + kRowState + r.key;
     ASSIGN_OR_RAISE(std::vector<std::string> previous, State(state_key, *p));
-    // Nothing to write when a row keeps producing nothing.
-    if (keyed.empty() && previous.empty()) return Status::OK();
+    if (keyed.empty() && previous.empty()) return Status::OK();  // still produces nothing
     const std::string out_topic = cfg_.output_prefix + "." + m.target;
     const json source = Source(topic, r, m, v);
     for (auto& [key, row] : keyed) {
+      if (!std::binary_search(previous.begin(), previous.end(), key)) {
+        ASSIGN_OR_RAISE(auto owners, State(m.name + kOwners + key, *p));
+        if (std::find(owners.begin(), owners.end(), r.key) == owners.end()) {
+          owners.push_back(r.key);
+          SetState(m.name + kOwners + key, std::move(owners), p);
+        }
+      }
       p->Emit(out_topic,
               log::RecordIn{
                   key, json{{"op", op}, {"after", std::move(row)}, {"source", source}}.dump(), {}, log::kNoTimestamp});
     }
+    std::vector<std::string> remap;  // remaining owners of rows this one gave up
     for (const auto& key : previous) {
       if (keys.count(key)) continue;
-      json before = json::parse(key, nullptr, false);
-      p->Emit(
-          out_topic,
-          log::RecordIn{key, json{{"op", "d"}, {"before", before}, {"source", source}}.dump(), {}, log::kNoTimestamp});
+      ASSIGN_OR_RAISE(auto owners, State(m.name + kOwners + key, *p));
+      std::erase(owners, r.key);
+      if (owners.empty()) {
+        p->Emit(out_topic, log::RecordIn{key,
+                                         json{{"op", "d"}, {"before", json::parse(key)}, {"source", source}}.dump(),
+                                         {},
+                                         log::kNoTimestamp});
+      } else {
+        remap.push_back(owners.front());
+      }
+      SetState(m.name + kOwners + key, std::move(owners), p);
     }
     std::vector<std::string> now(keys.begin(), keys.end());
-    if (now == previous) return Status::OK();
-    log::RecordIn st{state_key, std::nullopt, {}, log::kNoTimestamp};
-    if (!now.empty()) st.value = json(now).dump();
-    p->state.push_back(std::move(st));
-    p->state_now[state_key] = std::move(now);
+    if (now != previous) SetState(state_key, std::move(now), p);
+    for (const auto& owner : remap) RETURN_NOT_OK(Remap(m, owner, p));
     return Status::OK();
   }
 
-  // The target keys (sorted texts) a source row produced, as of this batch.
+  // Maps a source row again from its latest captured image (live lookups,
+  // ownership hand-over). A row deleted since is left to its own delete event.
+  Status Remap(const Mapping& m, const std::string& source_key, Pending* p) {
+    const std::string source_topic = cfg_.input_prefix + "." + m.source;
+    ASSIGN_OR_RAISE(auto latest, log_.ReadLatest({source_topic, 0}, source_key));
+    if (!latest || !latest->value) return Status::OK();
+    json v = json::parse(*latest->value, nullptr, false);
+    if (v.is_discarded() || v.value("op", "") == "d" || !v["after"].is_object()) return Status::OK();
+    return MapRow(source_topic, *latest, m, "u", v, &v["after"], p);
+  }
+
+  // State entries are sorted lists of strings: per source row its target keys
+  // (name kRowState source-key), per target row its owners (name kOwners target-key).
+  static constexpr char kRowState = '\0', kOwners = '\1';
+
   Result<std::vector<std::string>> State(const std::string& key, const Pending& p) {
     if (auto it = p.state_now.find(key); it != p.state_now.end()) return it->second;
     ASSIGN_OR_RAISE(auto rec, log_.ReadLatest({state_topic_, 0}, key));
     if (!rec || !rec->value) return std::vector<std::string>{};
     json j = json::parse(*rec->value, nullptr, false);
-    if (!j.is_array()) return Status::Corruption("'" + state_topic_ + "': the state of a key is not a JSON array");
+    if (!j.is_array()) return Status::Corruption("'" + state_topic_ + "': a state entry is not a JSON array");
     return j.get<std::vector<std::string>>();
+  }
+
+  void SetState(const std::string& key, std::vector<std::string> list, Pending* p) {
+    log::RecordIn st{key, std::nullopt, {}, log::kNoTimestamp};
+    if (!list.empty()) st.value = json(list).dump();
+    p->state.push_back(std::move(st));
+    p->state_now[key] = std::move(list);
   }
 
   json Source(const std::string& topic, const log::Record& r, const Mapping& m, const json& v) const {
