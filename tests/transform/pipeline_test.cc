@@ -98,6 +98,23 @@ TEST_F(TransformPipeline, SnapshotStreamingKillAndRewindWithAFixedMapping) {
   b.source.Exec("DELETE FROM facilities WHERE id = 3");
   ASSERT_TRUE(Converges()) << "after streaming";
 
+  // The operator sees the stage: `ghostlog status` and /metrics.
+  std::optional<json> st;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        st = b.Status();  // status.json is rewritten every second
+        return st && st->value("pid", 0) == b.daemon().pid() && (*st)["stages"].contains("transform") &&
+               (*st)["stages"]["transform"].value("events_in", 0) >= 300;
+      },
+      10s, 100ms))
+      << (st ? st->dump() : "no status");
+  EXPECT_EQ((*st)["stages"]["transform"]["state"], "running") << st->dump();
+  auto text = RunGhostlog(b.dir().path(), {"status", "--config", b.config_path()});
+  EXPECT_NE(text.out.find("transform: running, "), std::string::npos) << text.out;
+  auto metrics = ParseMetrics(HttpGet(b.port(), "/metrics").body);
+  EXPECT_GE(metrics["ghostlog_transform_events_out_total"], 1);
+  EXPECT_EQ(metrics["ghostlog_transform_dead_lettered_total"], 0);
+
   // Live lookups: a zone renamed in v2 renames it in every dependent row.
   b.source.Exec("UPDATE zones SET name = 'Pwani' WHERE id = 2");
   ASSERT_TRUE(Converges()) << "after a zone rename";
