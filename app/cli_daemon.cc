@@ -95,6 +95,18 @@ void AddDaemonCommands(CLI::App& app, Context& ctx) {
     };
   });
 
+  auto* check = app.add_subcommand("check", "Check the configuration file and the mapping files it names, start nothing");
+  check->add_option("--config", config_path, "Configuration file (TOML)")->required();
+  check->callback([&ctx] {
+    ctx.needs_data_dir = false;
+    ctx.run = []() -> Status {
+      ASSIGN_OR_RAISE(DaemonConfig c, LoadConfig(config_path));
+      std::cout << config_path << ": ok (stages:" << (c.capture ? " capture" : "") << (c.transform ? " transform" : "")
+                << (c.sink ? " sink" : "") << ")\n";
+      return Status::OK();
+    };
+  });
+
   auto* doctor = app.add_subcommand("doctor", "Check the source: connectivity, wal_level, rights, publication, slot");
   doctor->add_option("--config", config_path, "Configuration file (TOML)")->required();
   doctor->add_flag("--json", json, "Print JSON");

@@ -32,6 +32,12 @@ install(FILES "${PROJECT_SOURCE_DIR}/README.md" "${_ghostlog_pkg}/copyright"
         DESTINATION share/doc/ghostlog
         PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ
         COMPONENT deb EXCLUDE_FROM_ALL)
+# The shipped mapping packs (docs/transform.md).
+install(DIRECTORY "${PROJECT_SOURCE_DIR}/mappings/"
+        DESTINATION share/ghostlog/mappings
+        FILE_PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ
+        COMPONENT deb EXCLUDE_FROM_ALL
+        FILES_MATCHING PATTERN "*.toml" PATTERN "README.md")
 # Deliberate deviations, each explained in the file (lintian --show-overrides prints them).
 install(FILES "${_ghostlog_pkg}/lintian/ghostlog"
         DESTINATION share/lintian/overrides

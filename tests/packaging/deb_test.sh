@@ -118,6 +118,7 @@ done <<'LIST'
 -rw-r--r-- usr/share/doc/ghostlog/copyright
 -rw-r--r-- usr/share/doc/ghostlog/changelog.gz
 -rw-r--r-- usr/share/lintian/overrides/ghostlog
+-rw-r--r-- usr/share/ghostlog/mappings/openlmis-v2-v3/README.md
 LIST
 
 step "lintian"
@@ -139,6 +140,10 @@ expect_eq "package status" "$(pkg_status)" "installed"
 
 step "installed files, user, directories"
 expect_eq "ghostlog --version" "$(/usr/bin/ghostlog --version)" "ghostlog $version"
+# The shipped mapping pack loads and every expression compiles.
+printf 'data_dir = "%s/d"\n[transform]\nmappings = "/usr/share/ghostlog/mappings/openlmis-v2-v3"\n' "$tmp" >"$tmp/check.toml"
+/usr/bin/ghostlog check --config "$tmp/check.toml" || fail "the shipped mapping pack does not pass ghostlog check"
+ok "ghostlog check accepts the shipped openlmis-v2-v3 pack"
 [ -f "$CONF" ] || fail "$CONF is missing"
 expect_eq "$CONF mode owner group" "$(stat -c '%a %U %G' "$CONF")" "640 root ghostlog"
 IFS=: read -r _ _ uid gid _ home shell < <(getent passwd ghostlog) || fail "no user ghostlog"
