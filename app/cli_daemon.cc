@@ -95,7 +95,8 @@ void AddDaemonCommands(CLI::App& app, Context& ctx) {
     };
   });
 
-  auto* check = app.add_subcommand("check", "Check the configuration file and the mapping files it names, start nothing");
+  auto* check =
+      app.add_subcommand("check", "Check the configuration file and the mapping files it names, start nothing");
   check->add_option("--config", config_path, "Configuration file (TOML)")->required();
   check->callback([&ctx] {
     ctx.needs_data_dir = false;

@@ -147,16 +147,18 @@ TEST_F(CliTest, ProduceConsumeJsonWithHeadersTombstonesAndTimestamps) {
       R"({"value":42,"timestamp":3000})"
       "\n";
   EXPECT_EQ(Ok({"produce", "t"}, input), "produced 3 records to t[0] at offsets 0..2\n");
-  EXPECT_EQ(Ok({"consume", "t", "--from-beginning"}),
-            R"({"topic":"t","partition":0,"offset":0,"timestamp":1000,"key":{"id":1},"value":{"name":"a","n":[1,2]},"headers":{"trace":"abc","bin":{"base64":"/w=="}}})"
-            "\n"
-            R"({"topic":"t","partition":0,"offset":1,"timestamp":2000,"key":"k2","value":null,"headers":{}})"
-            "\n"
-            R"({"topic":"t","partition":0,"offset":2,"timestamp":3000,"key":"","value":42,"headers":{}})"
-            "\n");
+  EXPECT_EQ(
+      Ok({"consume", "t", "--from-beginning"}),
+      R"({"topic":"t","partition":0,"offset":0,"timestamp":1000,"key":{"id":1},"value":{"name":"a","n":[1,2]},"headers":{"trace":"abc","bin":{"base64":"/w=="}}})"
+      "\n"
+      R"({"topic":"t","partition":0,"offset":1,"timestamp":2000,"key":"k2","value":null,"headers":{}})"
+      "\n"
+      R"({"topic":"t","partition":0,"offset":2,"timestamp":3000,"key":"","value":42,"headers":{}})"
+      "\n");
   // The json format stores compact JSON text: seen as a string, it is that text.
-  EXPECT_EQ(Lines(Ok({"consume", "t", "--from-beginning", "--max-records", "1", "--value-format", "string"}))[0]["value"],
-            R"({"name":"a","n":[1,2]})");
+  EXPECT_EQ(
+      Lines(Ok({"consume", "t", "--from-beginning", "--max-records", "1", "--value-format", "string"}))[0]["value"],
+      R"({"name":"a","n":[1,2]})");
 }
 
 TEST_F(CliTest, ProduceConsumeStringFormat) {
@@ -170,16 +172,16 @@ TEST_F(CliTest, ProduceConsumeStringFormat) {
   // Not JSON text, so the json format falls back to a string.
   EXPECT_EQ(Lines(Ok({"consume", "t", "--from-beginning"}))[0]["value"], "héllo \"world\"");
 
-  RunResult r = Run({"produce", "t", "--value-format", "string"}, R"({"value":5})" "\n");
+  RunResult r = Run({"produce", "t", "--value-format", "string"}, R"({"value":5})"
+                                                                  "\n");
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.err, "ghostlog: stdin line 1: value must be a JSON string with --value-format string\n");
 }
 
 TEST_F(CliTest, ProduceConsumeBase64Format) {
   Ok({"topics", "create", "t"});
-  Ok({"produce", "t", "--key-format", "base64", "--value-format", "base64"},
-     R"({"key":"AAEC","value":"/wBh"})"
-     "\n");
+  Ok({"produce", "t", "--key-format", "base64", "--value-format", "base64"}, R"({"key":"AAEC","value":"/wBh"})"
+                                                                             "\n");
   json rec = Lines(Ok({"consume", "t", "--from-beginning", "--key-format", "base64", "--value-format", "base64"}))[0];
   EXPECT_EQ(rec["key"], "AAEC");
   EXPECT_EQ(rec["value"], "/wBh");
@@ -187,7 +189,8 @@ TEST_F(CliTest, ProduceConsumeBase64Format) {
   EXPECT_EQ(Lines(Ok({"consume", "t", "--from-beginning", "--value-format", "string"}))[0]["value"],
             json({{"base64", "/wBh"}}));
 
-  RunResult r = Run({"produce", "t", "--value-format", "base64"}, R"({"value":"not base64!"})" "\n");
+  RunResult r = Run({"produce", "t", "--value-format", "base64"}, R"({"value":"not base64!"})"
+                                                                  "\n");
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.err, "ghostlog: stdin line 1: value is not valid base64\n");
 }
@@ -251,7 +254,8 @@ TEST_F(CliTest, ConsumeAllPartitions) {
   for (const json& j : Lines(Ok({"consume", "t", "--from-beginning"}))) seen.push_back({j["partition"], j["value"]});
   EXPECT_EQ(seen, (std::vector<std::pair<int, std::string>>{{0, "a"}, {1, "b"}, {1, "c"}}));
   EXPECT_EQ(Ok({"consume", "t", "--partition", "1", "--offset", "1"}),
-            R"({"topic":"t","partition":1,"offset":1,"timestamp":11,"key":"","value":"c","headers":{}})" "\n");
+            R"({"topic":"t","partition":1,"offset":1,"timestamp":11,"key":"","value":"c","headers":{}})"
+            "\n");
   RunResult r = Run({"consume", "t", "--offset", "0"});
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.err, "ghostlog: --offset needs --partition: topic t has 2 partitions\n");
@@ -321,13 +325,10 @@ TEST_F(CliTest, OffsetsResetDryRunAndExecute) {
     int64_t before, after;
   };
   const Case cases[] = {
-      {{"--to-earliest"}, 3, 0},
-      {{"--to-latest"}, 0, 5},
-      {{"--to-offset", "2"}, 5, 2},
-      {{"--to-datetime", "2026-01-01T03:00:00Z"}, 2, 3},
-      {{"--shift-by", "1"}, 3, 4},
-      {{"--shift-by", "5"}, 4, 5},     // clamped to the end
-      {{"--shift-by", "-10"}, 5, 0},   // clamped to the log start
+      {{"--to-earliest"}, 3, 0},     {{"--to-latest"}, 0, 5},
+      {{"--to-offset", "2"}, 5, 2},  {{"--to-datetime", "2026-01-01T03:00:00Z"}, 2, 3},
+      {{"--shift-by", "1"}, 3, 4},   {{"--shift-by", "5"}, 4, 5},  // clamped to the end
+      {{"--shift-by", "-10"}, 5, 0},                               // clamped to the log start
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.target[0]);
@@ -408,8 +409,8 @@ TEST_F(CliTest, SecondWriterIsBusyWhileReadersWork) {
   Child& daemon = Start({"consume", "t", "--group", "g", "--from-beginning", "--follow"});
   ASSERT_EQ(json::parse(daemon.ReadLine())["offset"], 0) << daemon.err();
 
-  const std::string busy = "ghostlog: data dir " + data_ + " is locked by PID " + std::to_string(daemon.pid()) +
-                           " (a running ghostlog); ";
+  const std::string busy =
+      "ghostlog: data dir " + data_ + " is locked by PID " + std::to_string(daemon.pid()) + " (a running ghostlog); ";
   RunResult r = Run({"produce", "t"}, "{\"value\":1}\n");
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.err, busy + "stop it first, or use a read-only command\n");
@@ -494,6 +495,24 @@ TEST_F(CliTest, Usage) {
   EXPECT_EQ(r.err, "ghostlog: data dir " + (root_ / "missing").string() + " does not exist\n");
 }
 
+TEST_F(CliTest, CheckValidatesConfigAndMappings) {
+  const std::string dir = root_.string();
+  fs::create_directories(dir + "/maps");
+  std::ofstream(dir + "/maps/10-a.toml") << "source = \"public.a\"\ntarget = \"public.b\"\nkey = [\"id\"]\n"
+                                            "[columns]\nid = \"uuid5('a', id)\"\n";
+  std::ofstream(dir + "/g.toml") << "data_dir = \"" << data_ << "\"\n[transform]\nmappings = \"maps\"\n";
+  RunResult r = RunGhostlog(root_, {"check", "--config", dir + "/g.toml"}, "", {});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, dir + "/g.toml: ok (stages: transform)\n");
+
+  std::ofstream(dir + "/maps/20-b.toml") << "source = \"public.a\"\ntarget = \"public.c\"\nkey = [\"id\"]\n"
+                                            "[columns]\nid = \"id\"\nx = \"coalesce(\"\n";
+  r = RunGhostlog(root_, {"check", "--config", dir + "/g.toml"}, "", {});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err, "ghostlog: " + dir + "/g.toml:3: transform.mappings '" + dir + "/maps': " + dir +
+                       "/maps/20-b.toml:6: columns.x: near \"AS\": syntax error\n");
+}
+
 TEST_F(CliTest, HelpOnEveryCommand) {
   const std::vector<std::vector<std::string>> commands = {
       {},
@@ -513,6 +532,10 @@ TEST_F(CliTest, HelpOnEveryCommand) {
       {"compact"},
       {"retention"},
       {"verify"},
+      {"run"},
+      {"check"},
+      {"doctor"},
+      {"status"},
   };
   for (auto args : commands) {
     args.push_back("--help");
