@@ -47,6 +47,7 @@ struct Pending {
   std::map<std::string, std::vector<log::RecordIn>> out;  // by output topic
   std::vector<log::RecordIn> state, refs, txns, dead;
   std::map<std::string, std::vector<std::string>> state_now;  // state written in this batch, by state key
+  std::map<std::string, std::string> producer_now;            // topic '\0' target key -> source key ("" deleted)
   log::Offset next_in = 0;
   int64_t transactions = 0, events_in = 0, events_out = 0;
   int64_t last_source_ts_ms = 0;
@@ -342,30 +343,38 @@ class Transform::Impl {
     const json source = Source(topic, r, m, v);
     for (auto& [key, row] : keyed) {
       if (!std::binary_search(previous.begin(), previous.end(), key)) {
-        ASSIGN_OR_RAISE(auto owners, State(m.name + kOwners + key, *p));
-        if (std::find(owners.begin(), owners.end(), r.key) == owners.end()) {
-          owners.push_back(r.key);
+        // Shared only if another source row produced the live target row:
+        // owners are written then, and never for the common one-owner row.
+        ASSIGN_OR_RAISE(std::string producer, Producer(out_topic, key, *p));
+        if (!producer.empty() && producer != r.key) {
+          ASSIGN_OR_RAISE(auto owners, State(m.name + kOwners + key, *p));
+          if (owners.empty()) owners.push_back(producer);
+          if (std::find(owners.begin(), owners.end(), r.key) == owners.end()) owners.push_back(r.key);
           SetState(m.name + kOwners + key, std::move(owners), p);
         }
       }
-      p->Emit(out_topic,
-              log::RecordIn{
-                  key, json{{"op", op}, {"after", std::move(row)}, {"source", source}}.dump(), {}, log::kNoTimestamp});
+      p->producer_now[out_topic + '\0' + key] = r.key;
+      p->Emit(out_topic, log::RecordIn{key,
+                                       json{{"op", op}, {"after", std::move(row)}, {"source", source}}.dump(),
+                                       {{kProducerHeader, r.key}},
+                                       log::kNoTimestamp});
     }
     std::vector<std::string> remap;  // remaining owners of rows this one gave up
     for (const auto& key : previous) {
       if (keys.count(key)) continue;
       ASSIGN_OR_RAISE(auto owners, State(m.name + kOwners + key, *p));
+      const bool shared = !owners.empty();
       std::erase(owners, r.key);
       if (owners.empty()) {
+        p->producer_now[out_topic + '\0' + key] = "";
         p->Emit(out_topic, log::RecordIn{key,
                                          json{{"op", "d"}, {"before", json::parse(key)}, {"source", source}}.dump(),
-                                         {},
+                                         {{kProducerHeader, ""}},
                                          log::kNoTimestamp});
       } else {
         remap.push_back(owners.front());
       }
-      SetState(m.name + kOwners + key, std::move(owners), p);
+      if (shared) SetState(m.name + kOwners + key, std::move(owners), p);
     }
     std::vector<std::string> now(keys.begin(), keys.end());
     if (now != previous) SetState(state_key, std::move(now), p);
@@ -384,9 +393,22 @@ class Transform::Impl {
     return MapRow(source_topic, *latest, m, "u", v, &v["after"], p);
   }
 
-  // State entries are sorted lists of strings: per source row its target keys
-  // (name kRowState source-key), per target row its owners (name kOwners target-key).
+  // State entries are lists of strings: per source row its target keys, sorted
+  // (name kRowState source-key); per target row with several owners, its
+  // owners (name kOwners target-key).
   static constexpr char kRowState = '\0', kOwners = '\1';
+
+  // The source row that produced the live target row `key` ("" if there is none).
+  static constexpr const char* kProducerHeader = "ghostlog.source_key";
+  Result<std::string> Producer(const std::string& topic, const std::string& key, const Pending& p) {
+    if (auto it = p.producer_now.find(topic + '\0' + key); it != p.producer_now.end()) return it->second;
+    ASSIGN_OR_RAISE(auto rec, log_.ReadLatest({topic, 0}, key));
+    if (!rec || !rec->value) return std::string();
+    for (const auto& h : rec->headers) {
+      if (h.key == kProducerHeader) return h.value;
+    }
+    return std::string();
+  }
 
   Result<std::vector<std::string>> State(const std::string& key, const Pending& p) {
     if (auto it = p.state_now.find(key); it != p.state_now.end()) return it->second;

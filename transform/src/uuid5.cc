@@ -4,6 +4,8 @@
 #include <boost/uuid/string_generator.hpp>
 #include <boost/uuid/uuid_io.hpp>
 #include <cctype>
+#include <string>
+#include <unordered_map>
 
 namespace ghostlog::transform {
 
@@ -21,10 +23,20 @@ std::optional<std::string> ParseUuid(std::string_view text) {
 namespace {
 boost::uuids::uuid FromText(std::string_view text) { return boost::uuids::string_generator()(std::string(text)); }
 
+// Mappings use a handful of namespace names over and over: each is hashed once
+// per thread, not once per id.
 boost::uuids::uuid Namespace(std::string_view ns) {
-  if (auto u = ParseUuid(ns)) return FromText(*u);
-  static const boost::uuids::uuid root = FromText(kGhostlogNamespace);
-  return boost::uuids::name_generator_sha1(root)(ns.data(), ns.size());
+  thread_local std::unordered_map<std::string, boost::uuids::uuid> cache;
+  if (auto it = cache.find(std::string(ns)); it != cache.end()) return it->second;
+  boost::uuids::uuid id;
+  if (auto u = ParseUuid(ns)) {
+    id = FromText(*u);
+  } else {
+    static const boost::uuids::uuid root = FromText(kGhostlogNamespace);
+    id = boost::uuids::name_generator_sha1(root)(ns.data(), ns.size());
+  }
+  if (cache.size() < 4096) cache.emplace(ns, id);
+  return id;
 }
 }  // namespace
 
