@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -270,10 +271,21 @@ int RunDaemon(DaemonConfig config, const RunOptions& options) {
     spdlog::info("http: serving /health and /metrics on {}", config.http_listen);
   }
   spdlog::info("ghostlog {} running (pid {}, data dir {})", GHOSTLOG_VERSION, ::getpid(), config.data_dir);
+  // systemd (Type=notify): ready once every stage runs and /health answers;
+  // then a watchdog ping each turn of this loop while nothing has failed, so a
+  // wedged main loop gets the service restarted. Without NOTIFY_SOCKET these
+  // calls do nothing.
+  sd_notifyf(0, "READY=1\nSTATUS=running: %zu stage(s)\nMAINPID=%lu", runs.size(),
+             static_cast<unsigned long>(::getpid()));
+  uint64_t watchdog_usec = 0;
+  const bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0;
+  const long tick_ns =
+      watchdog ? std::min<long>(1'000'000'000L, static_cast<long>(watchdog_usec) * 1000 / 2) : 1'000'000'000L;
+  if (watchdog) spdlog::info("systemd watchdog: pinging every {} ms", tick_ns / 1'000'000);
 
   int exit_code = 0;
   for (;;) {
-    timespec wait{1, 0};
+    timespec wait{tick_ns / 1'000'000'000L, tick_ns % 1'000'000'000L};
     const int sig = sigtimedwait(&signals, nullptr, &wait);
     if (sig == SIGHUP) {
       spdlog::info("SIGHUP: logs go to stderr (journald); nothing to reopen");
@@ -291,6 +303,15 @@ int RunDaemon(DaemonConfig config, const RunOptions& options) {
       status = StatusJson(config, cap.get(), tfm.get(), snk.get(), runs, *log);
     }
     WriteStatusFile(config.data_dir, status);
+    if (!failed && log->FatalError().ok()) {
+      std::string line;
+      for (const auto& [name, st] : status["stages"].items()) {
+        line += (line.empty() ? "" : ", ") + name + " " + st.value("state", "?");
+        if (st.contains("lag_transactions"))
+          line += " (lag " + std::to_string(st["lag_transactions"].get<int64_t>()) + ")";
+      }
+      sd_notifyf(0, "%sSTATUS=%s", watchdog ? "WATCHDOG=1\n" : "", line.c_str());
+    }
     if (failed) {
       exit_code = 1;
       break;
@@ -302,6 +323,7 @@ int RunDaemon(DaemonConfig config, const RunOptions& options) {
       break;
     }
   }
+  sd_notify(0, "STOPPING=1\nSTATUS=stopping");
   for (auto& r : runs) r->thread.request_stop();
   for (auto& r : runs) r->thread.join();
   for (const auto& r : runs) {

@@ -6,6 +6,9 @@
 
 #include <memory>
 
+#include <sys/socket.h>
+#include <sys/un.h>
+
 #include "cli_harness.h"
 
 namespace ghostlog::cli_test {
@@ -511,6 +514,49 @@ TEST_F(CliTest, CheckValidatesConfigAndMappings) {
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.err, "ghostlog: " + dir + "/g.toml:3: transform.mappings '" + dir + "/maps': " + dir +
                        "/maps/20-b.toml:6: columns.x: near \"AS\": syntax error\n");
+}
+
+// `ghostlog run` speaks systemd's notify protocol (Type=notify): READY=1,
+// STATUS=, WATCHDOG=1 pings when WATCHDOG_USEC is set, STOPPING=1 on SIGTERM.
+// The test is the service manager: it owns the datagram socket.
+TEST_F(CliTest, RunNotifiesSystemdReadyWatchdogAndStopping) {
+  const std::string sock_path = (root_ / "notify").string();
+  const int sock = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(sock, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", sock_path.c_str());
+  ASSERT_EQ(::bind(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  timeval tv{0, 200'000};
+  ::setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+
+  // A transform-only daemon needs no PostgreSQL: it waits for its input topic.
+  fs::create_directories(root_ / "maps");
+  std::ofstream(root_ / "maps" / "10-a.toml") << "source = \"public.a\"\ntarget = \"public.b\"\nkey = [\"id\"]\n"
+                                                 "[columns]\nid = \"id\"\n";
+  std::ofstream(root_ / "d.toml") << "data_dir = \"" << data_
+                                  << "\"\n[http]\nlisten = \"\"\n[transform]\nmappings = \"maps\"\n";
+  Child daemon(root_ / "daemon.err", {"run", "--config", (root_ / "d.toml").string()},
+               {"NOTIFY_SOCKET=" + sock_path, "WATCHDOG_USEC=1000000", "GHOSTLOG_DATA_DIR"});
+  std::vector<std::string> got;
+  auto wait_for = [&](const std::string& what) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < deadline) {
+      char buf[4096];
+      const ssize_t n = ::recv(sock, buf, sizeof buf, 0);
+      if (n <= 0) continue;
+      got.emplace_back(buf, static_cast<size_t>(n));
+      if (got.back().find(what) != std::string::npos) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(wait_for("READY=1")) << daemon.err();
+  EXPECT_TRUE(wait_for("WATCHDOG=1")) << daemon.err();
+  EXPECT_NE(got.back().find("STATUS=transform running"), std::string::npos) << got.back();
+  ::kill(daemon.pid(), SIGTERM);
+  EXPECT_TRUE(wait_for("STOPPING=1")) << daemon.err();
+  EXPECT_EQ(daemon.Stop(SIGTERM), 0) << daemon.err();
+  ::close(sock);
 }
 
 TEST_F(CliTest, HelpOnEveryCommand) {
