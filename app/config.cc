@@ -2,6 +2,7 @@
 
 #include <toml++/toml.h>
 #include <charconv>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -202,6 +203,47 @@ Status LoadTransform(const toml::table* t, const std::string& file, transform::T
   return Status::OK();
 }
 
+// Passwords come from a libpq password file: PGPASSFILE, else a systemd
+// credential named pgpass (LoadCredential=pgpass:...), else ~/.pgpass. libpq
+// silently ignores a file that group or others may read; we refuse it instead,
+// so the operator learns why the password "is not used".
+Status CheckPasswordFile() {
+  namespace fs = std::filesystem;
+  const char* explicit_file = std::getenv("PGPASSFILE");
+  std::string file;
+  if (explicit_file != nullptr && *explicit_file != '\0') {
+    file = explicit_file;
+  } else if (const char* creds = std::getenv("CREDENTIALS_DIRECTORY"); creds != nullptr && *creds != '\0') {
+    std::error_code ec;
+    if (fs::exists(fs::path(creds) / "pgpass", ec)) {
+      file = (fs::path(creds) / "pgpass").string();
+      ::setenv("PGPASSFILE", file.c_str(), 1);
+    }
+  }
+  if (file.empty()) {
+    const char* home = std::getenv("HOME");
+    if (home == nullptr || *home == '\0') return Status::OK();
+    file = (fs::path(home) / ".pgpass").string();
+  }
+  std::error_code ec;
+  const auto st = fs::status(file, ec);
+  if (ec || !fs::exists(st)) {
+    if (explicit_file != nullptr && *explicit_file != '\0') {
+      return Status::InvalidArgument("PGPASSFILE=" + file + " does not exist");
+    }
+    return Status::OK();
+  }
+  const auto perms = st.permissions();
+  using P = fs::perms;
+  if ((perms & (P::group_all | P::others_all)) != P::none) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(perms) & 07777);
+    return Status::InvalidArgument("password file " + file + " has mode " + mode +
+                                   ": libpq ignores it unless only its owner can read it (chmod 600 " + file + ")");
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 Result<DaemonConfig> LoadConfig(const std::string& path) {
@@ -274,6 +316,7 @@ Result<DaemonConfig> LoadConfig(const std::string& path) {
     if (!prefix.empty() && !t->contains("transaction_topic")) c.sink->transaction_topic = prefix + ".transaction";
     if (c.transform && !t->contains("topics")) c.sink->topics = {prefix + ".*"};
   }
+  if (c.capture || c.sink) RETURN_NOT_OK(CheckPasswordFile());
   return c;
 }
 
