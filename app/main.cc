@@ -19,7 +19,7 @@ int Fail(const std::string& message, int code) {
 
 int Run(int argc, char** argv) {
   using namespace ghostlog::cli;
-  CLI::App app{"ghostlog: an embedded Kafka-like changelog", "ghostlog"};
+  CLI::App app{"ghostlog: change data capture from PostgreSQL to PostgreSQL (capture, transform, sink) over an embedded changelog", "ghostlog"};
   app.set_version_flag("--version", "ghostlog " GHOSTLOG_VERSION);
   app.fallthrough();  // --data-dir may also come after the subcommand, as in Kafka's tools
   app.require_subcommand(1);

@@ -32,6 +32,22 @@ install(FILES "${PROJECT_SOURCE_DIR}/README.md" "${_ghostlog_pkg}/copyright"
         DESTINATION share/doc/ghostlog
         PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ
         COMPONENT deb EXCLUDE_FROM_ALL)
+# ghostlog(1), generated from the binary's own --help and --version, so it can
+# never disagree with them.
+find_program(HELP2MAN help2man REQUIRED)
+add_custom_command(
+  OUTPUT "${CMAKE_BINARY_DIR}/ghostlog.1.gz"
+  COMMAND "${HELP2MAN}" --no-info --no-discard-stderr
+          --name "change data capture from PostgreSQL to PostgreSQL"
+          --output "${CMAKE_BINARY_DIR}/ghostlog.1" "$<TARGET_FILE:ghostlog>"
+  COMMAND gzip -9nf "${CMAKE_BINARY_DIR}/ghostlog.1"
+  DEPENDS ghostlog
+  COMMENT "help2man: ghostlog.1")
+add_custom_target(ghostlog_manpage ALL DEPENDS "${CMAKE_BINARY_DIR}/ghostlog.1.gz")
+install(FILES "${CMAKE_BINARY_DIR}/ghostlog.1.gz"
+        DESTINATION share/man/man1
+        PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ
+        COMPONENT deb EXCLUDE_FROM_ALL)
 # The shipped mapping packs (docs/transform.md).
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/mappings/"
         DESTINATION share/ghostlog/mappings

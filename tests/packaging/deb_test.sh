@@ -119,6 +119,7 @@ done <<'LIST'
 -rw-r--r-- usr/share/doc/ghostlog/changelog.gz
 -rw-r--r-- usr/share/lintian/overrides/ghostlog
 -rw-r--r-- usr/share/ghostlog/mappings/openlmis-v2-v3/README.md
+-rw-r--r-- usr/share/man/man1/ghostlog.1.gz
 LIST
 
 step "lintian"
