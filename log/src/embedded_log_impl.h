@@ -105,6 +105,8 @@ class EmbeddedLogImpl final : public EmbeddedLog {
   Result<std::vector<Offset>> Append(const TopicPartition& tp, std::vector<RecordIn> batch) override;
   Result<std::vector<std::vector<Offset>>> Write(AtomicWrite write) override;
   Result<std::string> ReadCheckpoint(const std::string& name) override;
+  Result<std::string> ClusterId() override;
+  Status LoadClusterId();
   Result<std::optional<Record>> ReadLatest(const TopicPartition& tp, const std::string& key) override;
   Result<std::vector<Record>> Read(const TopicPartition& tp, Offset from, ReadLimits limits) override;
   Result<Offset> WaitForData(const TopicPartition& tp, Offset from, std::chrono::milliseconds timeout) override;
@@ -181,6 +183,7 @@ class EmbeddedLogImpl final : public EmbeddedLog {
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
   int inotify_fd_ = -1;
+  std::string cluster_id_;  // set at open; empty in a reader of a dir written before ids existed
 
   mutable std::mutex mu_;  // guards everything below up to the write queue
   std::condition_variable data_cv_;     // followers: new data, a deleted topic, a fatal error

@@ -1,9 +1,11 @@
 // Opening and closing: the RocksDB instance, the data dir lock, metadata load,
 // and the reader's catch-up with a live writer.
+#include <poll.h>
 #include <rocksdb/table.h>
 #include <sys/inotify.h>
-#include <poll.h>
 #include <unistd.h>
+#include <boost/uuid/random_generator.hpp>
+#include <boost/uuid/uuid_io.hpp>
 
 #include <cstdlib>
 #include <filesystem>
@@ -136,8 +138,9 @@ Status EmbeddedLogImpl::InitOrCheckFormat() {
     if (!writer()) return Status::NotFound("data dir " + opts_.data_dir + " holds no changelog yet");
     rocksdb::WriteOptions wo;
     wo.sync = true;
-    return FromRocks(db_->Put(wo, meta_cf(), keys::kFormat, std::to_string(kDataDirFormatVersion)),
-                     "initializing data dir");
+    RETURN_NOT_OK(FromRocks(db_->Put(wo, meta_cf(), keys::kFormat, std::to_string(kDataDirFormatVersion)),
+                            "initializing data dir"));
+    return LoadClusterId();
   }
   RETURN_NOT_OK(FromRocks(s, "reading data dir format"));
   const int format = std::atoi(v.c_str());
@@ -147,7 +150,27 @@ Status EmbeddedLogImpl::InitOrCheckFormat() {
                                 std::to_string(kDataDirFormatVersion) + "); upgrade ghostlog");
   }
   if (format < 1) return Status::Corruption("data dir format '" + v + "' is not valid");
-  return Status::OK();
+  return LoadClusterId();
+}
+
+// The changelog's identity: a random UUID made by the first writer (also for a
+// dir made before ids existed), read by everyone after.
+Status EmbeddedLogImpl::LoadClusterId() {
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta_cf(), keys::kClusterId, &cluster_id_);
+  if (!s.IsNotFound()) return FromRocks(s, "reading the cluster id");
+  if (!writer()) return Status::OK();  // ClusterId() says why it has none
+  cluster_id_ = boost::uuids::to_string(boost::uuids::random_generator()());
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(db_->Put(wo, meta_cf(), keys::kClusterId, cluster_id_), "writing the cluster id");
+}
+
+Result<std::string> EmbeddedLogImpl::ClusterId() {
+  if (cluster_id_.empty()) {
+    return Status::NotFound("data dir " + opts_.data_dir +
+                            " has no cluster id yet: open it once with a writer (ghostlog run)");
+  }
+  return cluster_id_;
 }
 
 Status EmbeddedLogImpl::LoadMetadata() {
@@ -196,8 +219,8 @@ Status EmbeddedLogImpl::WaitForChange(std::chrono::milliseconds timeout) {
   if (inotify_fd_ < 0) {
     inotify_fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (inotify_fd_ < 0) return Status::IOError("inotify_init1 failed");
-    if (::inotify_add_watch(inotify_fd_, opts_.data_dir.c_str(),
-                            IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
+    if (::inotify_add_watch(inotify_fd_, opts_.data_dir.c_str(), IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE) <
+        0) {
       return Status::IOError("cannot watch data dir " + opts_.data_dir);
     }
   }

@@ -83,6 +83,7 @@ inline Offset DecodeOffset(std::string_view s) { return static_cast<Offset>(GetB
 
 inline const std::string kFormat = "F";
 inline const std::string kNextTopicId = "N";
+inline const std::string kClusterId = "I";
 inline std::string TopicKey(const std::string& name) { return "T" + name; }
 inline std::string StateKey(uint32_t tid, PartitionId p) { return "S" + PartitionPrefix(tid, p); }
 

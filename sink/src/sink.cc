@@ -55,17 +55,35 @@ class Sink::Impl {
   // --- setup ----------------------------------------------------------------
   Status EnsureOffsetsTable(TargetConn& conn) {
     RETURN_NOT_OK(conn.Exec("CREATE SCHEMA IF NOT EXISTS ghostlog").status());
-    return conn.Exec("CREATE TABLE IF NOT EXISTS ghostlog.sink_offsets (sink text NOT NULL, topic text NOT NULL, "
-                     "partition int NOT NULL, next_offset bigint NOT NULL, "
-                     "updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (sink, topic, partition))")
-        .status();
+    RETURN_NOT_OK(
+        conn.Exec("CREATE TABLE IF NOT EXISTS ghostlog.sink_offsets (sink text NOT NULL, topic text NOT NULL, "
+                  "partition int NOT NULL, next_offset bigint NOT NULL, "
+                  "updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (sink, topic, partition))")
+            .status());
+    // Which changelog the offset counts in (added after the first release: old rows have NULL).
+    return conn.Exec("ALTER TABLE ghostlog.sink_offsets ADD COLUMN IF NOT EXISTS changelog_id text").status();
   }
 
+  // The position stored in the target. An offset only means something in the
+  // changelog it counts in: a row written from another changelog (the data
+  // dir was replaced, or another pipeline feeds this target under the same
+  // sink name) is refused rather than read from a wrong position.
   Result<log::Offset> CommittedOffset(TargetConn& conn) {
-    ASSIGN_OR_RAISE(PgResult r, conn.Exec("SELECT next_offset FROM ghostlog.sink_offsets WHERE sink = " +
+    ASSIGN_OR_RAISE(changelog_id_, log_.ClusterId());
+    ASSIGN_OR_RAISE(PgResult r, conn.Exec("SELECT next_offset, changelog_id FROM ghostlog.sink_offsets WHERE sink = " +
                                           conn.Literal(cfg_.name) + " AND topic = " +
                                           conn.Literal(cfg_.transaction_topic) + " AND partition = 0"));
-    if (PQntuples(r.get()) == 1) return static_cast<log::Offset>(std::stoll(PQgetvalue(r.get(), 0, 0)));
+    if (PQntuples(r.get()) == 1) {
+      if (!PQgetisnull(r.get(), 0, 1) && changelog_id_ != PQgetvalue(r.get(), 0, 1)) {
+        return Status::InvalidArgument(
+            "the target's ghostlog.sink_offsets row for sink '" + cfg_.name + "' counts offsets of changelog " +
+            PQgetvalue(r.get(), 0, 1) + ", but this data dir is changelog " + changelog_id_ +
+            " (was the data dir replaced, or does another ghostlog write this target under the same sink name?). "
+            "To rebuild the target from this changelog: DELETE FROM ghostlog.sink_offsets WHERE sink = '" +
+            cfg_.name + "', then restart");
+      }
+      return static_cast<log::Offset>(std::stoll(PQgetvalue(r.get(), 0, 0)));
+    }
     ASSIGN_OR_RAISE(auto info, log_.DescribePartition({cfg_.transaction_topic, 0}));
     return info.log_start_offset;
   }
@@ -122,8 +140,9 @@ class Sink::Impl {
     if (keys.empty()) return Status::InvalidArgument("auto_create: " + source + " has no key columns");
     RETURN_NOT_OK(conn.Exec("CREATE SCHEMA IF NOT EXISTS " + conn.Ident(schema)).status());
     spdlog::info("sink {}: creating target table {}.{}", cfg_.name, schema, table);
-    return conn.Exec("CREATE TABLE IF NOT EXISTS " + conn.Ident(schema) + "." + conn.Ident(table) + " (" + cols +
-                     ", PRIMARY KEY (" + keys + "))")
+    return conn
+        .Exec("CREATE TABLE IF NOT EXISTS " + conn.Ident(schema) + "." + conn.Ident(table) + " (" + cols +
+              ", PRIMARY KEY (" + keys + "))")
         .status();
   }
 
@@ -136,8 +155,8 @@ class Sink::Impl {
       auto txns = log_.Read({cfg_.transaction_topic, 0}, batch->next_offset, {256, 8 << 20});
       if (txns.status().IsOutOfRange()) {
         return Status::OutOfRange("sink '" + cfg_.name + "' is at offset " + std::to_string(batch->next_offset) +
-                                  " of '" + cfg_.transaction_topic + "', which is outside the topic: " +
-                                  txns.status().message());
+                                  " of '" + cfg_.transaction_topic +
+                                  "', which is outside the topic: " + txns.status().message());
       }
       RETURN_NOT_OK(txns.status());
       if (txns->empty()) {
@@ -300,7 +319,8 @@ class Sink::Impl {
     const std::string stage = "ghostlog_stage_" + std::to_string(stage_id);
     if (!del_data.empty()) {
       RETURN_NOT_OK(conn.Exec("CREATE TEMP TABLE " + stage + "_d ON COMMIT DROP AS SELECT " + keys + " FROM " +
-                              t.quoted + " WITH NO DATA").status());
+                              t.quoted + " WITH NO DATA")
+                        .status());
       RETURN_NOT_OK(conn.CopyIn("COPY " + stage + "_d FROM STDIN", del_data));
       RETURN_NOT_OK(conn.Exec("DELETE FROM " + t.quoted + " t USING " + stage + "_d s WHERE " + key_cond).status());
     }
@@ -314,12 +334,14 @@ class Sink::Impl {
       }
       const std::string s = stage + "_u" + std::to_string(n++);
       RETURN_NOT_OK(conn.Exec("CREATE TEMP TABLE " + s + " ON COMMIT DROP AS SELECT " + list + " FROM " + t.quoted +
-                              " WITH NO DATA").status());
+                              " WITH NO DATA")
+                        .status());
       RETURN_NOT_OK(conn.CopyIn("COPY " + s + " FROM STDIN", data));
       // OVERRIDING SYSTEM VALUE: the source's ids win over a target's
       // GENERATED ALWAYS identity (harmless on tables without one).
-      RETURN_NOT_OK(conn.Exec("INSERT INTO " + t.quoted + " (" + list + ") OVERRIDING SYSTEM VALUE SELECT " + list + " FROM " + s +
-                              " ON CONFLICT (" + keys + ") DO " + (set.empty() ? "NOTHING" : "UPDATE SET " + set))
+      RETURN_NOT_OK(conn.Exec("INSERT INTO " + t.quoted + " (" + list + ") OVERRIDING SYSTEM VALUE SELECT " + list +
+                              " FROM " + s + " ON CONFLICT (" + keys + ") DO " +
+                              (set.empty() ? "NOTHING" : "UPDATE SET " + set))
                         .status());
     }
     stats_.rows_written += rows;
@@ -358,7 +380,8 @@ class Sink::Impl {
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
     // Mirror the position into the changelog's group so `groups describe`
     // shows the sink's lag. Best effort: the target's copy is the truth.
-    if (Status m = log_.CommitOffsets(cfg_.name, {{{cfg_.transaction_topic, 0}, {batch.next_offset, "mirror of target", 0}}});
+    if (Status m =
+            log_.CommitOffsets(cfg_.name, {{{cfg_.transaction_topic, 0}, {batch.next_offset, "mirror of target", 0}}});
         !m.ok()) {
       spdlog::debug("sink {}: mirroring the offset into the changelog failed: {}", cfg_.name, m.ToString());
     }
@@ -370,13 +393,16 @@ class Sink::Impl {
   Status ApplyOne(TargetConn& conn, const TargetTable& t, const Change& c) {
     std::vector<std::optional<std::string>> params;
     std::string sql;
-    auto where = [&] { return "topic '" + c.topic + "' offset " + std::to_string(c.offset) + ", table " + t.qualified(); };
+    auto where = [&] {
+      return "topic '" + c.topic + "' offset " + std::to_string(c.offset) + ", table " + t.qualified();
+    };
     if (c.is_delete) {
       std::string cond;
       for (size_t k : t.key_columns) {
         const TargetColumn& col = t.columns[k];
         auto it = c.row.find(col.name);
-        if (it == c.row.end()) return Status::InvalidArgument(where() + ": delete without key column '" + col.name + "'");
+        if (it == c.row.end())
+          return Status::InvalidArgument(where() + ": delete without key column '" + col.name + "'");
         auto text = ToPgText(col, *it);
         if (!text.ok()) return text.status().WithContext(where());
         params.push_back(*text);
@@ -398,8 +424,8 @@ class Sink::Impl {
         values += (values.empty() ? "$" : ", $") + std::to_string(params.size());
         if (!col.key) set += (set.empty() ? "" : ", ") + id + " = EXCLUDED." + id;
       }
-      sql = "INSERT INTO " + t.quoted + " (" + list + ") OVERRIDING SYSTEM VALUE VALUES (" + values + ") ON CONFLICT (" + keys + ") DO " +
-            (set.empty() ? "NOTHING" : "UPDATE SET " + set);
+      sql = "INSERT INTO " + t.quoted + " (" + list + ") OVERRIDING SYSTEM VALUE VALUES (" + values +
+            ") ON CONFLICT (" + keys + ") DO " + (set.empty() ? "NOTHING" : "UPDATE SET " + set);
     }
     auto r = conn.ExecParams(sql, params);
     if (!r.ok()) return r.status().IsUnavailable() ? r.status() : r.status().WithContext(where());
@@ -437,11 +463,12 @@ class Sink::Impl {
   }
 
   Status SaveOffset(TargetConn& conn, log::Offset next) {
-    return conn.Exec("INSERT INTO ghostlog.sink_offsets (sink, topic, partition, next_offset) VALUES (" +
-                     conn.Literal(cfg_.name) + ", " + conn.Literal(cfg_.transaction_topic) + ", 0, " +
-                     std::to_string(next) +
-                     ") ON CONFLICT (sink, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, "
-                     "updated_at = now()")
+    return conn
+        .Exec("INSERT INTO ghostlog.sink_offsets (sink, topic, partition, next_offset, changelog_id) VALUES (" +
+              conn.Literal(cfg_.name) + ", " + conn.Literal(cfg_.transaction_topic) + ", 0, " + std::to_string(next) +
+              ", " + conn.Literal(changelog_id_) +
+              ") ON CONFLICT (sink, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, "
+              "changelog_id = EXCLUDED.changelog_id, updated_at = now()")
         .status();
   }
 
@@ -477,8 +504,9 @@ class Sink::Impl {
       RETURN_NOT_OK(Collect(conn, pos, &batch, stop));
       if (batch.next_offset == pos) continue;
       Status s = Apply(conn, batch);
-      if (!s.ok()) return s.WithContext("sink '" + cfg_.name + "' applying transactions up to offset " +
-                                        std::to_string(batch.next_offset - 1) + " of '" + cfg_.transaction_topic + "'");
+      if (!s.ok())
+        return s.WithContext("sink '" + cfg_.name + "' applying transactions up to offset " +
+                             std::to_string(batch.next_offset - 1) + " of '" + cfg_.transaction_topic + "'");
       pos = batch.next_offset;
     }
     return Status::OK();
@@ -487,6 +515,7 @@ class Sink::Impl {
   SinkConfig cfg_;
   log::Changelog& log_;
   SinkStats stats_;
+  std::string changelog_id_;  // this changelog's ClusterId(), stored with every offset
   std::map<std::string, TargetTable> tables_;
 };
 

@@ -519,3 +519,29 @@ TEST_F(EmbeddedLogTest, IntervalFsyncPolicyAppendsAndSyncsOnClose) {
 
 }  // namespace
 }  // namespace ghostlog::log
+
+namespace ghostlog::log {
+namespace {
+
+TEST(ClusterId, MadeOnceKeptAcrossReopensSeenByReadersDifferentPerDir) {
+  testing::TempDir dir;
+  EmbeddedLogOptions o;
+  o.data_dir = dir.sub("a");
+  std::string id;
+  {
+    auto log = testing::Must(EmbeddedLog::Open(o));
+    id = testing::Must(log->ClusterId());
+    EXPECT_EQ(id.size(), 36u) << id;
+  }
+  auto writer = testing::Must(EmbeddedLog::Open(o));
+  EXPECT_EQ(testing::Must(writer->ClusterId()), id);
+  EmbeddedLogOptions ro = o;
+  ro.mode = OpenMode::kReader;
+  auto reader = testing::Must(EmbeddedLog::Open(ro));
+  EXPECT_EQ(testing::Must(reader->ClusterId()), id);
+  o.data_dir = dir.sub("b");
+  EXPECT_NE(testing::Must(testing::Must(EmbeddedLog::Open(o))->ClusterId()), id);
+}
+
+}  // namespace
+}  // namespace ghostlog::log

@@ -33,8 +33,10 @@ class SinkTest : public ::testing::Test {
     std::vector<log::RecordIn> recs;
     for (const auto& [key, v] : events) recs.push_back({key, v.dump(), {}, log::kNoTimestamp});
     auto offsets = Must(log_->Append({"v2.public.items", 0}, std::move(recs)));
-    json end{{"status", "END"}, {"ranges", {{{"topic", "v2.public.items"}, {"partition", 0},
-                                              {"first", offsets.front()}, {"last", offsets.back()}}}}};
+    json end{
+        {"status", "END"},
+        {"ranges",
+         {{{"topic", "v2.public.items"}, {"partition", 0}, {"first", offsets.front()}, {"last", offsets.back()}}}}};
     Must(log_->Append({"v2.transaction", 0}, {{"t", end.dump(), {}, log::kNoTimestamp}}));
   }
   static std::pair<std::string, json> Upsert(int id, json after) {
@@ -85,7 +87,8 @@ class SinkTest : public ::testing::Test {
 
 TEST_F(SinkTest, AppliesCollapsesAndStoresItsOffsetWithTheData) {
   Txn({Upsert(1, {{"id", 1}, {"name", "a"}, {"qty", 1}}), Upsert(2, {{"id", 2}, {"name", "b"}, {"qty", 2}})});
-  Txn({Upsert(1, {{"id", 1}, {"name", "a2"}, {"qty", 10}}), Delete(2), Upsert(3, {{"id", 3}, {"name", "c"}, {"qty", 3}})});
+  Txn({Upsert(1, {{"id", 1}, {"name", "a2"}, {"qty", 10}}), Delete(2),
+       Upsert(3, {{"id", 3}, {"name", "c"}, {"qty", 3}})});
   Start(Config());
   ASSERT_TRUE(WaitFor([&] { return Rows() == "1\ta2\t10;3\tc\t3;"; })) << Rows();
   EXPECT_EQ(pg_.Value("SELECT next_offset FROM ghostlog.sink_offsets WHERE sink = 'sink'"), "2");
@@ -116,7 +119,8 @@ TEST_F(SinkTest, AMissingColumnStopsTheSinkNamingTopicOffsetTableAndColumn) {
 }
 
 TEST_F(SinkTest, DeadLetterModeSetsTheBadEventAsideAndAppliesTheRest) {
-  Txn({Upsert(1, {{"id", 1}, {"name", "a"}, {"qty", "not a number"}}), Upsert(2, {{"id", 2}, {"name", "b"}, {"qty", 2}})});
+  Txn({Upsert(1, {{"id", 1}, {"name", "a"}, {"qty", "not a number"}}),
+       Upsert(2, {{"id", 2}, {"name", "b"}, {"qty", 2}})});
   SinkConfig c = Config();
   c.on_error = OnError::kDeadLetter;
   Start(c);
@@ -141,11 +145,53 @@ TEST_F(SinkTest, WaitsForTheTransactionTopicToBeCreated) {
   EXPECT_FALSE(done_.load()) << result_.ToString();  // still waiting, not failed
   ASSERT_TRUE(log_->CreateTopic("later.transaction", 1, {}).ok());
   ASSERT_TRUE(log_->CreateTopic("later.public.items", 1, {}).ok());
-  auto offsets = Must(log_->Append({"later.public.items", 0}, {{"{\"id\":7}",
-      json{{"op", "c"}, {"before", nullptr}, {"after", {{"id", 7}, {"name", "x"}, {"qty", 1}}}}.dump(), {}, log::kNoTimestamp}}));
-  json end{{"status", "END"}, {"ranges", {{{"topic", "later.public.items"}, {"partition", 0}, {"first", 0}, {"last", 0}}}}};
+  auto offsets = Must(
+      log_->Append({"later.public.items", 0},
+                   {{"{\"id\":7}",
+                     json{{"op", "c"}, {"before", nullptr}, {"after", {{"id", 7}, {"name", "x"}, {"qty", 1}}}}.dump(),
+                     {},
+                     log::kNoTimestamp}}));
+  json end{{"status", "END"},
+           {"ranges", {{{"topic", "later.public.items"}, {"partition", 0}, {"first", 0}, {"last", 0}}}}};
   Must(log_->Append({"later.transaction", 0}, {{"t", end.dump(), {}, log::kNoTimestamp}}));
   ASSERT_TRUE(WaitFor([&] { return Rows() == "7\tx\t1;"; })) << Rows() << " " << result_.ToString();
+}
+
+}  // namespace
+}  // namespace ghostlog::sink
+
+namespace ghostlog::sink {
+namespace {
+
+// The target's offset belongs to one changelog: a new data dir (here: a second
+// changelog) under the same sink name is refused, with the way out.
+TEST_F(SinkTest, AnOffsetFromAnotherChangelogIsRefused) {
+  Txn({Upsert(1, {{"id", 1}, {"name", "a"}, {"qty", 1}})});
+  Start(Config());
+  ASSERT_TRUE(WaitFor([&] { return Rows() == "1\ta\t1;"; })) << Rows();
+  Stop();
+  const std::string first_id = Must(log_->ClusterId());
+  EXPECT_EQ(pg_.Value("SELECT changelog_id FROM ghostlog.sink_offsets WHERE sink = 'sink'"), first_id);
+
+  log_.reset();
+  log::EmbeddedLogOptions o;
+  o.data_dir = dir_.sub("data2");
+  log_ = Must(log::EmbeddedLog::Open(o));
+  ASSERT_NE(Must(log_->ClusterId()), first_id);
+  ASSERT_TRUE(log_->CreateTopic("v2.transaction", 1, {}).ok());
+  ASSERT_TRUE(log_->CreateTopic("v2.public.items", 1, {}).ok());
+  Txn({Upsert(2, {{"id", 2}, {"name", "b"}, {"qty", 2}})});
+  Start(Config());
+  ASSERT_TRUE(WaitFor([&] { return done_.load(); }));
+  EXPECT_EQ(result_.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(result_.message().find("counts offsets of changelog " + first_id), std::string::npos) << result_.message();
+  EXPECT_NE(result_.message().find("DELETE FROM ghostlog.sink_offsets WHERE sink = 'sink'"), std::string::npos);
+  EXPECT_EQ(Rows(), "1\ta\t1;") << "nothing applied from the wrong position";
+
+  // The way out it names works: the target is rebuilt from this changelog.
+  pg_.Exec("DELETE FROM ghostlog.sink_offsets WHERE sink = 'sink'");
+  Start(Config());
+  ASSERT_TRUE(WaitFor([&] { return Rows() == "1\ta\t1;2\tb\t2;"; })) << Rows();
 }
 
 }  // namespace

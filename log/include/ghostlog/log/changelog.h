@@ -49,6 +49,12 @@ class Changelog {
   // Returns the offsets given to each batch's records, batch by batch.
   virtual Result<std::vector<std::vector<Offset>>> Write(AtomicWrite write) = 0;
 
+  // A stable identity of this changelog (Kafka's cluster id), made when it was
+  // created and never changed. Stages that keep their position outside the
+  // changelog (the sink, in the target) store it with the position, so that a
+  // replaced changelog is noticed instead of read from a stale offset.
+  virtual Result<std::string> ClusterId() = 0;
+
   // The last value written for a checkpoint name; NotFound if never written.
   virtual Result<std::string> ReadCheckpoint(const std::string& name) = 0;
 
