@@ -157,6 +157,9 @@ class Transform::Impl {
       RETURN_NOT_OK(engine_->Check(m, columns));
       by_source_[m.source].push_back(&m);
       by_name_[m.name] = &m;
+      std::vector<std::string> sorted = m.key;
+      std::sort(sorted.begin(), sorted.end());
+      sorted_keys_[m.name] = std::move(sorted);
     }
     return Status::OK();
   }
@@ -326,21 +329,27 @@ class Transform::Impl {
     std::vector<std::pair<std::string, json>> keyed;  // target key text, row
     std::set<std::string> keys;
     for (auto& row : rows) {
-      json key = json::object();
-      for (const auto& k : m.key) {
-        if (row[k].is_null()) {
+      // The key's JSON text, as json(object).dump() writes it (keys sorted),
+      // without building the object: this runs for every output row.
+      std::string text = "{";
+      for (const auto& k : sorted_keys_.at(m.name)) {
+        const json& value = row[k];
+        if (value.is_null()) {
           return Status::InvalidArgument(m.Where("columns." + k) + ": key column " + k + " is NULL");
         }
-        key[k] = row[k];
+        if (text.size() > 1) text += ',';
+        text += json(k).dump();
+        text += ':';
+        text += value.dump();
       }
-      std::string text = key.dump();
+      text += '}';
       if (keys.insert(text).second) keyed.emplace_back(std::move(text), std::move(row));
     }
     const std::string state_key = m.name + kRowState + r.key;
     ASSIGN_OR_RAISE(std::vector<std::string> previous, State(state_key, *p));
     if (keyed.empty() && previous.empty()) return Status::OK();  // still produces nothing
     const std::string out_topic = cfg_.output_prefix + "." + m.target;
-    const json source = Source(topic, r, m, v);
+    const std::string source = Source(topic, r, m, v).dump();
     for (auto& [key, row] : keyed) {
       if (!std::binary_search(previous.begin(), previous.end(), key)) {
         // Shared only if another source row produced the live target row:
@@ -354,10 +363,9 @@ class Transform::Impl {
         }
       }
       p->producer_now[out_topic + '\0' + key] = r.key;
-      p->Emit(out_topic, log::RecordIn{key,
-                                       json{{"op", op}, {"after", std::move(row)}, {"source", source}}.dump(),
-                                       {{kProducerHeader, r.key}},
-                                       log::kNoTimestamp});
+      // {"after":...,"op":...,"source":...}: the bytes json(...).dump() would write.
+      std::string value = "{\"after\":" + row.dump() + ",\"op\":\"" + op + "\",\"source\":" + source + "}";
+      p->Emit(out_topic, log::RecordIn{key, std::move(value), {{kProducerHeader, r.key}}, log::kNoTimestamp});
     }
     std::vector<std::string> remap;  // remaining owners of rows this one gave up
     for (const auto& key : previous) {
@@ -367,10 +375,8 @@ class Transform::Impl {
       std::erase(owners, r.key);
       if (owners.empty()) {
         p->producer_now[out_topic + '\0' + key] = "";
-        p->Emit(out_topic, log::RecordIn{key,
-                                         json{{"op", "d"}, {"before", json::parse(key)}, {"source", source}}.dump(),
-                                         {{kProducerHeader, ""}},
-                                         log::kNoTimestamp});
+        std::string value = "{\"before\":" + key + ",\"op\":\"d\",\"source\":" + source + "}";
+        p->Emit(out_topic, log::RecordIn{key, std::move(value), {{kProducerHeader, ""}}, log::kNoTimestamp});
       } else {
         remap.push_back(owners.front());
       }
@@ -502,6 +508,7 @@ class Transform::Impl {
   std::vector<Mapping> mappings_;
   std::map<std::string, std::vector<const Mapping*>> by_source_;
   std::map<std::string, const Mapping*> by_name_;
+  std::map<std::string, std::vector<std::string>> sorted_keys_;  // mapping name -> key columns, sorted
   DependencyIndex deps_;
   std::unique_ptr<SqlEngine> engine_;
   std::map<std::string, log::Offset> end_;
