@@ -5,8 +5,8 @@
 #include <mutex>
 #include <thread>
 
-#include "ghostlog/log/glob.h"
 #include "capture_impl.h"
+#include "ghostlog/log/glob.h"
 
 namespace ghostlog::capture {
 
@@ -50,7 +50,9 @@ log::TopicConfig Capture::Impl::TableTopicConfig() const {
   return c;
 }
 
-Status Capture::Impl::EnsureTableTopic(const TableSchema& t) { return writer_.EnsureTopic(t.topic, TableTopicConfig()); }
+Status Capture::Impl::EnsureTableTopic(const TableSchema& t) {
+  return writer_.EnsureTopic(t.topic, TableTopicConfig());
+}
 
 Status Capture::Impl::LoadState() {
   log::TopicConfig forever;
@@ -67,6 +69,7 @@ Status Capture::Impl::LoadState() {
   } else if (!cp.status().IsNotFound()) {
     return cp.status();
   }
+  writer_.SetDurableLsn(cp_.lsn);  // read back from the changelog: on stable storage
   // Seed schema versions from the schema topic (latest record per table).
   ASSIGN_OR_RAISE(auto info, log_.DescribePartition({schemas_.schema_topic(), 0}));
   for (log::Offset at = info.log_start_offset; at < info.end_offset;) {
@@ -95,11 +98,12 @@ Status Capture::Impl::AddSchemaIfChanged(TableSchema t) {
 }
 
 Result<std::vector<QualifiedName>> Capture::Impl::SelectedTables(PgConn& sql) {
-  ASSIGN_OR_RAISE(PgResult r, sql.Exec(
-      "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-      "WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition "
-      "AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' "
-      "ORDER BY 1, 2"));
+  ASSIGN_OR_RAISE(
+      PgResult r,
+      sql.Exec("SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+               "WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition "
+               "AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' "
+               "ORDER BY 1, 2"));
   std::vector<QualifiedName> out;
   for (int i = 0; i < PQntuples(r.get()); ++i) {
     QualifiedName t{PQgetvalue(r.get(), i, 0), PQgetvalue(r.get(), i, 1)};
@@ -116,12 +120,14 @@ Status Capture::Impl::EnsurePublication(PgConn& sql) {
   if (!cfg_.create_publication) {
     return Status::NotFound("publication '" + cfg_.publication +
                             "' does not exist and create_publication is off: create it on the source with "
-                            "CREATE PUBLICATION " + cfg_.publication + " FOR TABLE ...");
+                            "CREATE PUBLICATION " +
+                            cfg_.publication + " FOR TABLE ...");
   }
   ASSIGN_OR_RAISE(auto tables, SelectedTables(sql));
   if (tables.empty()) return Status::InvalidArgument("no source table matches the configured tables patterns");
   std::string list;
-  for (const auto& t : tables) list += (list.empty() ? "" : ", ") + sql.QuoteIdent(t.schema) + "." + sql.QuoteIdent(t.table);
+  for (const auto& t : tables)
+    list += (list.empty() ? "" : ", ") + sql.QuoteIdent(t.schema) + "." + sql.QuoteIdent(t.table);
   auto r = sql.Exec("CREATE PUBLICATION " + sql.QuoteIdent(cfg_.publication) + " FOR TABLE " + list);
   if (!r.ok()) return r.status().WithContext("creating publication '" + cfg_.publication + "'");
   spdlog::info("capture: created publication {} for {} tables", cfg_.publication, tables.size());
@@ -130,7 +136,8 @@ Status Capture::Impl::EnsurePublication(PgConn& sql) {
 
 Result<SlotInfo> Capture::Impl::QuerySlot(PgConn& sql) {
   ASSIGN_OR_RAISE(PgResult r, sql.Exec("SELECT confirmed_flush_lsn, wal_status, plugin, active "
-                                       "FROM pg_replication_slots WHERE slot_name = " + sql.Quote(cfg_.slot)));
+                                       "FROM pg_replication_slots WHERE slot_name = " +
+                                       sql.Quote(cfg_.slot)));
   SlotInfo s;
   if (PQntuples(r.get()) == 0) return s;
   s.exists = true;

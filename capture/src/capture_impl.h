@@ -18,7 +18,6 @@
 
 namespace ghostlog::capture {
 
-
 struct SlotInfo {
   bool exists = false;
   pgoutput::Lsn confirmed_flush = 0;
@@ -52,6 +51,7 @@ class Capture::Impl {
 
   // stream.cc
   Status Stream(PgConn& repl, pgoutput::Lsn start, std::stop_token stop);
+  Status StreamLoop(PgConn& repl, std::stop_token stop);
   Status HandleXLogData(std::string_view payload, pgoutput::Lsn wal_start, pgoutput::Lsn wal_end);
   Status Apply(const pgoutput::Msg& m, pgoutput::Lsn change_lsn);
   Status OnChange(const pgoutput::Msg& m, pgoutput::Lsn change_lsn);
@@ -92,7 +92,7 @@ class Capture::Impl {
   uint32_t stream_xid_ = 0;
 
   // Replication position bookkeeping.
-  pgoutput::Lsn received_ = 0;     // highest WAL end seen
+  pgoutput::Lsn received_ = 0;  // highest WAL end seen
   pgoutput::Lsn server_wal_end_ = 0;
   std::chrono::steady_clock::time_point last_status_{};
   std::chrono::steady_clock::time_point last_commit_{};

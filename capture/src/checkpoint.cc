@@ -44,8 +44,8 @@ Result<Checkpoint> Checkpoint::Decode(const std::string& text) {
     if (j.contains("inflight")) {
       c.inflight_xid = j["inflight"].at("xid").get<uint32_t>();
       for (const auto& r : j["inflight"].at("ranges")) {
-        c.inflight.push_back({r.at("topic").get<std::string>(), r.at("first").get<log::Offset>(),
-                              r.at("last").get<log::Offset>()});
+        c.inflight.push_back(
+            {r.at("topic").get<std::string>(), r.at("first").get<log::Offset>(), r.at("last").get<log::Offset>()});
       }
     }
   } catch (const nlohmann::json::exception& e) {

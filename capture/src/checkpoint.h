@@ -16,9 +16,9 @@ namespace ghostlog::capture {
 struct SnapshotProgress {
   bool done = false;
   pgoutput::Lsn consistent_point = 0;
-  std::vector<std::string> tables_done;       // "schema.table"
-  std::string current_table;                  // being read; empty if none
-  std::optional<std::string> last_key_json;   // JSON array of the last key read in current_table
+  std::vector<std::string> tables_done;      // "schema.table"
+  std::string current_table;                 // being read; empty if none
+  std::optional<std::string> last_key_json;  // JSON array of the last key read in current_table
   int64_t rows = 0;
 };
 

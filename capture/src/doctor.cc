@@ -122,9 +122,8 @@ class DoctorRun {
         Add(name, R::kSkipped, skip_reason_.empty() ? "not checked" : skip_reason_);
       }
     }
-    std::stable_sort(report_.checks.begin(), report_.checks.end(), [](const DoctorCheck& a, const DoctorCheck& b) {
-      return Rank(a.name) < Rank(b.name);
-    });
+    std::stable_sort(report_.checks.begin(), report_.checks.end(),
+                     [](const DoctorCheck& a, const DoctorCheck& b) { return Rank(a.name) < Rank(b.name); });
     for (auto& c : report_.checks) c.message = Tidy(c.message);
     const std::string pw = PasswordOf(cfg_.dsn);
     if (pw.size() >= 3) {
@@ -171,8 +170,9 @@ class DoctorRun {
     }
     PgConn& sql = *conn;
     {
-      auto r = sql.Exec("SELECT current_user, current_database(), quote_ident(current_user), "
-                        "quote_ident(current_database())");
+      auto r = sql.Exec(
+          "SELECT current_user, current_database(), quote_ident(current_user), "
+          "quote_ident(current_database())");
       if (!r.ok()) {
         QueryFailed("connection", r.status());
         skip_reason_ = "not checked: the connection does not work";
@@ -209,11 +209,14 @@ class DoctorRun {
         fix = "role '" + user_ + "' may not open replication connections; as a superuser run ALTER ROLE " +
               user_ident_ + " REPLICATION";
       } else if (Contains(m, "max_wal_senders") || Contains(m, "too many")) {
-        fix = "no WAL sender is free; raise max_wal_senders in postgresql.conf and restart PostgreSQL, or stop an "
-              "unused replication consumer";
+        fix =
+            "no WAL sender is free; raise max_wal_senders in postgresql.conf and restart PostgreSQL, or stop an "
+            "unused replication consumer";
       } else if (Contains(m, "pg_hba.conf")) {
-        fix = "pg_hba.conf rejects it; a logical replication connection is matched by its database name (not the "
-              "'replication' keyword), so allow this role on database '" + db_ + "' and reload PostgreSQL";
+        fix =
+            "pg_hba.conf rejects it; a logical replication connection is matched by its database name (not the "
+            "'replication' keyword), so allow this role on database '" +
+            db_ + "' and reload PostgreSQL";
       } else {
         fix = "a normal connection works, so check the server log for why the WAL sender was refused";
       }
@@ -239,8 +242,9 @@ class DoctorRun {
       Add(name, R::kFailed, text + " is too old: capture needs PostgreSQL 10 or later (pgoutput); upgrade the server");
     } else if (v < 140000) {
       Add(name, R::kWarning,
-          text + " works, but large transactions are only streamed (protocol v2) from PostgreSQL 14 on; until "
-                 "then the server decodes each one whole and spills it to disk before sending, consider upgrading");
+          text +
+              " works, but large transactions are only streamed (protocol v2) from PostgreSQL 14 on; until "
+              "then the server decodes each one whole and spills it to disk before sending, consider upgrading");
     } else {
       Add(name, R::kOk, text);
     }
@@ -254,8 +258,9 @@ class DoctorRun {
       Add("wal_level", R::kOk, "logical");
     } else {
       Add("wal_level", R::kFailed,
-          "wal_level is '" + level + "'; set wal_level = logical in postgresql.conf (or ALTER SYSTEM SET wal_level = "
-          "logical as a superuser) and restart PostgreSQL");
+          "wal_level is '" + level +
+              "'; set wal_level = logical in postgresql.conf (or ALTER SYSTEM SET wal_level = "
+              "logical as a superuser) and restart PostgreSQL");
     }
   }
 
@@ -268,29 +273,32 @@ class DoctorRun {
     const bool replication = Bool(*r, 0, 0);
     if (superuser_) {
       Add(name, R::kOk,
-          "role '" + user_ + "' is a superuser (works; a role with only LOGIN REPLICATION and SELECT on the tables "
-          "is enough, see docs/doctor.md)");
+          "role '" + user_ +
+              "' is a superuser (works; a role with only LOGIN REPLICATION and SELECT on the tables "
+              "is enough, see docs/doctor.md)");
     } else if (replication) {
       Add(name, R::kOk, "role '" + user_ + "' has REPLICATION");
     } else if (repl_ok_) {
       // Managed services (e.g. rds_replication) grant replication by role
       // membership instead of the attribute; the server has the last word.
       Add(name, R::kOk,
-          "role '" + user_ + "' lacks the REPLICATION attribute, but the server accepts its replication "
-          "connections (a managed service's replication role)");
+          "role '" + user_ +
+              "' lacks the REPLICATION attribute, but the server accepts its replication "
+              "connections (a managed service's replication role)");
     } else {
       Add(name, R::kFailed,
           "role '" + user_ + "' has neither REPLICATION nor superuser; as a superuser run ALTER ROLE " + user_ident_ +
-          " REPLICATION");
+              " REPLICATION");
     }
   }
 
   void CheckSlotCapacity(PgConn& sql) {
     const std::string name = "replication slots";
-    auto r = sql.ExecParams("SELECT current_setting('max_replication_slots')::int, "
-                            "(SELECT count(*) FROM pg_replication_slots), "
-                            "EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)",
-                            {cfg_.slot});
+    auto r = sql.ExecParams(
+        "SELECT current_setting('max_replication_slots')::int, "
+        "(SELECT count(*) FROM pg_replication_slots), "
+        "EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)",
+        {cfg_.slot});
     if (!r.ok()) return QueryFailed(name, r.status());
     const int max = std::atoi(Val(*r, 0, 0).c_str());
     const int used = std::atoi(Val(*r, 0, 1).c_str());
@@ -304,8 +312,9 @@ class DoctorRun {
           "restart PostgreSQL");
     } else if (used >= max) {
       Add(name, R::kFailed,
-          counts + ": capture cannot create slot '" + cfg_.slot + "'; drop an unused slot with SELECT "
-          "pg_drop_replication_slot('name') or raise max_replication_slots and restart PostgreSQL");
+          counts + ": capture cannot create slot '" + cfg_.slot +
+              "'; drop an unused slot with SELECT "
+              "pg_drop_replication_slot('name') or raise max_replication_slots and restart PostgreSQL");
     } else {
       Add(name, R::kOk, counts + "; slot '" + cfg_.slot + "' will take one");
     }
@@ -324,8 +333,9 @@ class DoctorRun {
           "and restart PostgreSQL");
     } else if (used >= max) {
       Add(name, R::kWarning,
-          counts + ": capture's connection will be refused until one is free; raise max_wal_senders and restart "
-          "PostgreSQL");
+          counts +
+              ": capture's connection will be refused until one is free; raise max_wal_senders and restart "
+              "PostgreSQL");
     } else {
       Add(name, R::kOk, counts);
     }
@@ -346,7 +356,8 @@ class DoctorRun {
         "WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
         "AND n.nspname NOT LIKE 'pg_toast%' ORDER BY n.nspname, c.relname");
     if (!r.ok()) {
-      for (const char* n : {"tables", "table privileges", "publication", "replica identity"}) QueryFailed(n, r.status());
+      for (const char* n : {"tables", "table privileges", "publication", "replica identity"})
+        QueryFailed(n, r.status());
       return false;
     }
     for (int i = 0; i < PQntuples(r->get()); ++i) {
@@ -474,7 +485,8 @@ class DoctorRun {
       return Add(name, R::kFailed, msg);
     }
     if (missing.empty()) {
-      Add(name, R::kOk, "role '" + user_ + "' can SELECT all " + std::to_string(captured.size()) + " table(s) to capture");
+      Add(name, R::kOk,
+          "role '" + user_ + "' can SELECT all " + std::to_string(captured.size()) + " table(s) to capture");
     } else {
       Add(name, R::kFailed,
           "role '" + user_ + "' lacks SELECT (needed for the snapshot) on " + List(missing) +
@@ -537,8 +549,8 @@ class DoctorRun {
 
     if (pub_tables_.empty()) {
       return Add(name, R::kFailed,
-                 pub + " exists but holds no table, so nothing would be captured; run ALTER PUBLICATION " +
-                     PubIdent() + " ADD TABLE " + (selected_.empty() ? "..." : SqlList(Displays(selected_))));
+                 pub + " exists but holds no table, so nothing would be captured; run ALTER PUBLICATION " + PubIdent() +
+                     " ADD TABLE " + (selected_.empty() ? "..." : SqlList(Displays(selected_))));
     }
     std::vector<std::string> problems;
     std::vector<std::string> missing, extra;
@@ -549,14 +561,17 @@ class DoctorRun {
       if (std::find(selected_.begin(), selected_.end(), oid) == selected_.end()) extra.push_back(oid);
     }
     if (!missing.empty()) {
-      problems.push_back(std::to_string(missing.size()) + " selected table(s) are not in it and will not be captured (" +
-                         List(Displays(missing)) + "; as their owner or a superuser run ALTER PUBLICATION " +
-                         PubIdent() + " ADD TABLE " + SqlList(Displays(missing)) + ")");
+      problems.push_back(std::to_string(missing.size()) +
+                         " selected table(s) are not in it and will not be captured (" + List(Displays(missing)) +
+                         "; as their owner or a superuser run ALTER PUBLICATION " + PubIdent() + " ADD TABLE " +
+                         SqlList(Displays(missing)) + ")");
     }
     if (!extra.empty() && !selected_.empty()) {
-      problems.push_back(std::to_string(extra.size()) + " of its table(s) are not selected but will be captured "
-                         "anyway, because capture follows the publication (" + List(Displays(extra)) +
-                         "; drop them with ALTER PUBLICATION " + PubIdent() + " DROP TABLE ... or widen the patterns)");
+      problems.push_back(std::to_string(extra.size()) +
+                         " of its table(s) are not selected but will be captured "
+                         "anyway, because capture follows the publication (" +
+                         List(Displays(extra)) + "; drop them with ALTER PUBLICATION " + PubIdent() +
+                         " DROP TABLE ... or widen the patterns)");
     }
     if (!pub_unpublished_.empty()) {
       problems.push_back("it does not publish " + List(pub_unpublished_) +
@@ -569,7 +584,8 @@ class DoctorRun {
                          "arrive as deletes");
     }
     std::string desc = pub + " exists with " + std::to_string(pub_tables_.size()) + " table(s)" +
-                       (pub_all_ ? " (FOR ALL TABLES)" : "") + ": " + List(Displays({pub_tables_.begin(), pub_tables_.end()}));
+                       (pub_all_ ? " (FOR ALL TABLES)" : "") + ": " +
+                       List(Displays({pub_tables_.begin(), pub_tables_.end()}));
     if (problems.empty()) return Add(name, R::kOk, desc);
     std::string msg = desc + "; but ";
     for (size_t i = 0; i < problems.size(); ++i) msg += (i ? "; and " : "") + problems[i];
@@ -580,12 +596,12 @@ class DoctorRun {
     const std::string name = "slot";
     const std::string slot = "slot '" + cfg_.slot + "'";
     const bool v13 = sql.server_version() >= 130000;
-    auto r = sql.ExecParams(
-        "SELECT slot_type, plugin, database, active, active_pid, " + std::string(v13 ? "wal_status" : "NULL") +
-            ", pg_wal_lsn_diff(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() "
-            "ELSE pg_current_wal_lsn() END, confirmed_flush_lsn)::bigint, temporary "
-            "FROM pg_replication_slots WHERE slot_name = $1",
-        {cfg_.slot});
+    auto r = sql.ExecParams("SELECT slot_type, plugin, database, active, active_pid, " +
+                                std::string(v13 ? "wal_status" : "NULL") +
+                                ", pg_wal_lsn_diff(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() "
+                                "ELSE pg_current_wal_lsn() END, confirmed_flush_lsn)::bigint, temporary "
+                                "FROM pg_replication_slots WHERE slot_name = $1",
+                            {cfg_.slot});
     if (!r.ok()) return QueryFailed(name, r.status());
     if (PQntuples(r->get()) == 0) {
       return Add(name, R::kOk, slot + " does not exist yet; capture will create it at first start");
@@ -608,18 +624,20 @@ class DoctorRun {
     if (database != db_) {
       return Add(name, R::kFailed,
                  slot + " belongs to database '" + database + "', not '" + db_ +
-                     "'; logical slots are per database, so choose another slot name or point the dsn at '" +
-                     database + "'");
+                     "'; logical slots are per database, so choose another slot name or point the dsn at '" + database +
+                     "'");
     }
     if (wal_status == "lost") {
       return Add(name, R::kFailed,
-                 slot + " was invalidated (wal_status = lost): the server removed WAL capture had not read, so "
-                        "changes were lost; run ghostlog run --resnapshot");
+                 slot +
+                     " was invalidated (wal_status = lost): the server removed WAL capture had not read, so "
+                     "changes were lost; run ghostlog run --resnapshot");
     }
     std::vector<std::string> warnings;
     if (wal_status == "unreserved") {
-      warnings.push_back("its WAL is about to be removed (wal_status = unreserved, max_slot_wal_keep_size exceeded) "
-                         "and the slot will then be invalidated; start capture now or raise max_slot_wal_keep_size");
+      warnings.push_back(
+          "its WAL is about to be removed (wal_status = unreserved, max_slot_wal_keep_size exceeded) "
+          "and the slot will then be invalidated; start capture now or raise max_slot_wal_keep_size");
     }
     if (active) {
       warnings.push_back("it is in use by another process (pid " + pid +
@@ -644,19 +662,20 @@ class DoctorRun {
     if (captured.empty()) return Add(name, R::kSkipped, "not checked: no table to capture");
     std::vector<std::string> none;
     for (const Table* t : captured) {
-      const bool has_identity = t->replident == 'f' || (t->replident == 'd' && t->has_pk) ||
-                                (t->replident == 'i' && t->has_replident_index);
+      const bool has_identity =
+          t->replident == 'f' || (t->replident == 'd' && t->has_pk) || (t->replident == 'i' && t->has_replident_index);
       if (!has_identity) none.push_back(t->display);
     }
     if (none.empty()) {
-      return Add(name, R::kOk, "all " + std::to_string(captured.size()) + " table(s) have a primary key or replica identity");
+      return Add(name, R::kOk,
+                 "all " + std::to_string(captured.size()) + " table(s) have a primary key or replica identity");
     }
     const std::string& first = none.front();
     Add(name, R::kWarning,
         std::to_string(none.size()) + " table(s) have no primary key or replica identity (" + List(none) +
             "): PostgreSQL rejects UPDATE and DELETE on such a table once it is in a publication that publishes "
-            "them, and they cannot be captured; add a primary key (ALTER TABLE " + first +
-            " ADD PRIMARY KEY (...)) or, failing that, ALTER TABLE " + first + " REPLICA IDENTITY FULL");
+            "them, and they cannot be captured; add a primary key (ALTER TABLE " +
+            first + " ADD PRIMARY KEY (...)) or, failing that, ALTER TABLE " + first + " REPLICA IDENTITY FULL");
   }
 
   const CaptureConfig& cfg_;
@@ -668,7 +687,7 @@ class DoctorRun {
   bool can_create_in_db_ = false;
 
   std::map<std::string, Table> tables_;  // by oid
-  std::vector<std::string> selected_;   // oids, in name order
+  std::vector<std::string> selected_;    // oids, in name order
   bool pub_exists_ = false;
   bool pub_all_ = false;
   std::string pub_ident_;
@@ -693,10 +712,14 @@ const DoctorCheck* DoctorReport::Find(const std::string& name) const {
 
 const char* DoctorResultName(DoctorCheck::Result r) {
   switch (r) {
-    case R::kOk: return "ok";
-    case R::kWarning: return "warning";
-    case R::kFailed: return "failed";
-    case R::kSkipped: return "skipped";
+    case R::kOk:
+      return "ok";
+    case R::kWarning:
+      return "warning";
+    case R::kFailed:
+      return "failed";
+    case R::kSkipped:
+      return "skipped";
   }
   return "?";
 }

@@ -46,30 +46,29 @@ std::string KeyFromRow(const TableSchema& t, const nlohmann::json& row) {
   return any ? key.dump() : std::string();
 }
 
-log::RecordIn ChangeEvent(const TableSchema& t, std::string key, char op, nlohmann::json before,
-                          nlohmann::json after, const SourceInfo& src, const TxnPosition* txn, int64_t now_ms) {
-  nlohmann::json source{{"version", "ghostlog-" GHOSTLOG_VERSION},
-                        {"connector", "postgresql"},
-                        {"name", src.name},
-                        {"ts_ms", src.ts_ms},
-                        {"snapshot", src.snapshot},
-                        {"db", src.db},
-                        {"schema", t.schema},
-                        {"table", t.table},
-                        {"txId", src.xid},
-                        {"lsn", src.lsn},
-                        {"commit_lsn", pgoutput::FormatLsn(src.commit_lsn)},
-                        {"sequence", nlohmann::json::array({std::to_string(src.commit_lsn), std::to_string(src.lsn)})
-                                         .dump()}};
+log::RecordIn ChangeEvent(const TableSchema& t, std::string key, char op, nlohmann::json before, nlohmann::json after,
+                          const SourceInfo& src, const TxnPosition* txn, int64_t now_ms) {
+  nlohmann::json source{
+      {"version", "ghostlog-" GHOSTLOG_VERSION},
+      {"connector", "postgresql"},
+      {"name", src.name},
+      {"ts_ms", src.ts_ms},
+      {"snapshot", src.snapshot},
+      {"db", src.db},
+      {"schema", t.schema},
+      {"table", t.table},
+      {"txId", src.xid},
+      {"lsn", src.lsn},
+      {"commit_lsn", pgoutput::FormatLsn(src.commit_lsn)},
+      {"sequence", nlohmann::json::array({std::to_string(src.commit_lsn), std::to_string(src.lsn)}).dump()}};
   nlohmann::json v{{"before", std::move(before)},
                    {"after", std::move(after)},
                    {"op", std::string(1, op)},
                    {"source", std::move(source)},
                    {"ts_ms", now_ms}};
   if (txn != nullptr) {
-    v["transaction"] = {{"id", txn->id},
-                        {"total_order", txn->total_order},
-                        {"data_collection_order", txn->data_collection_order}};
+    v["transaction"] = {
+        {"id", txn->id}, {"total_order", txn->total_order}, {"data_collection_order", txn->data_collection_order}};
   } else {
     v["transaction"] = nullptr;
   }

@@ -23,9 +23,9 @@ struct SourceInfo {
   std::string name;  // topic prefix (Debezium's topic.prefix / server name)
   std::string db;
   uint32_t xid = 0;
-  pgoutput::Lsn lsn = 0;         // the change's own LSN
-  pgoutput::Lsn commit_lsn = 0;  // its transaction's commit LSN
-  int64_t ts_ms = 0;             // commit time
+  pgoutput::Lsn lsn = 0;           // the change's own LSN
+  pgoutput::Lsn commit_lsn = 0;    // its transaction's commit LSN
+  int64_t ts_ms = 0;               // commit time
   const char* snapshot = "false";  // "true" / "last" / "false", as Debezium
 };
 
@@ -40,8 +40,8 @@ Result<nlohmann::json> RowToJson(const TableSchema& t, const pgoutput::Tuple& tu
 // Compact JSON of the key columns, taken from a row object; "" if the table has none.
 std::string KeyFromRow(const TableSchema& t, const nlohmann::json& row);
 
-log::RecordIn ChangeEvent(const TableSchema& t, std::string key, char op, nlohmann::json before,
-                          nlohmann::json after, const SourceInfo& src, const TxnPosition* txn, int64_t now_ms);
+log::RecordIn ChangeEvent(const TableSchema& t, std::string key, char op, nlohmann::json before, nlohmann::json after,
+                          const SourceInfo& src, const TxnPosition* txn, int64_t now_ms);
 log::RecordIn Tombstone(const TableSchema& t, std::string key);
 
 }  // namespace ghostlog::capture

@@ -38,7 +38,8 @@ Result<PgConn> PgConn::Connect(const std::string& dsn, bool replication) {
   PGconn* c = PQconnectdbParams(keys.data(), values.data(), /*expand_dbname=*/1);
   PgConn conn(c);
   if (c != nullptr) {
-    PQsetNoticeProcessor(c, [](void*, const char* m) { spdlog::debug("source: {}", m); }, nullptr);
+    PQsetNoticeProcessor(
+        c, [](void*, const char* m) { spdlog::debug("source: {}", m); }, nullptr);
   }
   if (c == nullptr) return Status::IOError("out of memory creating a PostgreSQL connection");
   if (PQstatus(c) != CONNECTION_OK) {
@@ -57,7 +58,8 @@ Status PgConn::ResultError(const PGresult* r) const {
   // A broken connection is worth retrying; an SQL error (permissions, a
   // missing table) is not.
   const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
-  const bool retryable = state != nullptr && (std::string_view(state).starts_with("08") || std::string_view(state).starts_with("57"));
+  const bool retryable =
+      state != nullptr && (std::string_view(state).starts_with("08") || std::string_view(state).starts_with("57"));
   if (PQstatus(conn_) == CONNECTION_BAD || retryable) return Status::Unavailable("PostgreSQL connection lost: " + err);
   return Status::IOError(err);
 }
@@ -74,8 +76,8 @@ Result<PgResult> PgConn::Exec(const std::string& sql) {
 Result<PgResult> PgConn::ExecParams(const std::string& sql, const std::vector<std::optional<std::string>>& params) {
   std::vector<const char*> values;
   for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
-  PgResult r(PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
-                          nullptr, 0));
+  PgResult r(
+      PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr, nullptr, 0));
   const auto st = PQresultStatus(r.get());
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) return ResultError(r.get());
   return r;

@@ -55,8 +55,8 @@ class PgConn {
   Result<std::optional<std::string>> ReadCopyData(std::chrono::milliseconds timeout);
   Status WriteCopyData(const std::string& data);
 
-  std::string Quote(const std::string& literal) const;       // 'it''s'
-  std::string QuoteIdent(const std::string& ident) const;    // "Mixed Case"
+  std::string Quote(const std::string& literal) const;     // 'it''s'
+  std::string QuoteIdent(const std::string& ident) const;  // "Mixed Case"
   int server_version() const { return PQserverVersion(conn_); }
   PGconn* raw() const { return conn_; }
   std::string LastError() const;

@@ -13,54 +13,96 @@ using json = nlohmann::json;
 namespace b64 = boost::beast::detail::base64;
 
 // Built-in element types whose arrays we recognise, beyond the oid:: constants.
-inline constexpr Oid kPoint = 600, kLseg = 601, kPath = 602, kBox = 603, kPolygon = 604, kLine = 628,
-                     kCircle = 718, kCidr = 650, kInet = 869, kMacaddr = 829, kMacaddr8 = 774, kBit = 1560,
-                     kVarbit = 1562, kTsvector = 3614, kTsquery = 3615, kPgLsn = 3220, kJsonpath = 4072;
+inline constexpr Oid kPoint = 600, kLseg = 601, kPath = 602, kBox = 603, kPolygon = 604, kLine = 628, kCircle = 718,
+                     kCidr = 650, kInet = 869, kMacaddr = 829, kMacaddr8 = 774, kBit = 1560, kVarbit = 1562,
+                     kTsvector = 3614, kTsquery = 3615, kPgLsn = 3220, kJsonpath = 4072;
 
 const char* ScalarName(Oid t) {
   switch (t) {
-    case oid::kBool: return "bool";
-    case oid::kBytea: return "bytea";
-    case oid::kChar: return "char";
-    case oid::kName: return "name";
-    case oid::kInt8: return "int8";
-    case oid::kInt2: return "int2";
-    case oid::kInt4: return "int4";
-    case oid::kText: return "text";
-    case oid::kOid: return "oid";
-    case oid::kJson: return "json";
-    case oid::kXml: return "xml";
-    case oid::kFloat4: return "float4";
-    case oid::kFloat8: return "float8";
-    case oid::kMoney: return "money";
-    case oid::kBpchar: return "bpchar";
-    case oid::kVarchar: return "varchar";
-    case oid::kDate: return "date";
-    case oid::kTime: return "time";
-    case oid::kTimestamp: return "timestamp";
-    case oid::kTimestampTz: return "timestamptz";
-    case oid::kInterval: return "interval";
-    case oid::kTimeTz: return "timetz";
-    case oid::kNumeric: return "numeric";
-    case oid::kUuid: return "uuid";
-    case oid::kJsonb: return "jsonb";
-    case kPoint: return "point";
-    case kLseg: return "lseg";
-    case kPath: return "path";
-    case kBox: return "box";
-    case kPolygon: return "polygon";
-    case kLine: return "line";
-    case kCircle: return "circle";
-    case kCidr: return "cidr";
-    case kInet: return "inet";
-    case kMacaddr: return "macaddr";
-    case kMacaddr8: return "macaddr8";
-    case kBit: return "bit";
-    case kVarbit: return "varbit";
-    case kTsvector: return "tsvector";
-    case kTsquery: return "tsquery";
-    case kPgLsn: return "pg_lsn";
-    case kJsonpath: return "jsonpath";
+    case oid::kBool:
+      return "bool";
+    case oid::kBytea:
+      return "bytea";
+    case oid::kChar:
+      return "char";
+    case oid::kName:
+      return "name";
+    case oid::kInt8:
+      return "int8";
+    case oid::kInt2:
+      return "int2";
+    case oid::kInt4:
+      return "int4";
+    case oid::kText:
+      return "text";
+    case oid::kOid:
+      return "oid";
+    case oid::kJson:
+      return "json";
+    case oid::kXml:
+      return "xml";
+    case oid::kFloat4:
+      return "float4";
+    case oid::kFloat8:
+      return "float8";
+    case oid::kMoney:
+      return "money";
+    case oid::kBpchar:
+      return "bpchar";
+    case oid::kVarchar:
+      return "varchar";
+    case oid::kDate:
+      return "date";
+    case oid::kTime:
+      return "time";
+    case oid::kTimestamp:
+      return "timestamp";
+    case oid::kTimestampTz:
+      return "timestamptz";
+    case oid::kInterval:
+      return "interval";
+    case oid::kTimeTz:
+      return "timetz";
+    case oid::kNumeric:
+      return "numeric";
+    case oid::kUuid:
+      return "uuid";
+    case oid::kJsonb:
+      return "jsonb";
+    case kPoint:
+      return "point";
+    case kLseg:
+      return "lseg";
+    case kPath:
+      return "path";
+    case kBox:
+      return "box";
+    case kPolygon:
+      return "polygon";
+    case kLine:
+      return "line";
+    case kCircle:
+      return "circle";
+    case kCidr:
+      return "cidr";
+    case kInet:
+      return "inet";
+    case kMacaddr:
+      return "macaddr";
+    case kMacaddr8:
+      return "macaddr8";
+    case kBit:
+      return "bit";
+    case kVarbit:
+      return "varbit";
+    case kTsvector:
+      return "tsvector";
+    case kTsquery:
+      return "tsquery";
+    case kPgLsn:
+      return "pg_lsn";
+    case kJsonpath:
+      return "jsonpath";
   }
   return nullptr;
 }
@@ -233,8 +275,8 @@ bool DayInRange(const Date& d, int64_t astro_year) { return d.day <= DaysInMonth
 
 // "HH:MM:SS[.f{1,6}]". `max_hour` 23 for timestamps, 24 for time (24:00:00 only).
 bool ParseTime(std::string_view t, size_t& i, int max_hour, Time* tm) {
-  if (!Digits(t, i, 2, &tm->hour) || !Consume(t, i, ':') || !Digits(t, i, 2, &tm->minute) ||
-      !Consume(t, i, ':') || !Digits(t, i, 2, &tm->second)) {
+  if (!Digits(t, i, 2, &tm->hour) || !Consume(t, i, ':') || !Digits(t, i, 2, &tm->minute) || !Consume(t, i, ':') ||
+      !Digits(t, i, 2, &tm->second)) {
     return false;
   }
   tm->fraction = {};
@@ -375,8 +417,8 @@ Result<json> TimestampToJson(Oid type, std::string_view t) {
   Time tm;
   Offset off;
   bool bc;
-  if (!ParseDate(t, i, &d) || !Consume(t, i, ' ') || !ParseTime(t, i, 23, &tm) ||
-      (tz && !ParseOffset(t, i, &off)) || !ParseBc(t, i, &bc)) {
+  if (!ParseDate(t, i, &d) || !Consume(t, i, ' ') || !ParseTime(t, i, 23, &tm) || (tz && !ParseOffset(t, i, &off)) ||
+      !ParseBc(t, i, &bc)) {
     return Invalid(type, t);
   }
   int64_t y = bc ? 1 - d.year : d.year;
@@ -487,10 +529,7 @@ class ArrayParser {
   static constexpr int kMaxDims = 6;  // PostgreSQL's MAXDIM
 
   ArrayParser(Oid array_type, Oid element_type, std::string_view text)
-      : array_type_(array_type),
-        element_type_(element_type),
-        t_(text),
-        delim_(element_type == kBox ? ';' : ',') {}
+      : array_type_(array_type), element_type_(element_type), t_(text), delim_(element_type == kBox ? ';' : ',') {}
 
   Result<json> Parse() {
     SkipSpace();
@@ -642,48 +681,90 @@ class ArrayParser {
 Oid ArrayElementType(Oid array_type) {
   // From pg_type.dat: the array_type_oid of each element type.
   switch (array_type) {
-    case 1000: return oid::kBool;
-    case 1001: return oid::kBytea;
-    case 1002: return oid::kChar;
-    case 1003: return oid::kName;
-    case 1005: return oid::kInt2;
-    case 1007: return oid::kInt4;
-    case 1009: return oid::kText;
-    case 1014: return oid::kBpchar;
-    case 1015: return oid::kVarchar;
-    case 1016: return oid::kInt8;
-    case 1021: return oid::kFloat4;
-    case 1022: return oid::kFloat8;
-    case 1028: return oid::kOid;
-    case 1115: return oid::kTimestamp;
-    case 1182: return oid::kDate;
-    case 1183: return oid::kTime;
-    case 1185: return oid::kTimestampTz;
-    case 1187: return oid::kInterval;
-    case 1231: return oid::kNumeric;
-    case 1270: return oid::kTimeTz;
-    case 2951: return oid::kUuid;
-    case 199: return oid::kJson;
-    case 3807: return oid::kJsonb;
-    case 791: return oid::kMoney;
-    case 143: return oid::kXml;
-    case 1017: return kPoint;
-    case 1018: return kLseg;
-    case 1019: return kPath;
-    case 1020: return kBox;
-    case 1027: return kPolygon;
-    case 629: return kLine;
-    case 719: return kCircle;
-    case 651: return kCidr;
-    case 1041: return kInet;
-    case 1040: return kMacaddr;
-    case 775: return kMacaddr8;
-    case 1561: return kBit;
-    case 1563: return kVarbit;
-    case 3643: return kTsvector;
-    case 3645: return kTsquery;
-    case 3221: return kPgLsn;
-    case 4073: return kJsonpath;
+    case 1000:
+      return oid::kBool;
+    case 1001:
+      return oid::kBytea;
+    case 1002:
+      return oid::kChar;
+    case 1003:
+      return oid::kName;
+    case 1005:
+      return oid::kInt2;
+    case 1007:
+      return oid::kInt4;
+    case 1009:
+      return oid::kText;
+    case 1014:
+      return oid::kBpchar;
+    case 1015:
+      return oid::kVarchar;
+    case 1016:
+      return oid::kInt8;
+    case 1021:
+      return oid::kFloat4;
+    case 1022:
+      return oid::kFloat8;
+    case 1028:
+      return oid::kOid;
+    case 1115:
+      return oid::kTimestamp;
+    case 1182:
+      return oid::kDate;
+    case 1183:
+      return oid::kTime;
+    case 1185:
+      return oid::kTimestampTz;
+    case 1187:
+      return oid::kInterval;
+    case 1231:
+      return oid::kNumeric;
+    case 1270:
+      return oid::kTimeTz;
+    case 2951:
+      return oid::kUuid;
+    case 199:
+      return oid::kJson;
+    case 3807:
+      return oid::kJsonb;
+    case 791:
+      return oid::kMoney;
+    case 143:
+      return oid::kXml;
+    case 1017:
+      return kPoint;
+    case 1018:
+      return kLseg;
+    case 1019:
+      return kPath;
+    case 1020:
+      return kBox;
+    case 1027:
+      return kPolygon;
+    case 629:
+      return kLine;
+    case 719:
+      return kCircle;
+    case 651:
+      return kCidr;
+    case 1041:
+      return kInet;
+    case 1040:
+      return kMacaddr;
+    case 775:
+      return kMacaddr8;
+    case 1561:
+      return kBit;
+    case 1563:
+      return kVarbit;
+    case 3643:
+      return kTsvector;
+    case 3645:
+      return kTsquery;
+    case 3221:
+      return kPgLsn;
+    case 4073:
+      return kJsonpath;
   }
   return 0;
 }
@@ -694,37 +775,50 @@ Result<nlohmann::json> TextToJson(Oid type_oid, std::string_view text) {
       if (text == "t") return json(true);
       if (text == "f") return json(false);
       return Invalid(type_oid, text);
-    case oid::kInt2: return IntToJson<int16_t>(type_oid, text);
-    case oid::kInt4: return IntToJson<int32_t>(type_oid, text);
-    case oid::kInt8: return IntToJson<int64_t>(type_oid, text);
-    case oid::kOid: return IntToJson<uint32_t>(type_oid, text);
+    case oid::kInt2:
+      return IntToJson<int16_t>(type_oid, text);
+    case oid::kInt4:
+      return IntToJson<int32_t>(type_oid, text);
+    case oid::kInt8:
+      return IntToJson<int64_t>(type_oid, text);
+    case oid::kOid:
+      return IntToJson<uint32_t>(type_oid, text);
     case oid::kFloat4:
-    case oid::kFloat8: return FloatToJson(type_oid, text);
+    case oid::kFloat8:
+      return FloatToJson(type_oid, text);
     case oid::kNumeric:
       if (!ValidNumeric(text)) return Invalid(type_oid, text);
       return json(std::string(text));
     case oid::kUuid:
       if (!ValidUuid(text)) return Invalid(type_oid, text);
       return json(std::string(text));
-    case oid::kDate: return DateToJson(text);
-    case oid::kTime: return TimeToJson(text);
-    case oid::kTimeTz: return TimeTzToJson(text);
+    case oid::kDate:
+      return DateToJson(text);
+    case oid::kTime:
+      return TimeToJson(text);
+    case oid::kTimeTz:
+      return TimeTzToJson(text);
     case oid::kTimestamp:
-    case oid::kTimestampTz: return TimestampToJson(type_oid, text);
+    case oid::kTimestampTz:
+      return TimestampToJson(type_oid, text);
     case oid::kInterval:
       if (!ValidInterval(text)) return Invalid(type_oid, text, "expected ISO 8601 (IntervalStyle=iso_8601)");
       return json(std::string(text));
-    case oid::kBytea: return ByteaToJson(text);
+    case oid::kBytea:
+      return ByteaToJson(text);
     case oid::kJson:
-    case oid::kJsonb: return JsonToJson(type_oid, text);
+    case oid::kJsonb:
+      return JsonToJson(type_oid, text);
     case oid::kText:
     case oid::kVarchar:
     case oid::kBpchar:
     case oid::kName:
     case oid::kChar:
     case oid::kXml:
-    case oid::kMoney: return json(std::string(text));
-    default: break;
+    case oid::kMoney:
+      return json(std::string(text));
+    default:
+      break;
   }
   if (Oid element = ArrayElementType(type_oid)) return ArrayParser(type_oid, element, text).Parse();
   // money, text-like, network, bit strings, geometric, enums, unknown: as printed.

@@ -40,11 +40,10 @@ Result<nlohmann::json> TextToJson(Oid type_oid, std::string_view text);
 
 // Well-known type OIDs (pg_type.dat).
 namespace oid {
-inline constexpr Oid kBool = 16, kBytea = 17, kChar = 18, kName = 19, kInt8 = 20, kInt2 = 21, kInt4 = 23,
-                     kText = 25, kOid = 26, kJson = 114, kXml = 142, kFloat4 = 700, kFloat8 = 701,
-                     kMoney = 790, kBpchar = 1042, kVarchar = 1043, kDate = 1082, kTime = 1083,
-                     kTimestamp = 1114, kTimestampTz = 1184, kInterval = 1186, kTimeTz = 1266,
-                     kNumeric = 1700, kUuid = 2950, kJsonb = 3802;
+inline constexpr Oid kBool = 16, kBytea = 17, kChar = 18, kName = 19, kInt8 = 20, kInt2 = 21, kInt4 = 23, kText = 25,
+                     kOid = 26, kJson = 114, kXml = 142, kFloat4 = 700, kFloat8 = 701, kMoney = 790, kBpchar = 1042,
+                     kVarchar = 1043, kDate = 1082, kTime = 1083, kTimestamp = 1114, kTimestampTz = 1184,
+                     kInterval = 1186, kTimeTz = 1266, kNumeric = 1700, kUuid = 2950, kJsonb = 3802;
 }  // namespace oid
 
 }  // namespace ghostlog::capture

@@ -58,8 +58,8 @@ class Reader {
     return Error("truncated at byte " + std::to_string(at) + " reading " + Describe(w));
   }
   Status Unexpected(size_t at, const What& w, uint8_t got, const char* expected) const {
-    return Error("unexpected " + Describe(w) + " " + ByteRepr(got) + " at byte " + std::to_string(at) +
-                 " (expected " + expected + ")");
+    return Error("unexpected " + Describe(w) + " " + ByteRepr(got) + " at byte " + std::to_string(at) + " (expected " +
+                 expected + ")");
   }
 
   Status U8(uint8_t* v, const What& w) {
@@ -114,8 +114,8 @@ class Reader {
     size_t at = pos_;
     int32_t len = 0;
     RETURN_NOT_OK(I32(&len, length_what));
-    if (len < 0) return Error("negative " + Describe(length_what) + " " + std::to_string(len) + " at byte " +
-                              std::to_string(at));
+    if (len < 0)
+      return Error("negative " + Describe(length_what) + " " + std::to_string(len) + " at byte " + std::to_string(at));
     if (remaining() < static_cast<size_t>(len)) return Truncated(pos_, bytes_what);
     s->assign(data_.data() + pos_, static_cast<size_t>(len));
     pos_ += static_cast<size_t>(len);
@@ -155,14 +155,19 @@ Status ReadTuple(Reader& r, const char* part, Tuple* out) {
     RETURN_NOT_OK(r.U8(&kind, What{part, i, "kind"}));
     Datum& d = out->emplace_back();
     switch (kind) {
-      case 'n': d.kind = Datum::Kind::kNull; break;
-      case 'u': d.kind = Datum::Kind::kUnchangedToast; break;
+      case 'n':
+        d.kind = Datum::Kind::kNull;
+        break;
+      case 'u':
+        d.kind = Datum::Kind::kUnchangedToast;
+        break;
       case 't':
       case 'b':
         d.kind = kind == 't' ? Datum::Kind::kText : Datum::Kind::kBinary;
         RETURN_NOT_OK(r.Counted(&d.bytes, What{part, i, "length"}, What{part, i, "value"}));
         break;
-      default: return r.Unexpected(at, What{part, i, "kind"}, kind, "'n', 'u', 't' or 'b'");
+      default:
+        return r.Unexpected(at, What{part, i, "kind"}, kind, "'n', 'u', 't' or 'b'");
     }
   }
   return Status::OK();
@@ -321,8 +326,8 @@ Result<Msg> DecodeTruncate(Reader& r, bool in_stream) {
   m.relations.reserve(std::min<size_t>(nrels, r.remaining() / 4));
   for (uint32_t i = 0; i < nrels; ++i) {
     if (r.remaining() < 4) {
-      return r.Error("truncated at byte " + std::to_string(r.pos()) + " reading relation oid " +
-                     std::to_string(i + 1) + " of " + std::to_string(nrels));
+      return r.Error("truncated at byte " + std::to_string(r.pos()) + " reading relation oid " + std::to_string(i + 1) +
+                     " of " + std::to_string(nrels));
     }
     uint32_t oid = 0;
     RETURN_NOT_OK(r.U32(&oid, W("relation oid")));
@@ -381,31 +386,50 @@ Result<Msg> DecodeStreamAbort(Reader& r) {
 
 const char* TwoPhaseName(char type) {
   switch (type) {
-    case 'b': return "Begin Prepare";
-    case 'P': return "Prepare";
-    case 'K': return "Commit Prepared";
-    case 'r': return "Rollback Prepared";
-    case 'p': return "Stream Prepare";
+    case 'b':
+      return "Begin Prepare";
+    case 'P':
+      return "Prepare";
+    case 'K':
+      return "Commit Prepared";
+    case 'r':
+      return "Rollback Prepared";
+    case 'p':
+      return "Stream Prepare";
   }
   return nullptr;
 }
 
 const char* MessageName(char type) {
   switch (type) {
-    case 'B': return "Begin";
-    case 'C': return "Commit";
-    case 'O': return "Origin";
-    case 'R': return "Relation";
-    case 'Y': return "Type";
-    case 'I': return "Insert";
-    case 'U': return "Update";
-    case 'D': return "Delete";
-    case 'T': return "Truncate";
-    case 'M': return "Message";
-    case 'S': return "Stream Start";
-    case 'E': return "Stream Stop";
-    case 'c': return "Stream Commit";
-    case 'A': return "Stream Abort";
+    case 'B':
+      return "Begin";
+    case 'C':
+      return "Commit";
+    case 'O':
+      return "Origin";
+    case 'R':
+      return "Relation";
+    case 'Y':
+      return "Type";
+    case 'I':
+      return "Insert";
+    case 'U':
+      return "Update";
+    case 'D':
+      return "Delete";
+    case 'T':
+      return "Truncate";
+    case 'M':
+      return "Message";
+    case 'S':
+      return "Stream Start";
+    case 'E':
+      return "Stream Stop";
+    case 'c':
+      return "Stream Commit";
+    case 'A':
+      return "Stream Abort";
   }
   return nullptr;
 }
@@ -426,20 +450,35 @@ Result<Msg> Decode(std::string_view data, bool in_stream) {
   Reader r(data, name);
   r.Skip(1);
   switch (type) {
-    case 'B': return DecodeBegin(r);
-    case 'C': return DecodeCommit(r);
-    case 'O': return DecodeOrigin(r);
-    case 'R': return DecodeRelation(r, in_stream);
-    case 'Y': return DecodeType(r, in_stream);
-    case 'I': return DecodeInsert(r, in_stream);
-    case 'U': return DecodeUpdate(r, in_stream);
-    case 'D': return DecodeDelete(r, in_stream);
-    case 'T': return DecodeTruncate(r, in_stream);
-    case 'M': return DecodeMessage(r, in_stream);
-    case 'S': return DecodeStreamStart(r);
-    case 'E': RETURN_NOT_OK(r.Finish()); return Msg(StreamStop{});
-    case 'c': return DecodeStreamCommit(r);
-    default: return DecodeStreamAbort(r);  // 'A'
+    case 'B':
+      return DecodeBegin(r);
+    case 'C':
+      return DecodeCommit(r);
+    case 'O':
+      return DecodeOrigin(r);
+    case 'R':
+      return DecodeRelation(r, in_stream);
+    case 'Y':
+      return DecodeType(r, in_stream);
+    case 'I':
+      return DecodeInsert(r, in_stream);
+    case 'U':
+      return DecodeUpdate(r, in_stream);
+    case 'D':
+      return DecodeDelete(r, in_stream);
+    case 'T':
+      return DecodeTruncate(r, in_stream);
+    case 'M':
+      return DecodeMessage(r, in_stream);
+    case 'S':
+      return DecodeStreamStart(r);
+    case 'E':
+      RETURN_NOT_OK(r.Finish());
+      return Msg(StreamStop{});
+    case 'c':
+      return DecodeStreamCommit(r);
+    default:
+      return DecodeStreamAbort(r);  // 'A'
   }
 }
 

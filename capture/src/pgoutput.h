@@ -139,8 +139,8 @@ struct StreamAbort {
   bool operator==(const StreamAbort&) const = default;
 };
 
-using Msg = std::variant<Begin, Commit, Origin, Relation, Type, Insert, Update, Delete, Truncate, Message,
-                         StreamStart, StreamStop, StreamCommit, StreamAbort>;
+using Msg = std::variant<Begin, Commit, Origin, Relation, Type, Insert, Update, Delete, Truncate, Message, StreamStart,
+                         StreamStop, StreamCommit, StreamAbort>;
 
 // Decodes one message. `in_stream` is true between StreamStart and StreamStop,
 // where Relation/Type/Insert/Update/Delete/Truncate/Message carry an xid.

@@ -7,8 +7,11 @@ nlohmann::json TableSchema::ToJson() const {
   for (const auto& c : columns) {
     cols.push_back({{"name", c.name}, {"type_oid", c.type_oid}, {"type_modifier", c.type_modifier}, {"key", c.key}});
   }
-  return {{"schema", schema},   {"table", table},        {"relation_id", relid},
-          {"version", version}, {"replica_identity", std::string(1, replica_identity)},
+  return {{"schema", schema},
+          {"table", table},
+          {"relation_id", relid},
+          {"version", version},
+          {"replica_identity", std::string(1, replica_identity)},
           {"columns", cols}};
 }
 

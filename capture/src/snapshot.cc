@@ -18,16 +18,18 @@ Result<TableSchema> Capture::Impl::CatalogSchema(PgConn& sql, const QualifiedNam
   const std::string rel = sql.Quote(sql.QuoteIdent(table.schema) + "." + sql.QuoteIdent(table.table));
   // Key columns as pgoutput flags them: the primary key (replica identity
   // default), the replica identity index, or every column (full).
-  ASSIGN_OR_RAISE(PgResult r, sql.Exec(
-      "SELECT c.oid, c.relreplident, a.attname, a.atttypid, a.atttypmod, "
-      "  CASE c.relreplident WHEN 'f' THEN true "
-      "    WHEN 'd' THEN EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary "
-      "                          AND a.attnum = ANY (i.indkey)) "
-      "    WHEN 'i' THEN EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisreplident "
-      "                          AND a.attnum = ANY (i.indkey)) "
-      "    ELSE false END "
-      "FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid "
-      "WHERE c.oid = " + rel + "::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"));
+  ASSIGN_OR_RAISE(
+      PgResult r,
+      sql.Exec("SELECT c.oid, c.relreplident, a.attname, a.atttypid, a.atttypmod, "
+               "  CASE c.relreplident WHEN 'f' THEN true "
+               "    WHEN 'd' THEN EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary "
+               "                          AND a.attnum = ANY (i.indkey)) "
+               "    WHEN 'i' THEN EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisreplident "
+               "                          AND a.attnum = ANY (i.indkey)) "
+               "    ELSE false END "
+               "FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid "
+               "WHERE c.oid = " +
+               rel + "::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"));
   if (PQntuples(r.get()) == 0) return Status::NotFound("table " + table.schema + "." + table.table + " has no columns");
   TableSchema t;
   t.schema = table.schema;
@@ -46,15 +48,16 @@ Status Capture::Impl::RunSnapshot(PgConn& sql, const std::optional<std::string>&
   ASSIGN_OR_RAISE(PgResult pub, sql.Exec("SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = " +
                                          sql.Quote(cfg_.publication) + " ORDER BY 1, 2"));
   std::vector<QualifiedName> tables;
-  for (int i = 0; i < PQntuples(pub.get()); ++i) tables.push_back({PQgetvalue(pub.get(), i, 0), PQgetvalue(pub.get(), i, 1)});
+  for (int i = 0; i < PQntuples(pub.get()); ++i)
+    tables.push_back({PQgetvalue(pub.get(), i, 0), PQgetvalue(pub.get(), i, 1)});
 
   RETURN_NOT_OK(sql.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").status());
   if (exported) RETURN_NOT_OK(sql.Exec("SET TRANSACTION SNAPSHOT " + sql.Quote(*exported)).status());
   int64_t estimate = 0;
   for (const auto& t : tables) {
-    ASSIGN_OR_RAISE(auto n, sql.QueryValue("SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = " +
-                                           sql.Quote(sql.QuoteIdent(t.schema) + "." + sql.QuoteIdent(t.table)) +
-                                           "::regclass"));
+    ASSIGN_OR_RAISE(auto n,
+                    sql.QueryValue("SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = " +
+                                   sql.Quote(sql.QuoteIdent(t.schema) + "." + sql.QuoteIdent(t.table)) + "::regclass"));
     estimate += n ? std::stoll(*n) : 0;
   }
   stats_.snapshot_rows_estimated = estimate;
@@ -131,7 +134,7 @@ Status Capture::Impl::SnapshotTable(PgConn& sql, const QualifiedName& table, std
     RETURN_NOT_OK(AddSchemaIfChanged(schema));
     const TableSchema& t = *schemas_.FindByName(name);
     SourceInfo src{cfg_.topic_prefix, db_name_, 0, cp_.snapshot->consistent_point, cp_.snapshot->consistent_point,
-                   log::NowMs(), "true"};
+                   log::NowMs(),      "true"};
     pgoutput::Tuple tuple(schema.columns.size());
     for (int i = 0; i < n; ++i) {
       for (size_t c = 0; c < schema.columns.size(); ++c) {
@@ -144,9 +147,9 @@ Status Capture::Impl::SnapshotTable(PgConn& sql, const QualifiedName& table, std
       }
       ASSIGN_OR_RAISE(nlohmann::json row, RowToJson(t, tuple));
       std::string key = KeyFromRow(t, row);
-      RETURN_NOT_OK(writer_.Add(t.topic, name,
-                                ChangeEvent(t, std::move(key), 'r', nullptr, std::move(row), src, nullptr, log::NowMs()),
-                                cp_));
+      RETURN_NOT_OK(
+          writer_.Add(t.topic, name,
+                      ChangeEvent(t, std::move(key), 'r', nullptr, std::move(row), src, nullptr, log::NowMs()), cp_));
     }
     last_key.clear();
     nlohmann::json key_json = nlohmann::json::array();

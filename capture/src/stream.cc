@@ -36,12 +36,30 @@ Status Capture::Impl::Stream(PgConn& repl, pgoutput::Lsn start, std::stop_token 
   spdlog::info("capture: streaming from slot {} at {}", cfg_.slot, pgoutput::FormatLsn(start));
   stats_.streaming = true;
   received_ = start;
-  stats_.confirmed_lsn = cp_.lsn;
+  stats_.confirmed_lsn = writer_.durable_lsn();
   last_commit_ = std::chrono::steady_clock::now();
   last_status_ = {};
+  // Source transactions committed while more data is already waiting are
+  // written together (one fsync); whatever ends the loop writes them first,
+  // since the restart position assumes they are in the changelog.
+  Status s = StreamLoop(repl, stop);
+  Status flushed = writer_.FlushPending();
+  if (!s.ok()) return s;
+  RETURN_NOT_OK(flushed);
+  return SendStatus(repl, false);
+}
 
+Status Capture::Impl::StreamLoop(PgConn& repl, std::stop_token stop) {
+  constexpr int64_t kMaxPendingTxns = 1000;
   while (!stop.stop_requested()) {
-    ASSIGN_OR_RAISE(auto msg, repl.ReadCopyData(std::chrono::milliseconds(100)));
+    // With transactions pending, only look for data already there: if none
+    // is, write them now rather than wait.
+    const auto wait = writer_.has_pending() ? std::chrono::milliseconds(0) : std::chrono::milliseconds(100);
+    ASSIGN_OR_RAISE(auto msg, repl.ReadCopyData(wait));
+    if (writer_.has_pending() && (!msg || writer_.pending_txns() >= kMaxPendingTxns ||
+                                  writer_.pending_bytes() >= cfg_.max_transaction_buffer_bytes)) {
+      RETURN_NOT_OK(writer_.FlushPending());
+    }
     if (msg && !msg->empty()) {
       const std::string_view m(*msg);
       if (m[0] == 'w' && m.size() >= 25) {
@@ -64,19 +82,20 @@ Status Capture::Impl::Stream(PgConn& repl, pgoutput::Lsn start, std::stop_token 
     }
     if (now - last_status_ >= std::chrono::seconds(1)) RETURN_NOT_OK(SendStatus(repl, false));
   }
-  return SendStatus(repl, false);
+  return Status::OK();
 }
 
-// Only what the changelog holds durably (cp_.lsn) is reported as flushed.
+// Only what the changelog holds durably is reported as flushed.
 Status Capture::Impl::SendStatus(PgConn& repl, bool reply_requested) {
+  const pgoutput::Lsn durable = writer_.durable_lsn();
   std::string s = "r";
   PutBE64(&s, received_);
-  PutBE64(&s, cp_.lsn);
-  PutBE64(&s, cp_.lsn);
+  PutBE64(&s, durable);
+  PutBE64(&s, durable);
   PutBE64(&s, static_cast<uint64_t>(PgNowUs()));
   s.push_back(reply_requested ? 1 : 0);
   last_status_ = std::chrono::steady_clock::now();
-  stats_.confirmed_lsn = cp_.lsn;
+  stats_.confirmed_lsn = durable;
   return repl.WriteCopyData(s);
 }
 
@@ -138,7 +157,8 @@ Status Capture::Impl::ReplaySpill(uint32_t xid, const pgoutput::StreamCommit& c)
   for (const auto& [first, last] : sp.runs) {
     for (log::Offset at = first; at <= last;) {
       ASSIGN_OR_RAISE(auto records, log_.Read({spill_topic_, 0}, at, {4096, 4 << 20}));
-      if (records.empty()) return Status::Corruption("spilled records of transaction " + std::to_string(xid) + " are missing");
+      if (records.empty())
+        return Status::Corruption("spilled records of transaction " + std::to_string(xid) + " are missing");
       for (const auto& r : records) {
         if (r.offset > last) break;
         const std::string_view payload(*r.value);
@@ -181,7 +201,7 @@ Status Capture::Impl::Apply(const pgoutput::Msg& m, pgoutput::Lsn change_lsn) {
     }
     cp_.lsn = std::max(cp_.lsn, c->end_lsn);
     const int64_t events = writer_.event_count();
-    RETURN_NOT_OK(writer_.Commit(cp_));
+    RETURN_NOT_OK(writer_.CommitDeferred(cp_));
     stats_.transactions++;
     stats_.events += events;
     stats_.last_commit_ts_ms = PgTimestampToUnixMs(c->commit_ts_us);
@@ -258,11 +278,13 @@ Status Capture::Impl::OnChange(const pgoutput::Msg& m, pgoutput::Lsn change_lsn)
     TxnPosition pos{std::to_string(source_.xid) + ":" + FormatLsn(source_.commit_lsn), ++txn_order_,
                     ++collection_order_[t.topic]};
     return writer_.Add(t.topic, t.qualified(),
-                       ChangeEvent(t, std::move(key), op, std::move(before), std::move(after), source_, &pos, now), cp_);
+                       ChangeEvent(t, std::move(key), op, std::move(before), std::move(after), source_, &pos, now),
+                       cp_);
   };
   auto table = [&](Oid relid) -> Result<const TableSchema*> {
     const TableSchema* t = schemas_.Find(relid);
-    if (t == nullptr) return Status::Corruption("change for relation " + std::to_string(relid) + " before its Relation message");
+    if (t == nullptr)
+      return Status::Corruption("change for relation " + std::to_string(relid) + " before its Relation message");
     return t;
   };
   if (!in_txn_) return Status::Corruption("change outside a transaction");

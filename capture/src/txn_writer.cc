@@ -37,8 +37,7 @@ void TxnWriter::Discard() {
   collections_.clear();
 }
 
-Status TxnWriter::Add(const std::string& topic, const std::string& data_collection, log::RecordIn r,
-                      Checkpoint& cp) {
+Status TxnWriter::Add(const std::string& topic, const std::string& data_collection, log::RecordIn r, Checkpoint& cp) {
   auto [it, fresh] = buf_.try_emplace(topic);
   if (fresh && !ranges_.count(topic)) order_.push_back(topic);
   buffered_bytes_ += static_cast<int64_t>(r.key.size() + (r.value ? r.value->size() : 0) + 32);
@@ -74,7 +73,81 @@ std::string TxnWriter::TxnRecord(const std::string& status) const {
   return v.dump();
 }
 
+Status TxnWriter::CommitDeferred(Checkpoint& cp) {
+  // A transaction already partly written (it outgrew max_bytes) ends the normal way.
+  if (!ranges_.empty()) {
+    RETURN_NOT_OK(FlushPending());
+    return Commit(cp);
+  }
+  const bool ours = events_ > 0 || !buf_.empty() || status_ != "END";
+  for (const auto& topic : order_) {
+    auto it = buf_.find(topic);
+    if (it == buf_.end() || it->second.empty()) continue;
+    auto [pb, fresh] = pend_buf_.try_emplace(topic);
+    if (fresh) pend_order_.push_back(topic);
+    // This transaction's records follow the pending ones in the same batch.
+    const log::Offset first = end_.at(topic) + static_cast<log::Offset>(pb->second.size());
+    ranges_[topic] = {first, first + static_cast<log::Offset>(it->second.size()) - 1};
+    for (auto& r : it->second) pb->second.push_back(std::move(r));
+  }
+  if (ours) {
+    log::RecordIn txn;
+    txn.key = id_;
+    txn.value = TxnRecord(status_);
+    pend_txns_.push_back(std::move(txn));
+  }
+  cp.inflight.clear();
+  cp.inflight_xid = 0;
+  pend_checkpoint_ = cp.Encode();
+  pend_lsn_ = cp.lsn;
+  ++pending_txns_;
+  pending_bytes_ += buffered_bytes_;
+  Discard();
+  return Status::OK();
+}
+
+Status TxnWriter::FlushPending() {
+  if (pending_txns_ == 0) return Status::OK();
+  log::AtomicWrite w;
+  std::vector<std::string> topics;
+  for (const auto& topic : pend_order_) {
+    topics.push_back(topic);
+    w.batches.push_back({{topic, 0}, std::move(pend_buf_[topic])});
+  }
+  if (!pend_txns_.empty()) {
+    topics.push_back(txn_topic_);
+    w.batches.push_back({{txn_topic_, 0}, std::move(pend_txns_)});
+  }
+  w.checkpoints[checkpoint_name_] = pend_checkpoint_;
+  w.durability = log::Durability::kSync;  // confirmed to the server next
+  pend_order_.clear();
+  pend_buf_.clear();
+  pend_txns_.clear();
+  pending_txns_ = 0;
+  pending_bytes_ = 0;
+  ASSIGN_OR_RAISE(auto offsets, log_.Write(std::move(w)));
+  RETURN_NOT_OK(Advance(topics, offsets));
+  durable_lsn_ = pend_lsn_;
+  return Status::OK();
+}
+
+Status TxnWriter::Advance(const std::vector<std::string>& topics,
+                          const std::vector<std::vector<log::Offset>>& offsets) {
+  for (size_t i = 0; i < topics.size(); ++i) {
+    log::Offset& end = end_.at(topics[i]);
+    if (offsets[i].empty()) continue;
+    if (offsets[i].front() != end) {
+      return Status::Corruption("topic '" + topics[i] + "' got offset " + std::to_string(offsets[i].front()) +
+                                " where capture expected " + std::to_string(end) +
+                                ": something else writes to capture's topics");
+    }
+    end = offsets[i].back() + 1;
+  }
+  return Status::OK();
+}
+
 Status TxnWriter::Flush(Checkpoint& cp, bool final) {
+  RETURN_NOT_OK(FlushPending());
   log::AtomicWrite w;
   std::vector<std::string> topics;
   for (const auto& topic : order_) {
@@ -111,16 +184,8 @@ Status TxnWriter::Flush(Checkpoint& cp, bool final) {
   // The caller confirms this position to PostgreSQL next: it must be on disk.
   w.durability = log::Durability::kSync;
   ASSIGN_OR_RAISE(auto offsets, log_.Write(std::move(w)));
-  for (size_t i = 0; i < topics.size(); ++i) {
-    log::Offset& end = end_.at(topics[i]);
-    if (offsets[i].empty()) continue;
-    if (offsets[i].front() != end) {
-      return Status::Corruption("topic '" + topics[i] + "' got offset " + std::to_string(offsets[i].front()) +
-                                " where capture expected " + std::to_string(end) +
-                                ": something else writes to capture's topics");
-    }
-    end = offsets[i].back() + 1;
-  }
+  RETURN_NOT_OK(Advance(topics, offsets));
+  if (final) durable_lsn_ = cp.lsn;
   return Status::OK();
 }
 
@@ -132,8 +197,10 @@ Status TxnWriter::Commit(Checkpoint& cp) {
 
 Status TxnWriter::AbortInflight(Checkpoint& cp) {
   if (cp.inflight.empty()) return Status::OK();
+  RETURN_NOT_OK(FlushPending());
   nlohmann::json ranges = nlohmann::json::array();
-  for (const auto& r : cp.inflight) ranges.push_back({{"topic", r.topic}, {"partition", 0}, {"first", r.first}, {"last", r.last}});
+  for (const auto& r : cp.inflight)
+    ranges.push_back({{"topic", r.topic}, {"partition", 0}, {"first", r.first}, {"last", r.last}});
   log::RecordIn txn;
   txn.key = "aborted:" + std::to_string(cp.inflight_xid);
   txn.value = nlohmann::json{{"status", "ABORTED"}, {"txId", cp.inflight_xid}, {"ranges", ranges}}.dump();
@@ -149,10 +216,13 @@ Status TxnWriter::AbortInflight(Checkpoint& cp) {
 }
 
 Status TxnWriter::WriteCheckpoint(const Checkpoint& cp) {
+  RETURN_NOT_OK(FlushPending());
   log::AtomicWrite w;
   w.checkpoints[checkpoint_name_] = cp.Encode();
   w.durability = log::Durability::kSync;
-  return log_.Write(std::move(w)).status();
+  RETURN_NOT_OK(log_.Write(std::move(w)).status());
+  durable_lsn_ = cp.lsn;
+  return Status::OK();
 }
 
 }  // namespace ghostlog::capture

@@ -25,7 +25,9 @@ namespace ghostlog::capture {
 class TxnWriter {
  public:
   TxnWriter(log::Changelog& log, std::string txn_topic, std::string checkpoint_name, int64_t max_bytes)
-      : log_(log), txn_topic_(std::move(txn_topic)), checkpoint_name_(std::move(checkpoint_name)),
+      : log_(log),
+        txn_topic_(std::move(txn_topic)),
+        checkpoint_name_(std::move(checkpoint_name)),
         max_bytes_(max_bytes) {}
 
   // Ensures a topic exists (creating it with `config` if not) and learns its end offset.
@@ -36,6 +38,22 @@ class TxnWriter {
   // Writes what is buffered, the transaction record and `cp` (already updated
   // by the caller to the new position) in one atomic write.
   Status Commit(Checkpoint& cp);
+
+  // Group commit across source transactions: seals the transaction into the
+  // pending write instead of writing it (one fsync for many small source
+  // transactions when the server sends a backlog). Nothing pending is durable
+  // or confirmed until FlushPending(); every other write flushes it first, so
+  // the changelog's order is the commit order.
+  Status CommitDeferred(Checkpoint& cp);
+  Status FlushPending();
+  bool has_pending() const { return pending_txns_ > 0; }
+  int64_t pending_txns() const { return pending_txns_; }
+  int64_t pending_bytes() const { return pending_bytes_; }
+
+  // The LSN of the last checkpoint on stable storage: all that may be
+  // confirmed to the server.
+  pgoutput::Lsn durable_lsn() const { return durable_lsn_; }
+  void SetDurableLsn(pgoutput::Lsn lsn) { durable_lsn_ = lsn; }
   void Discard();
   bool active() const { return active_; }
   int64_t event_count() const { return events_; }
@@ -51,6 +69,7 @@ class TxnWriter {
     log::Offset first = -1, last = -1;
   };
   Status Flush(Checkpoint& cp, bool final);
+  Status Advance(const std::vector<std::string>& topics, const std::vector<std::vector<log::Offset>>& offsets);
   std::string TxnRecord(const std::string& status) const;
 
   log::Changelog& log_;
@@ -66,10 +85,19 @@ class TxnWriter {
   int64_t ts_ms_ = 0;
   int64_t events_ = 0;
   int64_t buffered_bytes_ = 0;
-  std::vector<std::string> order_;                        // topics in first-use order
-  std::map<std::string, std::vector<log::RecordIn>> buf_;  // by topic
-  std::map<std::string, Range> ranges_;                    // written so far, by topic
+  std::vector<std::string> order_;                                      // topics in first-use order
+  std::map<std::string, std::vector<log::RecordIn>> buf_;               // by topic
+  std::map<std::string, Range> ranges_;                                 // written so far, by topic
   std::map<std::string, std::pair<std::string, int64_t>> collections_;  // topic -> (schema.table, count)
+
+  // Sealed transactions not written yet (CommitDeferred).
+  std::vector<std::string> pend_order_;
+  std::map<std::string, std::vector<log::RecordIn>> pend_buf_;
+  std::vector<log::RecordIn> pend_txns_;
+  std::string pend_checkpoint_;
+  pgoutput::Lsn pend_lsn_ = 0;
+  int64_t pending_txns_ = 0, pending_bytes_ = 0;
+  pgoutput::Lsn durable_lsn_ = 0;
 };
 
 }  // namespace ghostlog::capture
