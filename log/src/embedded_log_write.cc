@@ -10,13 +10,12 @@ namespace ghostlog::log {
 
 namespace {
 constexpr int32_t kMaxPartitions = 4096;
-constexpr size_t kMaxGroupBytes = 64 << 20;  // bounds the memory of one group commit
 }  // namespace
 
 struct EmbeddedLogImpl::Writer {
   WriteOp op;
   Durability durability = Durability::kSync;
-  size_t bytes = 0;     // estimate, to bound a group
+  size_t bytes = 0;  // estimate, to bound a group
   Status result;
   bool done = false;
 };
@@ -71,19 +70,26 @@ Status EmbeddedLogImpl::Submit(WriteOp op, Durability durability, size_t bytes_e
   while (!w.done && leader_active_) queue_cv_.wait(l);
   if (w.done) return w.result;
 
-  // Leader: take what is queued (up to a memory bound) and write it as one batch.
+  // Leader: take what is queued (up to a memory bound) and write it as one
+  // batch, again and again until its own write is done. The queue is FIFO, so
+  // with more than the bound queued ahead of it, its write is in a later
+  // group; a leader that stopped after one group would return without having
+  // written, and leave a pointer to its own stack frame in the queue.
   leader_active_ = true;
-  std::vector<Writer*> group;
-  size_t bytes = 0;
-  while (!queue_.empty() && (group.empty() || bytes < kMaxGroupBytes)) {
-    bytes += queue_.front()->bytes;
-    group.push_back(queue_.front());
-    queue_.pop_front();
+  while (!w.done) {
+    std::vector<Writer*> group;
+    size_t bytes = 0;
+    while (!queue_.empty() && (group.empty() || bytes < opts_.max_group_bytes)) {
+      bytes += queue_.front()->bytes;
+      group.push_back(queue_.front());
+      queue_.pop_front();
+    }
+    l.unlock();
+    RunGroup(group);
+    l.lock();
+    for (Writer* g : group) g->done = true;
+    queue_cv_.notify_all();
   }
-  l.unlock();
-  RunGroup(group);
-  l.lock();
-  for (Writer* g : group) g->done = true;
   leader_active_ = false;
   queue_cv_.notify_all();
   return w.result;
@@ -243,8 +249,8 @@ Result<std::vector<Offset>> EmbeddedLogImpl::Append(const TopicPartition& tp, st
   if (batch.empty()) return offsets;
   RETURN_NOT_OK(ValidateRecords(batch));
   offsets.reserve(batch.size());
-  RETURN_NOT_OK(Submit([&](WriteContext& ctx) { return StageAppend(ctx, tp, batch, &offsets); },
-                       Durability::kPolicy, EstimateBytes(batch)));
+  RETURN_NOT_OK(Submit([&](WriteContext& ctx) { return StageAppend(ctx, tp, batch, &offsets); }, Durability::kPolicy,
+                       EstimateBytes(batch)));
   return offsets;
 }
 
@@ -289,8 +295,8 @@ Result<std::string> EmbeddedLogImpl::ReadCheckpoint(const std::string& name) {
 Status EmbeddedLogImpl::CreateTopic(const std::string& topic, int32_t partitions, const TopicConfig& config) {
   RETURN_NOT_OK(ValidateTopicName(topic));
   if (partitions < 1 || partitions > kMaxPartitions) {
-    return Status::InvalidArgument("partitions must be between 1 and " + std::to_string(kMaxPartitions) +
-                                   ", not " + std::to_string(partitions));
+    return Status::InvalidArgument("partitions must be between 1 and " + std::to_string(kMaxPartitions) + ", not " +
+                                   std::to_string(partitions));
   }
   return Submit(
       [&](WriteContext& ctx) -> Status {

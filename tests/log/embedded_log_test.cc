@@ -545,3 +545,44 @@ TEST(ClusterId, MadeOnceKeptAcrossReopensSeenByReadersDifferentPerDir) {
 
 }  // namespace
 }  // namespace ghostlog::log
+
+namespace ghostlog::log {
+namespace {
+
+// More than one group's memory bound queued at once: every append must be
+// written and get its own offsets (a leader whose write fell into a later
+// group used to return without writing it). The bound is one byte here, so
+// every group is a single write and most leaders are not at the queue's front.
+TEST(GroupCommit, AppendsBeyondOneGroupsBoundAreAllWritten) {
+  testing::TempDir dir;
+  EmbeddedLogOptions o;
+  o.data_dir = dir.sub("d");
+  o.cleanup_interval = std::chrono::milliseconds(0);
+  o.max_group_bytes = 1;
+  auto log = testing::Must(EmbeddedLog::Open(o));
+  ASSERT_TRUE(log->CreateTopic("t", 1, {}).ok());
+  constexpr int kThreads = 16, kRecords = 4;
+  const std::string value(64 << 10, 'x');
+  std::vector<std::vector<Offset>> got(kThreads);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      std::vector<RecordIn> batch;
+      for (int j = 0; j < kRecords; ++j) batch.push_back(testing::Rec(std::to_string(i), value));
+      got[i] = testing::Must(log->Append({"t", 0}, std::move(batch)));
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::set<Offset> all;
+  for (const auto& offs : got) {
+    ASSERT_EQ(offs.size(), static_cast<size_t>(kRecords));
+    all.insert(offs.begin(), offs.end());
+  }
+  EXPECT_EQ(all.size(), static_cast<size_t>(kThreads * kRecords));
+  auto info = testing::Must(log->DescribePartition({"t", 0}));
+  EXPECT_EQ(info.end_offset, kThreads * kRecords);
+  EXPECT_EQ(info.records, kThreads * kRecords);
+}
+
+}  // namespace
+}  // namespace ghostlog::log

@@ -40,6 +40,9 @@ struct EmbeddedLogOptions {
   // Background compaction and retention; zero disables the background thread
   // (Compact()/ApplyRetention() still work on demand).
   std::chrono::milliseconds cleanup_interval{std::chrono::minutes(5)};
+  // Memory bound of one group commit: concurrent writes are batched into one
+  // RocksDB write until their estimated size reaches this.
+  size_t max_group_bytes = 64 << 20;
   // Creates the data dir if missing (kWriter only).
   bool create_if_missing = true;
   // Time source in ms; tests replace it to exercise retention and compaction.
