@@ -250,7 +250,9 @@ def demo_tables(path):
     tables = {}
     for m in re.finditer(r"CREATE TABLE (\w+) \((.*?)\);\s*$", text, re.S | re.M):
         body = re.sub(r"\([^()]*\)", "", m.group(2))  # drop varchar(50), REFERENCES x(y)
-        tables["public." + m.group(1)] = {p.strip().split()[0] for p in body.split(",") if p.strip()}
+        tables["public." + m.group(1)] = {p.strip().split()[0] for p in body.split(",")
+                                          if p.strip() and not p.strip().upper().startswith(
+                                              ("PRIMARY KEY", "UNIQUE", "CONSTRAINT", "FOREIGN KEY", "CHECK"))}
     return tables
 
 
@@ -274,6 +276,9 @@ def main():
             if c != "*":
                 need.setdefault(t, set()).add(c)
         print(f"\nv2 tables/columns the pack reads that {os.path.basename(a.demo)} does not create:")
+        lacking = [t for t in need if t not in demo or need[t] - demo[t]]
+        if not lacking:
+            print("  none")
         for t in sorted(need):
             order = ck.v2[t]["columns"]
             if t not in demo:
