@@ -1,24 +1,13 @@
 // Capture lifecycle: state from the changelog, publication and slot, retries.
 #include <spdlog/spdlog.h>
 
-#include <condition_variable>
-#include <mutex>
 #include <thread>
 
 #include "capture_impl.h"
 #include "ghostlog/log/glob.h"
+#include "ghostlog/log/stop_sleep.h"
 
 namespace ghostlog::capture {
-
-namespace {
-// Sleeps for `d`, or less if a stop is requested (no polling).
-void SleepUntilStopped(std::stop_token stop, std::chrono::milliseconds d) {
-  std::mutex mu;
-  std::condition_variable_any cv;
-  std::unique_lock l(mu);
-  cv.wait_for(l, stop, d, [] { return false; });
-}
-}  // namespace
 
 Result<SnapshotMode> ParseSnapshotMode(const std::string& s) {
   if (s == "initial") return SnapshotMode::kInitial;

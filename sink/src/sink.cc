@@ -4,11 +4,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include <condition_variable>
-#include <mutex>
 
 #include "batch.h"
 #include "ghostlog/log/glob.h"
+#include "ghostlog/log/stop_sleep.h"
 #include "target.h"
 
 namespace ghostlog::sink {
@@ -40,10 +39,7 @@ class Sink::Impl {
       if (!s.IsUnavailable()) return s;
       if (was_connected) backoff = std::chrono::milliseconds(500);
       spdlog::warn("sink {}: {}; retrying in {} ms", cfg_.name, s.message(), backoff.count());
-      std::mutex mu;
-      std::condition_variable_any cv;
-      std::unique_lock l(mu);
-      cv.wait_for(l, stop, backoff, [] { return false; });
+      SleepUntilStopped(stop, backoff);
       backoff = std::min(backoff * 2, std::chrono::milliseconds(30000));
     }
     return Status::OK();
@@ -481,10 +477,7 @@ class Sink::Impl {
       if (!info.status().IsNotFound()) return info.status();
       if (!logged) spdlog::info("sink {}: waiting for topic '{}' to be created", cfg_.name, cfg_.transaction_topic);
       logged = true;
-      std::mutex mu;
-      std::condition_variable_any cv;
-      std::unique_lock l(mu);
-      cv.wait_for(l, stop, std::chrono::milliseconds(200), [] { return false; });
+      SleepUntilStopped(stop, std::chrono::milliseconds(200));
     }
     return Status::OK();
   }

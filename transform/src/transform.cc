@@ -5,12 +5,11 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <condition_variable>
 #include <map>
-#include <mutex>
 #include <set>
 
 #include "deps.h"
+#include "ghostlog/log/stop_sleep.h"
 #include "ghostlog/transform/mapping.h"
 #include "lookup.h"
 #include "sql.h"
@@ -33,13 +32,6 @@ Status CheckMappings(const std::string& path) {
 }
 
 namespace {
-
-void Sleep(std::stop_token stop, std::chrono::milliseconds d) {
-  std::mutex mu;
-  std::condition_variable_any cv;
-  std::unique_lock l(mu);
-  cv.wait_for(l, stop, d, [] { return false; });
-}
 
 // What one atomic write will carry: whole input transactions.
 struct Pending {
@@ -171,7 +163,7 @@ class Transform::Impl {
       if (!info.status().IsNotFound()) return info.status();
       if (!logged) spdlog::info("transform {}: waiting for topic '{}' to be created", cfg_.group, in_txn_);
       logged = true;
-      Sleep(stop, std::chrono::milliseconds(200));
+      SleepUntilStopped(stop, std::chrono::milliseconds(200));
     }
     return Status::OK();
   }
@@ -271,9 +263,9 @@ class Transform::Impl {
     const std::string op = v.value("op", "");
     if (op == "m") return Status::OK();
     for (const Mapping* m : mappings) {
-      const std::string out_topic = cfg_.output_prefix + "." + m->target;
-      RETURN_NOT_OK(EnsureTopic(out_topic, Compacted()));
       if (op == "t") {
+        const std::string out_topic = cfg_.output_prefix + "." + m->target;
+        RETURN_NOT_OK(EnsureTopic(out_topic, Compacted()));
         p->Emit(
             out_topic,
             log::RecordIn{"", json{{"op", "t"}, {"source", Source(topic, r, *m, v)}}.dump(), {}, log::kNoTimestamp});
