@@ -77,7 +77,7 @@ Status Capture::Impl::RunSnapshot(PgConn& sql, const std::optional<std::string>&
   cp_.snapshot->done = true;
   cp_.snapshot->current_table.clear();
   cp_.snapshot->last_key_json.reset();
-  RETURN_NOT_OK(writer_.WriteCheckpoint(cp_));
+  RETURN_NOT_OK(writer_.WriteSnapshotDone(cp_, cp_.snapshot->rows));
   spdlog::info("capture: snapshot complete, {} rows", cp_.snapshot->rows);
   return Status::OK();
 }

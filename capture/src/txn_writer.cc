@@ -215,6 +215,29 @@ Status TxnWriter::AbortInflight(Checkpoint& cp) {
   return Status::OK();
 }
 
+Status TxnWriter::WriteSnapshotDone(const Checkpoint& cp, int64_t rows) {
+  RETURN_NOT_OK(FlushPending());
+  log::RecordIn txn;
+  txn.key = "snapshot:done";
+  const pgoutput::Lsn point = cp.snapshot ? cp.snapshot->consistent_point : cp.lsn;
+  txn.value = nlohmann::json{{"status", "SNAPSHOT_DONE"},
+                             {"id", "snapshot:done"},
+                             {"lsn", pgoutput::FormatLsn(point)},
+                             {"ts_ms", log::NowMs()},
+                             {"event_count", 0},
+                             {"snapshot_rows", rows},
+                             {"ranges", nlohmann::json::array()}}
+                  .dump();
+  log::AtomicWrite w;
+  w.batches.push_back({{txn_topic_, 0}, {std::move(txn)}});
+  w.checkpoints[checkpoint_name_] = cp.Encode();
+  w.durability = log::Durability::kSync;
+  ASSIGN_OR_RAISE(auto offsets, log_.Write(std::move(w)));
+  end_[txn_topic_] = offsets[0].back() + 1;
+  durable_lsn_ = cp.lsn;
+  return Status::OK();
+}
+
 Status TxnWriter::WriteCheckpoint(const Checkpoint& cp) {
   RETURN_NOT_OK(FlushPending());
   log::AtomicWrite w;

@@ -61,6 +61,11 @@ class TxnWriter {
   // Writes an ABORTED transaction record for ranges a crash left behind.
   Status AbortInflight(Checkpoint& cp);
 
+  // Writes the end-of-snapshot record (status SNAPSHOT_DONE, no ranges) and
+  // `cp`, which says the snapshot is done, in one atomic write: consumers
+  // that must see every table before mapping any (lookups) wait for it.
+  Status WriteSnapshotDone(const Checkpoint& cp, int64_t rows);
+
   // Writes only the checkpoint (heartbeats, snapshot bookkeeping).
   Status WriteCheckpoint(const Checkpoint& cp);
 

@@ -55,6 +55,13 @@ class FakeCapture {
     keys_[table] = key;
   }
 
+  // What capture writes when its snapshot is complete.
+  void SnapshotDone() {
+    Must(log_.Append({"v2.transaction", 0},
+                     {log::RecordIn{"snapshot:done", json{{"status", "SNAPSHOT_DONE"}, {"ranges", json::array()}}.dump(),
+                                    {}, log::kNoTimestamp}}));
+  }
+
   void Txn(const std::vector<Change>& changes, const std::string& status = "END") {
     json ranges = json::array();
     for (const auto& c : changes) {
@@ -373,6 +380,99 @@ code = "code"
   seen = Target("public.zones_seen");
   ASSERT_EQ(seen.size(), 1u) << "zone 1 lost its last owner";
   EXPECT_EQ(seen.begin()->second["zoneid"], 2);
+}
+
+}  // namespace
+}  // namespace ghostlog::transform
+
+namespace ghostlog::transform {
+namespace {
+
+// A lookup() into a table capture has not recorded (added to the publication
+// later, say) reads as no row, and the table's first event re-maps the row
+// (here in a new process each time, so the reference also survives a restart).
+TEST_F(TransformTest, ALookupIntoATableNotCapturedYetIsFilledWhenItArrives) {
+  WriteMapping("20-districts.toml", R"toml(source = "public.districts"
+target = "public.kafka_districts"
+key = ["id"]
+[columns]
+id = "id"
+regionname = "lookup('public.regions', regionid, 'name')"
+)toml");
+  capture_->Table("public.districts", {"id", "regionid"}, {"id"});
+  capture_->Txn({{"public.districts", "c", {{"id", 1}, {"regionid", 7}}},
+                 {"public.districts", "c", {{"id", 2}, {"regionid", 8}}}});
+  ASSERT_OK(RunToEnd(Config()));
+  auto region_of = [&](int id) { return Target("public.kafka_districts").at(json{{"id", id}}.dump())["regionname"]; };
+  EXPECT_TRUE(region_of(1).is_null());
+  EXPECT_TRUE(region_of(2).is_null());
+
+  capture_->Table("public.regions", {"id", "name"}, {"id"});
+  capture_->Txn({{"public.regions", "c", {{"id", 7}, {"name", "Dodoma"}}}});
+  ASSERT_OK(RunToEnd(Config()));
+  EXPECT_EQ(region_of(1), "Dodoma");
+  EXPECT_TRUE(region_of(2).is_null());
+
+  // Now the references are by key: region 8 fills district 2, and a later
+  // change to region 7 re-emits district 1 only.
+  capture_->Txn({{"public.regions", "c", {{"id", 8}, {"name", "Singida"}}}});
+  ASSERT_OK(RunToEnd(Config()));
+  EXPECT_EQ(region_of(2), "Singida");
+  capture_->Txn({{"public.regions", "u", {{"id", 7}, {"name", "Dodoma Region"}}}});
+  ASSERT_OK(RunToEnd(Config()));
+  EXPECT_EQ(region_of(1), "Dodoma Region");
+  EXPECT_EQ(region_of(2), "Singida");
+  auto last = Must(log_->Read({"v3.transaction", 0}, 0));
+  EXPECT_EQ(json::parse(*last.back().value)["event_count"], 1) << "only district 1 is re-emitted";
+}
+
+}  // namespace
+}  // namespace ghostlog::transform
+
+namespace ghostlog::transform {
+namespace {
+
+// Snapshot chunks wait until capture's whole snapshot is in the changelog, so
+// a row is never mapped before the rows it looks up are there: facilities
+// come before zones here, and no facility is ever emitted without its zone.
+TEST_F(TransformTest, TheSnapshotIsMappedOnlyOnceItIsComplete) {
+  capture_->Txn({{"public.facilities", "r", Facility(1, "A", 1)}, {"public.facilities", "r", Facility(2, "B", 2)}},
+                "SNAPSHOT");
+  Transform t(Config(), *log_);
+  Status result;
+  std::jthread th([&](std::stop_token stop) { result = t.Run(stop); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  EXPECT_EQ(t.stats().committed_offset.load(), 0) << "a snapshot chunk was mapped before the snapshot was complete";
+  capture_->Txn(
+      {{"public.zones", "r", {{"id", 1}, {"name", "Pwani"}}}, {"public.zones", "r", {{"id", 2}, {"name", "Mara"}}}},
+      "SNAPSHOT");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(t.stats().committed_offset.load(), 0);
+  capture_->SnapshotDone();
+  const log::Offset end = Must(log_->DescribePartition({"v2.transaction", 0})).end_offset;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (t.stats().committed_offset < end && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  th.request_stop();
+  th.join();
+  ASSERT_OK(result);
+  ASSERT_EQ(t.stats().committed_offset.load(), end);
+  // Every facility record ever emitted carries its zone.
+  for (const auto& r : Must(log_->Read({"v3.public.kafka_facilities", 0}, 0, {1000, 1 << 20}))) {
+    EXPECT_FALSE(json::parse(*r.value)["after"]["zonename"].is_null()) << *r.value;
+  }
+  EXPECT_EQ(Target("public.kafka_facilities").at(FacilityKey(2))["zonename"], "Mara");
+
+  // A stop while waiting for a snapshot is a clean stop, not an error.
+  capture_->Txn({{"public.zones", "r", {{"id", 3}, {"name", "Lindi"}}}}, "SNAPSHOT");
+  Transform again(Config(), *log_);
+  std::jthread th2([&](std::stop_token stop) { result = again.Run(stop); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  th2.request_stop();
+  th2.join();
+  EXPECT_TRUE(result.ok()) << result.ToString();
+  EXPECT_EQ(again.stats().committed_offset.load(), end);
 }
 
 }  // namespace

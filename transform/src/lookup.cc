@@ -1,5 +1,7 @@
 #include "lookup.h"
 
+#include <spdlog/spdlog.h>
+
 namespace ghostlog::transform {
 
 using json = nlohmann::json;
@@ -31,7 +33,19 @@ Result<std::vector<std::string>> ChangelogLookup::Columns(const std::string& tab
 }
 
 Result<std::optional<json>> ChangelogLookup::Lookup(const std::string& table, const json& key) {
-  ASSIGN_OR_RAISE(const TableInfo* info, Info(table));
+  auto found = Info(table);
+  if (found.status().IsNotFound()) {
+    // Not an error: during the first snapshot the looked-up table may simply
+    // come later. Its first event re-maps this row through the reference.
+    if (warned_.insert(table).second) {
+      spdlog::warn("transform: lookup('{}'): {}; reading it as no row until capture records the table "
+                   "(a misspelt table name stays NULL)",
+                   table, found.status().message());
+    }
+    if (refs_ != nullptr) refs_->emplace_back(table, kAnyRow);
+    return std::optional<json>{};
+  }
+  ASSIGN_OR_RAISE(const TableInfo* info, std::move(found));
   if (info->key.empty()) return Status::InvalidArgument(table + " has no primary key to look up by");
   // The record key capture wrote: a JSON object of the key columns.
   json k = json::object();

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,10 @@
 
 namespace ghostlog::transform {
 
+// The record key of a reference to a whole table: recorded by a lookup() into
+// a table capture has not recorded yet, so that its first event re-maps the row.
+inline constexpr char kAnyRow[] = "*";
+
 class ChangelogLookup : public LookupSource {
  public:
   ChangelogLookup(log::Changelog& log, std::string input_prefix) : log_(log), prefix_(std::move(input_prefix)) {}
@@ -18,7 +23,9 @@ class ChangelogLookup : public LookupSource {
   Result<std::optional<nlohmann::json>> Lookup(const std::string& table, const nlohmann::json& key) override;
 
   // While set, every lookup() is recorded as (table, record key): the rows a
-  // mapped row depends on, so that a change to them re-emits it.
+  // mapped row depends on, so that a change to them re-emits it. A table
+  // without a recorded schema yet (capture's snapshot reaches it later) reads
+  // as "no row" and is recorded as (table, kAnyRow).
   void Collect(std::vector<std::pair<std::string, std::string>>* refs) { refs_ = refs; }
 
   // The columns of `table` ("schema.table") as capture last recorded them in
@@ -34,6 +41,7 @@ class ChangelogLookup : public LookupSource {
   log::Changelog& log_;
   std::string prefix_;
   std::map<std::string, TableInfo> tables_;
+  std::set<std::string> warned_;  // tables reported as not captured yet
   std::vector<std::pair<std::string, std::string>>* refs_ = nullptr;
 };
 

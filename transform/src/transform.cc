@@ -68,6 +68,7 @@ class Transform::Impl {
   const TransformStats& stats() const { return stats_; }
 
   Status Run(std::stop_token stop) {
+    stop_ = stop;
     RETURN_NOT_OK(Load());
     RETURN_NOT_OK(WaitForInput(stop));
     if (stop.stop_requested()) return Status::OK();
@@ -123,6 +124,7 @@ class Transform::Impl {
           done.next_in = t.offset + 1;
         }
         RETURN_NOT_OK(Commit(&done));
+        if (failed.code() == Status::Code::kAborted && stop.stop_requested()) return Status::OK();  // stopped while waiting
         return failed;
       }
       RETURN_NOT_OK(Commit(&p));
@@ -189,6 +191,7 @@ class Transform::Impl {
     }
     const std::string status = j.value("status", "");
     if (status != "END" && status != "SNAPSHOT") return Status::OK();  // ABORTED ranges are garbage
+    if (status == "SNAPSHOT" && t.offset > snapshot_done_at_) RETURN_NOT_OK(AwaitSnapshotDone(t.offset));
     std::map<std::string, size_t> before;  // output records per topic before this transaction
     for (const auto& [topic, recs] : p->out) before[topic] = recs.size();
     const std::string prefix = cfg_.input_prefix + ".";
@@ -230,6 +233,41 @@ class Transform::Impl {
              {"source", {{"topic", in_txn_}, {"offset", t.offset}}}};
     p->txns.push_back(log::RecordIn{"", out.dump(), {}, log::kNoTimestamp});
     return Status::OK();
+  }
+
+  // Snapshot chunks are mapped only once capture has written its whole
+  // snapshot: a mapping may look up a table the snapshot reaches later, and
+  // mapping before it is there would emit rows with NULLs that the target may
+  // refuse (NOT NULL) or show. Capture ends a snapshot with SNAPSHOT_DONE; an
+  // END after the chunks (streaming began) says the same, and covers data
+  // dirs written before that record existed.
+  Status AwaitSnapshotDone(log::Offset snapshot_at) {
+    log::Offset scan = std::max(snapshot_at + 1, snapshot_scan_);
+    bool logged = false;
+    while (!stop_.stop_requested()) {
+      ASSIGN_OR_RAISE(auto recs, log_.Read({in_txn_, 0}, scan, {1000, 8 << 20}));
+      for (const auto& r : recs) {
+        scan = r.offset + 1;
+        if (!r.value) continue;
+        const json j = json::parse(*r.value, nullptr, false);
+        const std::string status = j.is_object() ? j.value("status", "") : "";
+        if (status == "SNAPSHOT_DONE" || status == "END") {
+          snapshot_done_at_ = r.offset;
+          snapshot_scan_ = scan;
+          if (logged) spdlog::info("transform {}: the snapshot is complete; mapping it", cfg_.group);
+          return Status::OK();
+        }
+      }
+      snapshot_scan_ = scan;
+      if (!recs.empty()) continue;
+      if (!logged) {
+        spdlog::info("transform {}: waiting for capture to finish its snapshot before mapping it (from offset {} of '{}')",
+                     cfg_.group, snapshot_at, in_txn_);
+        logged = true;
+      }
+      RETURN_NOT_OK(log_.WaitForData({in_txn_, 0}, scan, std::chrono::milliseconds(200)).status());
+    }
+    return Status::Aborted("transform " + cfg_.group + ": stopped while waiting for the snapshot");
   }
 
   Status MapRange(const std::string& topic, log::Offset first, log::Offset last,
@@ -277,9 +315,14 @@ class Transform::Impl {
       }
       RETURN_NOT_OK(MapRow(topic, r, *m, op, v, op == "d" ? nullptr : &v["after"], p));
     }
-    // Live lookups: rows that read this one are mapped again.
+    // Live lookups: rows that read this one, or read the table before capture
+    // had recorded it, are mapped again.
     const std::string table = topic.substr(cfg_.input_prefix.size() + 1);
-    for (const auto& row : deps_.Dependents(table, r.key)) {
+    std::vector<std::string> dependents = deps_.Dependents(table, r.key);
+    for (auto& row : deps_.Dependents(table, kAnyRow)) dependents.push_back(std::move(row));
+    std::sort(dependents.begin(), dependents.end());
+    dependents.erase(std::unique(dependents.begin(), dependents.end()), dependents.end());
+    for (const auto& row : dependents) {
       const size_t sep = row.find(kRowState);
       auto m = by_name_.find(row.substr(0, sep));
       if (m == by_name_.end()) continue;  // a mapping that was removed
@@ -502,6 +545,9 @@ class Transform::Impl {
   std::map<std::string, const Mapping*> by_name_;
   std::map<std::string, std::vector<std::string>> sorted_keys_;  // mapping name -> key columns, sorted
   DependencyIndex deps_;
+  std::stop_token stop_;
+  log::Offset snapshot_done_at_ = -1;  // where the snapshot being mapped ends
+  log::Offset snapshot_scan_ = 0;      // how far AwaitSnapshotDone has looked
   std::unique_ptr<SqlEngine> engine_;
   std::map<std::string, log::Offset> end_;
   TransformStats stats_;
