@@ -404,7 +404,6 @@ struct BenchOptions {
   bool http = true;
   std::string source_extra;  // more lines for [source]
   std::string sink_extra;    // more lines for [sink]
-  bool prime = true;         // see Bench::Prime
 };
 
 class Bench {
@@ -435,7 +434,6 @@ class Bench {
   // HTTP, until status.json names this pid). If the port was taken in the
   // meantime, picks another and retries.
   ::testing::AssertionResult StartHealthy(std::chrono::milliseconds timeout = 30s) {
-    if (auto primed = Prime(); !primed) return primed;
     for (int attempt = 0; attempt < 4; ++attempt) {
       daemon_->Start();
       const pid_t pid = daemon_->pid();
@@ -460,32 +458,6 @@ class Bench {
                                            << ")" << daemon_->LogTail();
     }
     return ::testing::AssertionFailure() << "no free HTTP port" << daemon_->LogTail();
-  }
-
-  // WORKAROUND for a daemon bug (see Pipeline.FreshDataDirFirstStartRunsBothStages):
-  // on a fresh data dir the sink stage starts before capture has created
-  // PREFIX.transaction, fails fatally with "topic 'v2.transaction' does not
-  // exist" and takes the daemon down (exit 1). So that the other tests test
-  // everything else, the first start of a bench runs capture alone until it
-  // streams (the topic then exists), then stops it with SIGTERM.
-  ::testing::AssertionResult Prime() {
-    if (primed_ || !opts_.prime) return ::testing::AssertionSuccess();
-    primed_ = true;
-    daemon_->Start({"--stage", "capture"});
-    const pid_t pid = daemon_->pid();
-    const bool ok = WaitFor(
-        [&] {
-          if (!daemon_->running()) return true;
-          auto st = Status();
-          return st && st->value("pid", 0) == pid && (*st)["stages"]["capture"].value("streaming", false);
-        },
-        60s, 100ms);
-    const auto code = daemon_->Signal(SIGTERM, 10s);
-    if (!ok || code != 0) {
-      return ::testing::AssertionFailure() << "priming capture failed (exit "
-                                           << (code ? std::to_string(*code) : "none") << ")" << daemon_->LogTail();
-    }
-    return ::testing::AssertionSuccess();
   }
 
   // `ghostlog status --config F --json`, parsed; nullopt if it failed.
@@ -575,7 +547,6 @@ class Bench {
   TempDir dir_;
   int port_ = 0;
   int fence_ = 0;
-  bool primed_ = false;
   std::unique_ptr<Daemon> daemon_;
 };
 

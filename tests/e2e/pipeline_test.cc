@@ -10,9 +10,7 @@ namespace {
 // The plain first start an operator does: fresh data dir, [source] and
 // [sink] configured, `ghostlog run`. Both stages must come up and stay up.
 TEST(Pipeline, FreshDataDirFirstStartRunsBothStages) {
-  BenchOptions o;
-  o.prime = false;
-  Bench b(o);
+  Bench b;
   CreateSchema(b);
   SeedSource(b.source, 200);
   ASSERT_TRUE(b.StartHealthy());
@@ -154,7 +152,7 @@ TEST(Pipeline, SigkillTwentyTwoTimesUnderWorkload) {
   EXPECT_GT(w.committed(), 200);
   EXPECT_EQ(b.source.Value("SELECT count(*) FROM marker_a"), std::to_string(w.committed()));
   ExpectAllTablesEqual(b);
-  EXPECT_EQ(b.daemon().starts(), kKills + 2);  // the priming start, 22 killed, the last
+  EXPECT_EQ(b.daemon().starts(), kKills + 1);  // 22 killed, the last
   EXPECT_EQ(b.daemon().Signal(SIGTERM, 10s), 0) << b.daemon().LogTail();
 }
 
