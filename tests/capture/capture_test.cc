@@ -18,6 +18,17 @@ TEST_F(CaptureTest, SnapshotThenStreamProducesDebeziumEvents) {
   EXPECT_EQ(first["after"], json::parse(R"({"id":1,"code":"F1","name":"Facility 1","active":false})"));
   EXPECT_EQ(first["source"]["snapshot"], "true");
   EXPECT_EQ(first["source"]["table"], "facilities");
+  // The snapshot's chunks, then one record saying it is complete.
+  ASSERT_TRUE(WaitFor([&] { return capture_->stats().streaming.load(); }));
+  auto snapshot_txns = ReadTopic(*log_, "v2.transaction");
+  ASSERT_GE(snapshot_txns.size(), 2u);
+  for (size_t i = 0; i + 1 < snapshot_txns.size(); ++i) {
+    EXPECT_EQ(json::parse(*snapshot_txns[i].value)["status"], "SNAPSHOT");
+  }
+  json done = json::parse(*snapshot_txns.back().value);
+  EXPECT_EQ(done["status"], "SNAPSHOT_DONE");
+  EXPECT_EQ(done["snapshot_rows"], 250);
+  EXPECT_TRUE(done["ranges"].empty());
 
   pg_.Exec("BEGIN; INSERT INTO facilities VALUES (1000, 'NEW', 'New one', true); "
            "UPDATE facilities SET name = 'Renamed' WHERE id = 2; DELETE FROM facilities WHERE id = 3; COMMIT");
