@@ -2,66 +2,15 @@
 // snapshot and during streaming: afterwards the changelog holds the source's
 // history exactly once, and the slot never confirmed more than the changelog
 // had made durable.
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <atomic>
-#include <fstream>
 #include <random>
 #include <set>
 
 #include "capture_harness.h"
+#include "daemon_process.h"
 
 namespace ghostlog::capture::testing {
 namespace {
-
-class Daemon {
- public:
-  Daemon(std::string config, std::string log_path) : config_(std::move(config)), log_(std::move(log_path)) {}
-  ~Daemon() { Kill(); }
-  void Start() {
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      const int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      ::execl(GHOSTLOG_BIN, GHOSTLOG_BIN, "run", "--config", config_.c_str(), "--stage", "capture", nullptr);
-      ::_exit(127);
-    }
-  }
-  void Kill() { Signal(SIGKILL); }
-  int Term() { return Signal(SIGTERM); }
-  // Waits until the log holds `n` lines containing `what` (it accumulates across restarts).
-  int CountLog(const std::string& what) const {
-    std::ifstream in(log_);
-    std::string line;
-    int seen = 0;
-    while (std::getline(in, line)) seen += line.find(what) != std::string::npos;
-    return seen;
-  }
-  bool WaitForLog(const std::string& what, int n) const {
-    return WaitFor([&] { return CountLog(what) >= n; });
-  }
-  std::string Tail() const {
-    std::ifstream in(log_);
-    std::string all((std::istreambuf_iterator<char>(in)), {});
-    return all.size() > 6000 ? all.substr(all.size() - 6000) : all;
-  }
-
- private:
-  int Signal(int sig) {
-    if (pid_ <= 0) return -1;
-    ::kill(pid_, sig);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-  std::string config_, log_;
-  pid_t pid_ = -1;
-};
 
 // Offsets of each topic that committed transactions (and snapshot chunks)
 // cover; ranges a crash left behind are listed as ABORTED and excluded.

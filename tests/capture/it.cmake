@@ -5,7 +5,7 @@ target_compile_definitions(capture_tests PRIVATE GHOSTLOG_SOURCE_DIR="${PROJECT_
 gtest_discover_tests(capture_tests DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 300 LABELS pg)
 
 # The daemon's capture stage under SIGKILL.
-add_executable(capture_crash_tests capture/capture_crash_test.cc)
+add_executable(capture_crash_tests capture/capture_crash_test.cc capture/capture_big_txn_test.cc)
 target_link_libraries(capture_crash_tests PRIVATE ghostlog_log GTest::gtest_main nlohmann_json::nlohmann_json)
 target_include_directories(capture_crash_tests PRIVATE ${PROJECT_SOURCE_DIR}/capture/include)
 target_compile_definitions(capture_crash_tests PRIVATE GHOSTLOG_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
