@@ -4,14 +4,15 @@
 
 #include <cstring>
 
+#include "crc32c.h"
 #include "record_generated.h"
 
 namespace ghostlog::log {
 namespace {
 
-uint32_t Crc(std::string_view data) {
-  return static_cast<uint32_t>(
-      crc32(0L, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size())));
+uint32_t Crc(uint8_t format, std::string_view data) {
+  if (format >= 2) return Crc32c(data);
+  return static_cast<uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size())));
 }
 
 void PutFixed32(std::string* out, uint32_t v) {
@@ -51,7 +52,7 @@ Result<const fb::Record*> Open(std::string_view bytes) {
   if (format == 0) return Status::Corruption("record envelope has format 0");
   std::string_view body = bytes.substr(kEnvelopeHeaderSize);
   const uint32_t want = GetFixed32(bytes.data() + 1);
-  if (Crc(body) != want) return Status::Corruption("record fails its checksum");
+  if (Crc(format, body) != want) return Status::Corruption("record fails its checksum");
   flatbuffers::Verifier verifier(reinterpret_cast<const uint8_t*>(body.data()), body.size());
   if (!verifier.VerifyBuffer<fb::Record>(nullptr)) {
     return Status::Corruption("record envelope does not parse");
@@ -95,7 +96,7 @@ void EncodeRecord(const RecordIn& r, Offset offset, Timestamp ts, std::string* o
   std::string_view body(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
   out->reserve(out->size() + kEnvelopeHeaderSize + body.size());
   out->push_back(static_cast<char>(kRecordFormatVersion));
-  PutFixed32(out, Crc(body));
+  PutFixed32(out, Crc(kRecordFormatVersion, body));
   out->append(body);
 }
 

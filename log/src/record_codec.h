@@ -9,8 +9,10 @@
 
 namespace ghostlog::log {
 
-inline constexpr uint8_t kRecordFormatVersion = 1;
-inline constexpr size_t kEnvelopeHeaderSize = 5;  // format byte + CRC-32
+// Format 1 checksummed with zlib's CRC-32; format 2 (written since) with
+// CRC-32C, which the CPU computes. Both are read.
+inline constexpr uint8_t kRecordFormatVersion = 2;
+inline constexpr size_t kEnvelopeHeaderSize = 5;  // format byte + checksum
 
 // Appends the envelope of `r` (given offset and timestamp) to `out`.
 void EncodeRecord(const RecordIn& r, Offset offset, Timestamp ts, std::string* out);
