@@ -12,158 +12,127 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include <sys/statvfs.h>
+
+#include "daemon_status.h"
 #include "ghostlog/capture/doctor.h"
+#include "ghostlog/log/embedded_log.h"
 #include "http_server.h"
 
 namespace ghostlog::cli {
 namespace {
 
-struct StageRun {
-  std::string name;
-  std::jthread thread;
-  std::atomic<bool> done{false};
-  Status result;
+// Free space the data dir must have before a paused pipeline starts again: a
+// full memtable budget (64 MiB, flushed at open) with room to spare, so the
+// restart does not fill the disk again at once.
+constexpr uint64_t kResumeFreeBytes = 256ull << 20;
+
+// One opening of the changelog with the stages running on it. A full data
+// dir ends a session: the log refuses writes after a failed one, so the
+// daemon stops the stages, closes the log, waits for space and starts a new
+// session, whose open recovers the WAL up to the failed write as after a crash.
+struct Session {
+  std::unique_ptr<log::EmbeddedLog> log;
+  std::unique_ptr<capture::Capture> cap;
+  std::unique_ptr<transform::Transform> tfm;
+  std::unique_ptr<sink::Sink> snk;
+  std::vector<std::unique_ptr<StageRun>> runs;
+
+  ~Session() { Stop(); }
+  void Stop() {
+    for (auto& r : runs) r->thread.request_stop();
+    for (auto& r : runs) {
+      if (r->thread.joinable()) r->thread.join();
+    }
+  }
+  nlohmann::json Status(const DaemonConfig& c) const {
+    return StatusJson(c, cap.get(), tfm.get(), snk.get(), runs, *log);
+  }
+  // Why the session cannot go on: a stage's error, or the log's.
+  ghostlog::Status Failure() const {
+    for (const auto& r : runs) {
+      if (r->done && !r->result.ok()) return r->result;
+    }
+    return log->FatalError();
+  }
+  bool AllDone() const {
+    for (const auto& r : runs) {
+      if (!r->done) return false;
+    }
+    return true;
+  }
 };
 
-int64_t RssBytes() {
-  std::ifstream in("/proc/self/statm");
-  long pages = 0, rss = 0;
-  in >> pages >> rss;
-  return rss * sysconf(_SC_PAGESIZE);
+void StartStage(Session& session, const std::string& name, std::function<Status(std::stop_token)> fn) {
+  auto r = std::make_unique<StageRun>();
+  r->name = name;
+  StageRun* raw = r.get();
+  r->thread = std::jthread([raw, fn = std::move(fn)](std::stop_token stop) {
+    raw->result = fn(stop);
+    if (!raw->result.ok()) spdlog::error("{} stopped: {}", raw->name, raw->result.ToString());
+    raw->done = true;
+  });
+  session.runs.push_back(std::move(r));
 }
 
-// The status document: /health, /metrics and `ghostlog status` all read it.
-nlohmann::json StatusJson(const DaemonConfig& c, const capture::Capture* cap, const transform::Transform* tfm,
-                          const sink::Sink* snk, const std::vector<std::unique_ptr<StageRun>>& runs,
-                          log::Changelog& log) {
-  nlohmann::json j{
-      {"pid", ::getpid()}, {"ts_ms", log::NowMs()}, {"rss_bytes", RssBytes()}, {"stages", nlohmann::json::object()}};
-  auto state = [&](const std::string& name) -> std::pair<std::string, std::string> {
-    for (const auto& r : runs) {
-      if (r->name != name) continue;
-      if (!r->done) return {"running", ""};
-      return {r->result.ok() ? "stopped" : "failed", r->result.ok() ? "" : r->result.ToString()};
-    }
-    return {"not configured", ""};
-  };
-  if (cap != nullptr) {
-    const auto& s = cap->stats();
-    auto [st, err] = state("capture");
-    j["stages"]["capture"] = {{"state", st},
-                              {"last_error", err},
-                              {"streaming", s.streaming.load()},
-                              {"transactions", s.transactions.load()},
-                              {"events", s.events.load()},
-                              {"snapshot_rows", s.snapshot_rows.load()},
-                              {"snapshot_rows_estimated", s.snapshot_rows_estimated.load()},
-                              {"confirmed_lsn", s.confirmed_lsn.load()},
-                              {"received_lsn", s.received_lsn.load()},
-                              {"last_commit_ts_ms", s.last_commit_ts_ms.load()}};
+// Opens the changelog and starts the selected stages on it.
+Result<std::unique_ptr<Session>> StartSession(DaemonConfig& config, const RunOptions& options) {
+  auto want = [&](const std::string& stage) { return options.stages.empty() || options.stages.count(stage); };
+  auto session = std::make_unique<Session>();
+  log::EmbeddedLogOptions lo;
+  lo.data_dir = config.data_dir;
+  lo.fsync = config.fsync;
+  lo.fsync_interval = config.fsync_interval;
+  auto opened = log::EmbeddedLog::Open(lo);
+  if (!opened.ok()) return opened.status().WithContext("cannot open the changelog");
+  session->log = std::move(opened).value();
+  log::EmbeddedLog& log = *session->log;
+  if (config.capture && want("capture")) {
+    config.capture->resnapshot = options.resnapshot;
+    session->cap = std::make_unique<capture::Capture>(*config.capture, log);
+    capture::Capture* cap = session->cap.get();
+    const capture::CaptureConfig* cc = &*config.capture;
+    const std::string path = config.path;
+    StartStage(*session, "capture", [cap, cc, path](std::stop_token s) -> Status {
+      // The preflight at start: warnings are logged; a failed check other than
+      // reachability (which capture retries) stops the stage with its advice.
+      const capture::DoctorReport report = capture::Doctor(*cc);
+      const capture::DoctorCheck* conn = report.Find("connection");
+      for (const auto& c : report.checks) {
+        if (c.result == capture::DoctorCheck::Result::kWarning) spdlog::warn("doctor: {}: {}", c.name, c.message);
+        if (c.result == capture::DoctorCheck::Result::kFailed) spdlog::error("doctor: {}: {}", c.name, c.message);
+      }
+      const bool reachable = conn == nullptr || conn->result != capture::DoctorCheck::Result::kFailed;
+      if (!report.ok() && reachable) {
+        return Status::InvalidArgument("the source failed its preflight checks (run `ghostlog doctor --config " +
+                                       path + "`)");
+      }
+      return cap->Run(s);
+    });
   }
-  if (tfm != nullptr) {
-    const auto& s = tfm->stats();
-    auto [st, err] = state("transform");
-    int64_t end = 0;
-    if (auto p = log.DescribePartition({c.transform->input_prefix + ".transaction", 0}); p.ok()) end = p->end_offset;
-    j["stages"]["transform"] = {{"state", st},
-                                {"last_error", err},
-                                {"transactions", s.transactions.load()},
-                                {"events_in", s.events_in.load()},
-                                {"events_out", s.events_out.load()},
-                                {"dead_lettered", s.dead_lettered.load()},
-                                {"committed_offset", s.committed_offset.load()},
-                                {"end_offset", end},
-                                {"lag_transactions", std::max<int64_t>(0, end - s.committed_offset.load())},
-                                {"last_source_ts_ms", s.last_source_ts_ms.load()}};
+  if (config.transform && want("transform")) {
+    session->tfm = std::make_unique<transform::Transform>(*config.transform, log);
+    transform::Transform* tfm = session->tfm.get();
+    StartStage(*session, "transform", [tfm](std::stop_token s) { return tfm->Run(s); });
   }
-  if (snk != nullptr) {
-    const auto& s = snk->stats();
-    auto [st, err] = state("sink");
-    int64_t end = 0;
-    if (auto p = log.DescribePartition({c.sink->transaction_topic, 0}); p.ok()) end = p->end_offset;
-    j["stages"]["sink"] = {{"state", st},
-                           {"last_error", err},
-                           {"connected", s.connected.load()},
-                           {"transactions", s.transactions.load()},
-                           {"events", s.events.load()},
-                           {"rows_written", s.rows_written.load()},
-                           {"batches", s.batches.load()},
-                           {"dead_lettered", s.dead_lettered.load()},
-                           {"last_batch_ms", s.last_batch_ms.load()},
-                           {"last_batch_events", s.last_batch_events.load()},
-                           {"committed_offset", s.committed_offset.load()},
-                           {"end_offset", end},
-                           {"lag_transactions", std::max<int64_t>(0, end - s.committed_offset.load())},
-                           {"last_source_ts_ms", s.last_source_ts_ms.load()}};
+  if (config.sink && want("sink")) {
+    session->snk = std::make_unique<sink::Sink>(*config.sink, log);
+    sink::Sink* snk = session->snk.get();
+    StartStage(*session, "sink", [snk](std::stop_token s) { return snk->Run(s); });
   }
-  return j;
+  return session;
 }
 
-std::string Metrics(const nlohmann::json& st) {
-  std::string out;
-  auto gauge = [&](const std::string& name, const std::string& help, double v, const std::string& labels = "") {
-    out += "# HELP " + name + " " + help + "\n# TYPE " + name + " gauge\n" + name + labels + " " +
-           std::to_string(static_cast<int64_t>(v)) + "\n";
-  };
-  gauge("ghostlog_rss_bytes", "Resident memory of the daemon.", st["rss_bytes"].get<double>());
-  if (st["stages"].contains("capture")) {
-    const auto& c = st["stages"]["capture"];
-    gauge("ghostlog_capture_transactions_total", "Source transactions captured.", c["transactions"].get<double>());
-    gauge("ghostlog_capture_events_total", "Change events captured (snapshot rows included).",
-          c["events"].get<double>());
-    gauge("ghostlog_capture_snapshot_rows", "Rows read by the snapshot.", c["snapshot_rows"].get<double>());
-    gauge("ghostlog_capture_snapshot_rows_estimated", "Estimated rows to snapshot.",
-          c["snapshot_rows_estimated"].get<double>());
-    gauge("ghostlog_capture_confirmed_lsn", "LSN confirmed to the source (durable in the changelog).",
-          c["confirmed_lsn"].get<double>());
-    gauge("ghostlog_capture_received_lsn", "Highest LSN received from the source.", c["received_lsn"].get<double>());
-    gauge("ghostlog_capture_streaming", "1 while streaming from the slot.", c["streaming"].get<bool>() ? 1 : 0);
-  }
-  if (st["stages"].contains("transform")) {
-    const auto& t = st["stages"]["transform"];
-    gauge("ghostlog_transform_transactions_total", "Source transactions mapped.", t["transactions"].get<double>());
-    gauge("ghostlog_transform_events_in_total", "Change events read by the transform.", t["events_in"].get<double>());
-    gauge("ghostlog_transform_events_out_total", "Change events the mappings produced.", t["events_out"].get<double>());
-    gauge("ghostlog_transform_dead_lettered_total", "Events sent to the transform's dead-letter topic.",
-          t["dead_lettered"].get<double>());
-    gauge("ghostlog_transform_lag_transactions", "Transactions captured but not yet mapped.",
-          t["lag_transactions"].get<double>());
-  }
-  if (st["stages"].contains("sink")) {
-    const auto& s = st["stages"]["sink"];
-    gauge("ghostlog_sink_transactions_total", "Source transactions applied to the target.",
-          s["transactions"].get<double>());
-    gauge("ghostlog_sink_events_total", "Change events applied.", s["events"].get<double>());
-    gauge("ghostlog_sink_rows_written_total", "Rows upserted or deleted in the target.",
-          s["rows_written"].get<double>());
-    gauge("ghostlog_sink_dead_lettered_total", "Events sent to the dead-letter topic.",
-          s["dead_lettered"].get<double>());
-    gauge("ghostlog_sink_lag_transactions", "Transactions in the changelog not yet applied.",
-          s["lag_transactions"].get<double>());
-    gauge("ghostlog_sink_last_batch_ms", "Duration of the last target transaction.", s["last_batch_ms"].get<double>());
-    gauge("ghostlog_sink_last_batch_events", "Events in the last target transaction.",
-          s["last_batch_events"].get<double>());
-    const int64_t src = s["last_source_ts_ms"].get<int64_t>();
-    gauge("ghostlog_sink_lag_seconds", "Age of the last applied source commit.",
-          src > 0 ? static_cast<double>(log::NowMs() - src) / 1000.0 : 0);
-  }
-  return out;
-}
-
-// Written atomically (rename) so a reader never sees half a file.
-void WriteStatusFile(const std::string& dir, const nlohmann::json& j) {
-  const std::string tmp = dir + "/status.json.tmp", path = dir + "/status.json";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << j.dump(2) << '\n';
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
+uint64_t FreeBytes(const std::string& dir) {
+  struct statvfs v {};
+  if (::statvfs(dir.c_str(), &v) != 0) return 0;
+  return static_cast<uint64_t>(v.f_bavail) * v.f_frsize;
 }
 
 }  // namespace
 
-int RunDaemon(DaemonConfig config, const RunOptions& options) {
+int RunDaemon(DaemonConfig config, const RunOptions& run_options) {
+  RunOptions options = run_options;
   auto logger = spdlog::stderr_logger_mt("ghostlog");
   // journald adds its own timestamps; one line per event, no colours.
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
@@ -178,7 +147,6 @@ int RunDaemon(DaemonConfig config, const RunOptions& options) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto want = [&](const std::string& stage) { return options.stages.empty() || options.stages.count(stage); };
   for (const auto& s : options.stages) {
     if ((s == "capture" && !config.capture) || (s == "transform" && !config.transform) ||
         (s == "sink" && !config.sink)) {
@@ -186,67 +154,20 @@ int RunDaemon(DaemonConfig config, const RunOptions& options) {
       return 2;
     }
   }
-  log::EmbeddedLogOptions lo;
-  lo.data_dir = config.data_dir;
-  lo.fsync = config.fsync;
-  lo.fsync_interval = config.fsync_interval;
-  auto opened = log::EmbeddedLog::Open(lo);
-  if (!opened.ok()) {
-    spdlog::error("cannot open the changelog: {}", opened.status().message());
-    return 1;
-  }
-  std::unique_ptr<log::EmbeddedLog> log = std::move(opened).value();
-
-  std::unique_ptr<capture::Capture> cap;
-  std::unique_ptr<transform::Transform> tfm;
-  std::unique_ptr<sink::Sink> snk;
-  std::vector<std::unique_ptr<StageRun>> runs;
-  auto start = [&](const std::string& name, std::function<Status(std::stop_token)> fn) {
-    auto r = std::make_unique<StageRun>();
-    r->name = name;
-    StageRun* raw = r.get();
-    r->thread = std::jthread([raw, fn = std::move(fn)](std::stop_token stop) {
-      raw->result = fn(stop);
-      if (!raw->result.ok()) spdlog::error("{} stopped: {}", raw->name, raw->result.ToString());
-      raw->done = true;
-    });
-    runs.push_back(std::move(r));
-  };
-  if (config.capture && want("capture")) {
-    config.capture->resnapshot = options.resnapshot;
-    cap = std::make_unique<capture::Capture>(*config.capture, *log);
-    start("capture", [&](std::stop_token s) -> Status {
-      // The preflight at start: warnings are logged; a failed check other than
-      // reachability (which capture retries) stops the stage with its advice.
-      const capture::DoctorReport report = capture::Doctor(*config.capture);
-      const capture::DoctorCheck* conn = report.Find("connection");
-      for (const auto& c : report.checks) {
-        if (c.result == capture::DoctorCheck::Result::kWarning) spdlog::warn("doctor: {}: {}", c.name, c.message);
-        if (c.result == capture::DoctorCheck::Result::kFailed) spdlog::error("doctor: {}: {}", c.name, c.message);
-      }
-      const bool reachable = conn == nullptr || conn->result != capture::DoctorCheck::Result::kFailed;
-      if (!report.ok() && reachable) {
-        return Status::InvalidArgument("the source failed its preflight checks (run `ghostlog doctor --config " +
-                                       config.path + "`)");
-      }
-      return cap->Run(s);
-    });
-  }
-  if (config.transform && want("transform")) {
-    tfm = std::make_unique<transform::Transform>(*config.transform, *log);
-    start("transform", [&](std::stop_token s) { return tfm->Run(s); });
-  }
-  if (config.sink && want("sink")) {
-    snk = std::make_unique<sink::Sink>(*config.sink, *log);
-    start("sink", [&](std::stop_token s) { return snk->Run(s); });
-  }
-  if (runs.empty()) {
+  if (!config.capture && !config.transform && !config.sink) {
     spdlog::error("{} configures no stage to run ([source], [transform] or [sink])", config.path);
     return 2;
   }
+  auto started = StartSession(config, options);
+  if (!started.ok()) {
+    spdlog::error("{}", started.status().message());
+    return 1;
+  }
+  std::unique_ptr<Session> session = std::move(started).value();
+  options.resnapshot = false;  // a session started again after a pause resumes, it does not start over
 
   std::mutex status_mu;
-  nlohmann::json status = StatusJson(config, cap.get(), tfm.get(), snk.get(), runs, *log);
+  nlohmann::json status = session->Status(config);
   std::unique_ptr<HttpServer> http;
   if (!config.http_listen.empty()) {
     auto server = HttpServer::Start(config.http_listen, [&](const std::string& target) -> HttpResponse {
@@ -257,6 +178,7 @@ int RunDaemon(DaemonConfig config, const RunOptions& options) {
         for (const auto& [name, st] : status["stages"].items()) {
           if (st["state"] != "running") why += name + " is " + st["state"].get<std::string>() + "; ";
         }
+        if (status.contains("paused")) why += "paused: " + status["paused"].get<std::string>();
         if (why.empty()) return {200, "text/plain; charset=utf-8", "ok\n"};
         return {503, "text/plain; charset=utf-8", why + "\n"};
       }
@@ -264,7 +186,6 @@ int RunDaemon(DaemonConfig config, const RunOptions& options) {
     });
     if (!server.ok()) {
       spdlog::error("{}", server.status().message());
-      for (auto& r : runs) r->thread.request_stop();
       return 1;
     }
     http = std::move(server).value();
@@ -275,7 +196,7 @@ int RunDaemon(DaemonConfig config, const RunOptions& options) {
   // then a watchdog ping each turn of this loop while nothing has failed, so a
   // wedged main loop gets the service restarted. Without NOTIFY_SOCKET these
   // calls do nothing.
-  sd_notifyf(0, "READY=1\nSTATUS=running: %zu stage(s)\nMAINPID=%lu", runs.size(),
+  sd_notifyf(0, "READY=1\nSTATUS=running: %zu stage(s)\nMAINPID=%lu", session->runs.size(),
              static_cast<unsigned long>(::getpid()));
   uint64_t watchdog_usec = 0;
   const bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0;
@@ -283,7 +204,13 @@ int RunDaemon(DaemonConfig config, const RunOptions& options) {
       watchdog ? std::min<long>(1'000'000'000L, static_cast<long>(watchdog_usec) * 1000 / 2) : 1'000'000'000L;
   if (watchdog) spdlog::info("systemd watchdog: pinging every {} ms", tick_ns / 1'000'000);
 
+  auto publish = [&](nlohmann::json j) {
+    WriteStatusFile(config.data_dir, j);
+    std::lock_guard l(status_mu);
+    status = std::move(j);
+  };
   int exit_code = 0;
+  std::string paused;  // why the pipeline is paused (no session); empty while it runs
   for (;;) {
     timespec wait{tick_ns / 1'000'000'000L, tick_ns % 1'000'000'000L};
     const int sig = sigtimedwait(&signals, nullptr, &wait);
@@ -293,17 +220,37 @@ int RunDaemon(DaemonConfig config, const RunOptions& options) {
       spdlog::info("{}: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
       break;
     }
-    bool failed = false, all_done = true;
-    for (const auto& r : runs) {
-      failed |= r->done && !r->result.ok();
-      all_done &= r->done.load();
+    if (!paused.empty()) {
+      // Paused on a full data dir: the process stays up (systemd keeps it,
+      // /health says why) and starts a new session once there is room.
+      publish(PausedStatusJson(config, paused));
+      sd_notifyf(0, "%sSTATUS=paused: %s", watchdog ? "WATCHDOG=1\n" : "", paused.c_str());
+      if (FreeBytes(config.data_dir) < kResumeFreeBytes) continue;
+      auto again = StartSession(config, options);
+      if (!again.ok() && again.status().IsNoSpace()) continue;
+      if (!again.ok()) {
+        spdlog::critical("{}", again.status().message());
+        exit_code = 1;
+        break;
+      }
+      session = std::move(again).value();
+      spdlog::warn("the data dir has {} MiB free again: the pipeline resumes", FreeBytes(config.data_dir) >> 20);
+      paused.clear();
+      continue;
     }
-    {
-      std::lock_guard l(status_mu);
-      status = StatusJson(config, cap.get(), tfm.get(), snk.get(), runs, *log);
+    const Status failure = session->Failure();
+    const bool all_done = session->AllDone();
+    publish(session->Status(config));
+    if (failure.IsNoSpace()) {
+      paused = "the data dir " + config.data_dir + " is full";
+      spdlog::critical("{}: {}. Every stage stops and nothing more is confirmed to the source; the pipeline "
+                       "resumes by itself once {} MiB are free",
+                       paused, failure.message(), kResumeFreeBytes >> 20);
+      session.reset();  // stops and joins the stages, then closes the changelog
+      publish(PausedStatusJson(config, paused));
+      continue;
     }
-    WriteStatusFile(config.data_dir, status);
-    if (!failed && log->FatalError().ok()) {
+    if (failure.ok()) {
       std::string line;
       for (const auto& [name, st] : status["stages"].items()) {
         line += (line.empty() ? "" : ", ") + name + " " + st.value("state", "?");
@@ -311,25 +258,24 @@ int RunDaemon(DaemonConfig config, const RunOptions& options) {
           line += " (lag " + std::to_string(st["lag_transactions"].get<int64_t>()) + ")";
       }
       sd_notifyf(0, "%sSTATUS=%s", watchdog ? "WATCHDOG=1\n" : "", line.c_str());
-    }
-    if (failed) {
+    } else {
+      if (session->log->FatalError().ok() == false) {
+        spdlog::critical("changelog failed: {}", session->log->FatalError().message());
+      }
       exit_code = 1;
       break;
     }
     if (all_done) break;
-    if (Status f = log->FatalError(); !f.ok()) {
-      spdlog::critical("changelog failed: {}", f.message());
-      exit_code = 1;
-      break;
-    }
   }
   sd_notify(0, "STOPPING=1\nSTATUS=stopping");
-  for (auto& r : runs) r->thread.request_stop();
-  for (auto& r : runs) r->thread.join();
-  for (const auto& r : runs) {
-    if (!r->result.ok()) exit_code = 1;
+  if (session) {
+    session->Stop();
+    for (const auto& r : session->runs) {
+      if (!r->result.ok() && !r->result.IsNoSpace()) exit_code = 1;
+    }
+    WriteStatusFile(config.data_dir, session->Status(config));
+    session.reset();
   }
-  WriteStatusFile(config.data_dir, StatusJson(config, cap.get(), tfm.get(), snk.get(), runs, *log));
   http.reset();
   spdlog::info("stopped");
   return exit_code;

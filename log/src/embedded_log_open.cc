@@ -24,6 +24,7 @@ Status FromRocks(const rocksdb::Status& s, const std::string& context) {
   if (s.ok()) return Status::OK();
   if (s.IsCorruption()) return Status::Corruption(context + ": " + s.ToString());
   if (s.IsNotFound()) return Status::NotFound(context + ": " + s.ToString());
+  if (s.IsNoSpace()) return Status::NoSpace(context + ": " + s.ToString());
   return Status::IOError(context + ": " + s.ToString());
 }
 

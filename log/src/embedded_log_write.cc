@@ -132,8 +132,13 @@ void EmbeddedLogImpl::RunGroup(std::vector<Writer*>& group) {
   if (s.ok()) s = ToStatus(db_->Write(wo, &ctx.batch), "changelog write");
   if (!s.ok()) {
     // Fatal: after a failed write or fsync the state of the WAL is unknown, and
-    // retrying could acknowledge data that is not on disk.
-    Status fatal = Status::IOError("changelog write failed, refusing further writes: " + s.message());
+    // retrying could acknowledge data that is not on disk. A full disk keeps
+    // its code: reopening the log (WAL recovery stops at the failed write)
+    // is how a writer resumes once space is freed.
+    Status fatal = s.IsNoSpace()
+                       ? Status::NoSpace("changelog write failed, the data dir is full; refusing further writes: " +
+                                         s.message())
+                       : Status::IOError("changelog write failed, refusing further writes: " + s.message());
     {
       std::lock_guard l(mu_);
       if (fatal_.ok()) fatal_ = fatal;

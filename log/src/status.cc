@@ -20,6 +20,7 @@ const char* Status::CodeName(Code c) {
     case Code::kAborted: return "Aborted";
     case Code::kTimedOut: return "Timed out";
     case Code::kUnavailable: return "Unavailable";
+    case Code::kNoSpace: return "No space";
   }
   return "Unknown";
 }

@@ -443,6 +443,25 @@ TEST_F(EmbeddedLogTest, WriteFailureIsFatal) {
   EXPECT_EQ(Must(log_->DescribePartition({"t", 0})).end_offset, 0);
 }
 
+// A full disk is fatal for this opening too, but keeps its own code, so the
+// daemon can tell it apart (it pauses, then reopens); the reopened log has
+// everything acknowledged before.
+TEST_F(EmbeddedLogTest, AFullDiskIsNoSpaceAndAReopenRecovers) {
+  ASSERT_OK(log_->CreateTopic("t", 1, {}));
+  Append("t", {Rec("a", "1")});
+  fault::Arm("log.write", Status::NoSpace("injected: No space left on device"), 1);
+  auto r = log_->Append({"t", 0}, {Rec("b", "2")});
+  ASSERT_TRUE(r.status().IsNoSpace()) << r.status().ToString();
+  EXPECT_TRUE(log_->Append({"t", 0}, {Rec("c", "3")}).status().IsNoSpace());
+  EXPECT_TRUE(log_->FatalError().IsNoSpace());
+  Reopen();
+  EXPECT_TRUE(log_->FatalError().ok());
+  EXPECT_EQ(Append("t", {Rec("d", "4")}), (std::vector<Offset>{1}));
+  auto recs = ReadAll("t");
+  ASSERT_EQ(recs.size(), 2u);
+  EXPECT_EQ(*recs[1].value, "4");
+}
+
 // Corrupts one stored record behind the log's back.
 void CorruptRecord(const std::string& dir, const std::function<void(std::string*)>& mutate) {
   rocksdb::Options o;

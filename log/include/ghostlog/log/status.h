@@ -28,6 +28,8 @@ class Status {
     kAborted,          // an operation stopped because the log is closing
     kTimedOut,
     kUnavailable,      // a remote peer (database, broker) is unreachable; retrying may help
+    kNoSpace,          // the data dir's file system is full; the writer refuses writes until it
+                       // is reopened, which recovers everything acknowledged before
   };
 
   Status() = default;
@@ -43,6 +45,7 @@ class Status {
   static Status Aborted(std::string m) { return {Code::kAborted, std::move(m)}; }
   static Status TimedOut(std::string m) { return {Code::kTimedOut, std::move(m)}; }
   static Status Unavailable(std::string m) { return {Code::kUnavailable, std::move(m)}; }
+  static Status NoSpace(std::string m) { return {Code::kNoSpace, std::move(m)}; }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
@@ -53,6 +56,7 @@ class Status {
   bool IsBusy() const { return code_ == Code::kBusy; }
   bool IsOutOfRange() const { return code_ == Code::kOutOfRange; }
   bool IsUnavailable() const { return code_ == Code::kUnavailable; }
+  bool IsNoSpace() const { return code_ == Code::kNoSpace; }
 
   // "Corruption: record 7 of topic 'x' partition 0 fails its checksum".
   std::string ToString() const;

@@ -1,0 +1,158 @@
+#include "daemon_status.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace ghostlog::cli {
+
+int64_t RssBytes() {
+  std::ifstream in("/proc/self/statm");
+  long pages = 0, rss = 0;
+  in >> pages >> rss;
+  return rss * sysconf(_SC_PAGESIZE);
+}
+
+// The status document: /health, /metrics and `ghostlog status` all read it.
+nlohmann::json StatusJson(const DaemonConfig& c, const capture::Capture* cap, const transform::Transform* tfm,
+                          const sink::Sink* snk, const std::vector<std::unique_ptr<StageRun>>& runs,
+                          log::Changelog& log) {
+  nlohmann::json j{
+      {"pid", ::getpid()}, {"ts_ms", log::NowMs()}, {"rss_bytes", RssBytes()}, {"stages", nlohmann::json::object()}};
+  auto state = [&](const std::string& name) -> std::pair<std::string, std::string> {
+    for (const auto& r : runs) {
+      if (r->name != name) continue;
+      if (!r->done) return {"running", ""};
+      return {r->result.ok() ? "stopped" : "failed", r->result.ok() ? "" : r->result.ToString()};
+    }
+    return {"not configured", ""};
+  };
+  if (cap != nullptr) {
+    const auto& s = cap->stats();
+    auto [st, err] = state("capture");
+    j["stages"]["capture"] = {{"state", st},
+                              {"last_error", err},
+                              {"streaming", s.streaming.load()},
+                              {"transactions", s.transactions.load()},
+                              {"events", s.events.load()},
+                              {"snapshot_rows", s.snapshot_rows.load()},
+                              {"snapshot_rows_estimated", s.snapshot_rows_estimated.load()},
+                              {"confirmed_lsn", s.confirmed_lsn.load()},
+                              {"received_lsn", s.received_lsn.load()},
+                              {"last_commit_ts_ms", s.last_commit_ts_ms.load()}};
+  }
+  if (tfm != nullptr) {
+    const auto& s = tfm->stats();
+    auto [st, err] = state("transform");
+    int64_t end = 0;
+    if (auto p = log.DescribePartition({c.transform->input_prefix + ".transaction", 0}); p.ok()) end = p->end_offset;
+    j["stages"]["transform"] = {{"state", st},
+                                {"last_error", err},
+                                {"transactions", s.transactions.load()},
+                                {"events_in", s.events_in.load()},
+                                {"events_out", s.events_out.load()},
+                                {"dead_lettered", s.dead_lettered.load()},
+                                {"committed_offset", s.committed_offset.load()},
+                                {"end_offset", end},
+                                {"lag_transactions", std::max<int64_t>(0, end - s.committed_offset.load())},
+                                {"last_source_ts_ms", s.last_source_ts_ms.load()}};
+  }
+  if (snk != nullptr) {
+    const auto& s = snk->stats();
+    auto [st, err] = state("sink");
+    int64_t end = 0;
+    if (auto p = log.DescribePartition({c.sink->transaction_topic, 0}); p.ok()) end = p->end_offset;
+    j["stages"]["sink"] = {{"state", st},
+                           {"last_error", err},
+                           {"connected", s.connected.load()},
+                           {"transactions", s.transactions.load()},
+                           {"events", s.events.load()},
+                           {"rows_written", s.rows_written.load()},
+                           {"batches", s.batches.load()},
+                           {"dead_lettered", s.dead_lettered.load()},
+                           {"last_batch_ms", s.last_batch_ms.load()},
+                           {"last_batch_events", s.last_batch_events.load()},
+                           {"committed_offset", s.committed_offset.load()},
+                           {"end_offset", end},
+                           {"lag_transactions", std::max<int64_t>(0, end - s.committed_offset.load())},
+                           {"last_source_ts_ms", s.last_source_ts_ms.load()}};
+  }
+  return j;
+}
+
+nlohmann::json PausedStatusJson(const DaemonConfig& c, const std::string& why) {
+  nlohmann::json j{
+      {"pid", ::getpid()}, {"ts_ms", log::NowMs()}, {"rss_bytes", RssBytes()}, {"stages", nlohmann::json::object()}};
+  j["paused"] = why;
+  for (const auto& [name, configured] : {std::pair<const char*, bool>{"capture", c.capture.has_value()},
+                                         {"transform", c.transform.has_value()},
+                                         {"sink", c.sink.has_value()}}) {
+    if (configured) j["stages"][name] = {{"state", "paused"}, {"last_error", why}};
+  }
+  return j;
+}
+
+std::string Metrics(const nlohmann::json& st) {
+  std::string out;
+  auto gauge = [&](const std::string& name, const std::string& help, double v, const std::string& labels = "") {
+    out += "# HELP " + name + " " + help + "\n# TYPE " + name + " gauge\n" + name + labels + " " +
+           std::to_string(static_cast<int64_t>(v)) + "\n";
+  };
+  gauge("ghostlog_rss_bytes", "Resident memory of the daemon.", st["rss_bytes"].get<double>());
+  if (st["stages"].contains("capture")) {
+    const auto& c = st["stages"]["capture"];
+    gauge("ghostlog_capture_transactions_total", "Source transactions captured.", c["transactions"].get<double>());
+    gauge("ghostlog_capture_events_total", "Change events captured (snapshot rows included).",
+          c["events"].get<double>());
+    gauge("ghostlog_capture_snapshot_rows", "Rows read by the snapshot.", c["snapshot_rows"].get<double>());
+    gauge("ghostlog_capture_snapshot_rows_estimated", "Estimated rows to snapshot.",
+          c["snapshot_rows_estimated"].get<double>());
+    gauge("ghostlog_capture_confirmed_lsn", "LSN confirmed to the source (durable in the changelog).",
+          c["confirmed_lsn"].get<double>());
+    gauge("ghostlog_capture_received_lsn", "Highest LSN received from the source.", c["received_lsn"].get<double>());
+    gauge("ghostlog_capture_streaming", "1 while streaming from the slot.", c["streaming"].get<bool>() ? 1 : 0);
+  }
+  if (st["stages"].contains("transform")) {
+    const auto& t = st["stages"]["transform"];
+    gauge("ghostlog_transform_transactions_total", "Source transactions mapped.", t["transactions"].get<double>());
+    gauge("ghostlog_transform_events_in_total", "Change events read by the transform.", t["events_in"].get<double>());
+    gauge("ghostlog_transform_events_out_total", "Change events the mappings produced.", t["events_out"].get<double>());
+    gauge("ghostlog_transform_dead_lettered_total", "Events sent to the transform's dead-letter topic.",
+          t["dead_lettered"].get<double>());
+    gauge("ghostlog_transform_lag_transactions", "Transactions captured but not yet mapped.",
+          t["lag_transactions"].get<double>());
+  }
+  if (st["stages"].contains("sink")) {
+    const auto& s = st["stages"]["sink"];
+    gauge("ghostlog_sink_transactions_total", "Source transactions applied to the target.",
+          s["transactions"].get<double>());
+    gauge("ghostlog_sink_events_total", "Change events applied.", s["events"].get<double>());
+    gauge("ghostlog_sink_rows_written_total", "Rows upserted or deleted in the target.",
+          s["rows_written"].get<double>());
+    gauge("ghostlog_sink_dead_lettered_total", "Events sent to the dead-letter topic.",
+          s["dead_lettered"].get<double>());
+    gauge("ghostlog_sink_lag_transactions", "Transactions in the changelog not yet applied.",
+          s["lag_transactions"].get<double>());
+    gauge("ghostlog_sink_last_batch_ms", "Duration of the last target transaction.", s["last_batch_ms"].get<double>());
+    gauge("ghostlog_sink_last_batch_events", "Events in the last target transaction.",
+          s["last_batch_events"].get<double>());
+    const int64_t src = s["last_source_ts_ms"].get<int64_t>();
+    gauge("ghostlog_sink_lag_seconds", "Age of the last applied source commit.",
+          src > 0 ? static_cast<double>(log::NowMs() - src) / 1000.0 : 0);
+  }
+  return out;
+}
+
+void WriteStatusFile(const std::string& dir, const nlohmann::json& j) {
+  const std::string tmp = dir + "/status.json.tmp", path = dir + "/status.json";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << j.dump(2) << '\n';
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+}
+
+
+}  // namespace ghostlog::cli
