@@ -20,6 +20,8 @@ std::string Lsn(uint64_t v) {
   return buf;
 }
 
+void PrintStatusText(nlohmann::json& st, bool alive, long pid);
+
 Status PrintStatus(const DaemonConfig& config, bool json) {
   const std::string path = config.data_dir + "/status.json";
   std::ifstream in(path);
@@ -34,12 +36,26 @@ Status PrintStatus(const DaemonConfig& config, bool json) {
     std::cout << st.dump(2) << '\n';
     return Status::OK();
   }
+  // A status file is the daemon's, but may be old or hand-edited: a field of
+  // the wrong type is reported, not thrown at the operator.
+  try {
+    PrintStatusText(st, alive, pid);
+  } catch (const nlohmann::json::exception& e) {
+    return Status::Corruption(path + " is not a status this ghostlog understands: " + e.what());
+  }
+  return Status::OK();
+}
+
+void PrintStatusText(nlohmann::json& st, bool alive, long pid) {
   std::cout << "daemon: " << (alive ? "running, pid " + std::to_string(pid) : std::string("not running"))
             << ", status written " << st["age_ms"].get<int64_t>() / 1000 << " s ago, RSS "
             << st.value("rss_bytes", int64_t{0}) / (1 << 20) << " MiB\n";
+  if (st.contains("paused")) std::cout << "paused: " << st["paused"].get<std::string>() << "\n";
   for (const auto& [name, s] : st["stages"].items()) {
     std::cout << name << ": " << s["state"].get<std::string>();
-    if (name == "capture") {
+    if (!s.contains("transactions")) {
+      // A paused pipeline has no stage figures: only the state and why.
+    } else if (name == "capture") {
       std::cout << (s["streaming"].get<bool>() ? ", streaming" : ", not streaming") << ", " << s["transactions"]
                 << " transactions, " << s["events"] << " events, snapshot " << s["snapshot_rows"] << "/"
                 << s["snapshot_rows_estimated"] << " rows, confirmed LSN " << Lsn(s["confirmed_lsn"].get<uint64_t>())
@@ -58,7 +74,6 @@ Status PrintStatus(const DaemonConfig& config, bool json) {
       std::cout << "\n  last error: " << s["last_error"].get<std::string>();
     std::cout << '\n';
   }
-  return Status::OK();
 }
 
 }  // namespace

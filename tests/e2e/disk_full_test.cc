@@ -61,6 +61,9 @@ TEST(DiskFull, ThePipelinePausesAndResumesWhenSpaceReturns) {
       },
       10s))
       << health.raw << b.daemon().LogTail();
+  const auto shown = RunGhostlog(b.dir().path(), {"status", "--config", b.config_path()});
+  EXPECT_EQ(shown.code, 0) << shown.out;
+  EXPECT_NE(shown.out.find("paused: the data dir"), std::string::npos) << shown.out;
   std::this_thread::sleep_for(2s);
   ASSERT_TRUE(b.daemon().running()) << b.daemon().LogTail();
   const std::string confirmed_while_full =
