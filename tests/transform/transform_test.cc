@@ -477,3 +477,31 @@ TEST_F(TransformTest, TheSnapshotIsMappedOnlyOnceItIsComplete) {
 
 }  // namespace
 }  // namespace ghostlog::transform
+
+namespace ghostlog::transform {
+namespace {
+
+// A TRUNCATE of a looked-up table: every row that read it is mapped again
+// (its lookups now find nothing), and rows inserted after it are found again.
+TEST_F(TransformTest, ATruncateOfALookedUpTableReMapsItsReaders) {
+  capture_->Txn(
+      {{"public.zones", "r", {{"id", 1}, {"name", "Pwani"}}}, {"public.zones", "r", {{"id", 2}, {"name", "Mara"}}}},
+      "SNAPSHOT");
+  capture_->Txn({{"public.facilities", "c", Facility(1, "A", 1)}, {"public.facilities", "c", Facility(2, "B", 2)}});
+  ASSERT_OK(RunToEnd(Config()));
+  auto zone_of = [&](int id) { return Target("public.kafka_facilities").at(FacilityKey(id))["zonename"]; };
+  EXPECT_EQ(zone_of(1), "Pwani");
+
+  capture_->Txn({{"public.zones", "t", json::object()}});
+  ASSERT_OK(RunToEnd(Config()));
+  EXPECT_TRUE(zone_of(1).is_null());
+  EXPECT_TRUE(zone_of(2).is_null());
+
+  capture_->Txn({{"public.zones", "c", {{"id", 2}, {"name", "Mara Region"}}}});
+  ASSERT_OK(RunToEnd(Config()));
+  EXPECT_TRUE(zone_of(1).is_null());
+  EXPECT_EQ(zone_of(2), "Mara Region");
+}
+
+}  // namespace
+}  // namespace ghostlog::transform

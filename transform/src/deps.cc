@@ -42,6 +42,14 @@ std::vector<std::string> DependencyIndex::Dependents(const std::string& table, c
   return {k->second.begin(), k->second.end()};
 }
 
+std::vector<std::string> DependencyIndex::AllDependents(const std::string& table) const {
+  auto t = reverse_.find(table);
+  if (t == reverse_.end()) return {};
+  std::set<std::string> rows;
+  for (const auto& [key, readers] : t->second) rows.insert(readers.begin(), readers.end());
+  return {rows.begin(), rows.end()};
+}
+
 Status DependencyIndex::Load(log::Changelog& log, const std::string& topic) {
   forward_.clear();
   reverse_.clear();

@@ -35,6 +35,8 @@ class DependencyIndex {
 
   // The rows that read (table, key); empty if none.
   std::vector<std::string> Dependents(const std::string& table, const std::string& key) const;
+  // The rows that read any row of `table` (a TRUNCATE changes them all).
+  std::vector<std::string> AllDependents(const std::string& table) const;
   bool HasDependents(const std::string& table) const { return reverse_.count(table) > 0; }
   size_t rows() const { return forward_.size(); }
 

@@ -62,10 +62,15 @@ Result<std::optional<json>> ChangelogLookup::Lookup(const std::string& table, co
   }
   const std::string record_key = k.dump();
   if (refs_ != nullptr) refs_->emplace_back(table, record_key);
-  auto rec = log_.ReadLatest({prefix_ + "." + table, 0}, record_key);
+  const std::string topic = prefix_ + "." + table;
+  auto rec = log_.ReadLatest({topic, 0}, record_key);
   if (rec.status().IsNotFound()) return std::optional<json>{};  // no row of that table captured yet
   RETURN_NOT_OK(rec.status());
   if (!*rec || !(*rec)->value) return std::optional<json>{};
+  // A TRUNCATE (capture's "t" event, keyed "") removes every row before it;
+  // compaction keeps their latest records, so they are not deleted for us.
+  ASSIGN_OR_RAISE(auto truncated, log_.ReadLatest({topic, 0}, ""));
+  if (truncated && truncated->offset > (*rec)->offset) return std::optional<json>{};
   json v = json::parse(*(*rec)->value, nullptr, false);
   if (v.is_discarded()) return Status::Corruption(table + " key " + k.dump() + ": the latest event is not JSON");
   if (v.value("op", "") == "d") return std::optional<json>{};

@@ -318,7 +318,8 @@ class Transform::Impl {
     // Live lookups: rows that read this one, or read the table before capture
     // had recorded it, are mapped again.
     const std::string table = topic.substr(cfg_.input_prefix.size() + 1);
-    std::vector<std::string> dependents = deps_.Dependents(table, r.key);
+    std::vector<std::string> dependents =
+        op == "t" ? deps_.AllDependents(table) : deps_.Dependents(table, r.key);
     for (auto& row : deps_.Dependents(table, kAnyRow)) dependents.push_back(std::move(row));
     std::sort(dependents.begin(), dependents.end());
     dependents.erase(std::unique(dependents.begin(), dependents.end()), dependents.end());
