@@ -206,6 +206,10 @@ Status TxnWriter::AbortInflight(Checkpoint& cp) {
   txn.value = nlohmann::json{{"status", "ABORTED"}, {"txId", cp.inflight_xid}, {"ranges", ranges}}.dump();
   cp.inflight.clear();
   cp.inflight_xid = 0;
+  return WriteMarker(std::move(txn), cp);
+}
+
+Status TxnWriter::WriteMarker(log::RecordIn txn, const Checkpoint& cp) {
   log::AtomicWrite w;
   w.batches.push_back({{txn_topic_, 0}, {std::move(txn)}});
   w.checkpoints[checkpoint_name_] = cp.Encode();
@@ -228,12 +232,7 @@ Status TxnWriter::WriteSnapshotDone(const Checkpoint& cp, int64_t rows) {
                              {"snapshot_rows", rows},
                              {"ranges", nlohmann::json::array()}}
                   .dump();
-  log::AtomicWrite w;
-  w.batches.push_back({{txn_topic_, 0}, {std::move(txn)}});
-  w.checkpoints[checkpoint_name_] = cp.Encode();
-  w.durability = log::Durability::kSync;
-  ASSIGN_OR_RAISE(auto offsets, log_.Write(std::move(w)));
-  end_[txn_topic_] = offsets[0].back() + 1;
+  RETURN_NOT_OK(WriteMarker(std::move(txn), cp));
   durable_lsn_ = cp.lsn;
   return Status::OK();
 }

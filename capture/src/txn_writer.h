@@ -74,6 +74,9 @@ class TxnWriter {
     log::Offset first = -1, last = -1;
   };
   Status Flush(Checkpoint& cp, bool final);
+  // One record of the transaction topic with no ranges (ABORTED,
+  // SNAPSHOT_DONE) and `cp`, in one synced write.
+  Status WriteMarker(log::RecordIn txn, const Checkpoint& cp);
   Status Advance(const std::vector<std::string>& topics, const std::vector<std::vector<log::Offset>>& offsets);
   std::string TxnRecord(const std::string& status) const;
 
