@@ -95,8 +95,11 @@ nlohmann::json PausedStatusJson(const DaemonConfig& c, const std::string& why) {
 
 std::string Metrics(const nlohmann::json& st) {
   std::string out;
+  // Totals are counters (they restart at 0 with the process, which
+  // Prometheus's rate() treats as a reset); everything else is a gauge.
   auto gauge = [&](const std::string& name, const std::string& help, double v, const std::string& labels = "") {
-    out += "# HELP " + name + " " + help + "\n# TYPE " + name + " gauge\n" + name + labels + " " +
+    const char* type = name.ends_with("_total") ? "counter" : "gauge";
+    out += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + labels + " " +
            std::to_string(static_cast<int64_t>(v)) + "\n";
   };
   gauge("ghostlog_rss_bytes", "Resident memory of the daemon.", st["rss_bytes"].get<double>());

@@ -46,6 +46,9 @@ TEST(Daemon, HealthMetricsAndHttpGarbage) {
   EXPECT_GT(m["ghostlog_rss_bytes"], 1 << 20);
   EXPECT_LT(m["ghostlog_rss_bytes"], 1 << 30);
   EXPECT_GE(m["ghostlog_capture_confirmed_lsn"], 1);
+  const std::string body = HttpGet(b.port(), "/metrics").body;
+  EXPECT_NE(body.find("# TYPE ghostlog_capture_events_total counter\n"), std::string::npos) << body;
+  EXPECT_NE(body.find("# TYPE ghostlog_sink_lag_transactions gauge\n"), std::string::npos) << body;
 
   // Garbage: raw junk, a POST, a 100 KB header, a silent connection.
   const auto junk = HttpRaw(b.port(), "GARBAGE\r\n\r\n");
