@@ -117,6 +117,12 @@ void AddDaemonCommands(CLI::App& app, Context& ctx) {
     ctx.needs_data_dir = false;
     ctx.run = []() -> Status {
       ASSIGN_OR_RAISE(DaemonConfig c, LoadConfig(config_path));
+      if (!c.capture && !c.transform && !c.sink) {
+        // Valid, but `run` would refuse it: say so rather than "ok".
+        std::cout << config_path << ": ok, but no stage is configured ([source], [transform] or [sink]); "
+                  << "`ghostlog run` needs at least one\n";
+        return Status::OK();
+      }
       std::cout << config_path << ": ok (stages:" << (c.capture ? " capture" : "") << (c.transform ? " transform" : "")
                 << (c.sink ? " sink" : "") << ")\n";
       return Status::OK();
