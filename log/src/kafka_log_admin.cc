@@ -51,12 +51,21 @@ Result<int32_t> KafkaLogImpl::PartitionCount(const std::string& topic) {
     const auto& t = m->topics[i];
     if (topic != t.topic) continue;
     RETURN_NOT_OK(ToStatus(t.err, "metadata of topic '" + topic + "'"));
+    std::lock_guard l(topics_mu_);
+    partition_counts_[topic] = t.partition_cnt;
     return t.partition_cnt;
   }
+  std::lock_guard l(topics_mu_);
+  partition_counts_.erase(topic);
   return Status::NotFound("topic '" + topic + "' does not exist");
 }
 
 Status KafkaLogImpl::CheckPartition(const TopicPartition& tp) {
+  {
+    std::lock_guard l(topics_mu_);
+    auto it = partition_counts_.find(tp.topic);
+    if (it != partition_counts_.end() && tp.partition >= 0 && tp.partition < it->second) return Status::OK();
+  }
   ASSIGN_OR_RAISE(int32_t n, PartitionCount(tp.topic));
   if (tp.partition < 0 || tp.partition >= n) {
     return Status::NotFound("topic '" + tp.topic + "' has " + std::to_string(n) + " partition(s); partition " +
@@ -70,7 +79,12 @@ Result<std::pair<Offset, Offset>> KafkaLogImpl::Watermarks(const TopicPartition&
   int64_t lo = 0, hi = 0;
   rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(admin_.get(), tp.topic.c_str(), tp.partition, &lo, &hi,
                                                              Ms(options_.request_timeout));
-  RETURN_NOT_OK(ToStatus(err, "watermarks of " + Where(tp)));
+  Status s = ToStatus(err, "watermarks of " + Where(tp));
+  if (s.IsNotFound()) {
+    std::lock_guard l(topics_mu_);
+    partition_counts_.erase(tp.topic);  // deleted behind our back
+  }
+  RETURN_NOT_OK(s);
   return std::make_pair(lo, hi);
 }
 
@@ -100,6 +114,10 @@ Status KafkaLogImpl::CreateTopic(const std::string& topic, int32_t partitions, c
 }
 
 Status KafkaLogImpl::DeleteTopic(const std::string& topic) {
+  {
+    std::lock_guard l(topics_mu_);
+    partition_counts_.erase(topic);
+  }
   rd_kafka_DeleteTopic_t* dt = rd_kafka_DeleteTopic_new(topic.c_str());
   const std::string what = "deleting topic '" + topic + "'";
   auto ev = RunAdmin(what, RD_KAFKA_EVENT_DELETETOPICS_RESULT,

@@ -141,6 +141,11 @@ class KafkaLogImpl final : public KafkaLog {
   std::mutex groups_mu_;
   std::map<std::string, Handle> groups_;  // group.id -> consumer used to commit and fetch offsets
   std::string cluster_id_;
+  // Partition counts seen in metadata. Kafka never shrinks a topic, so a
+  // cached count is a safe lower bound; a partition beyond it, or a topic not
+  // in the cache, asks the cluster again.
+  std::mutex topics_mu_;
+  std::map<std::string, int32_t> partition_counts_;
 };
 
 }  // namespace ghostlog::log::kafka

@@ -75,6 +75,10 @@ Result<std::vector<Offset>> KafkaLogImpl::Append(const TopicPartition& tp, std::
   // Records already enqueued point at `slots`: wait for them even on failure.
   Status delivered = AwaitDeliveries(producer_.get(), wait, "appending to " + Where(tp));
   RETURN_NOT_OK(produced);
+  if (delivered.IsNotFound()) {
+    std::lock_guard tl(topics_mu_);
+    partition_counts_.erase(tp.topic);  // deleted behind our back
+  }
   RETURN_NOT_OK(delivered);
   return std::move(wait.offsets);
 }
@@ -102,7 +106,10 @@ PooledConsumer KafkaLogImpl::AcquireConsumer(const TopicPartition& tp, Offset fr
                                          {"auto.offset.reset", "error"},
                                          {"isolation.level", "read_committed"},
                                          {"enable.auto.commit", "false"},
-                                         {"fetch.wait.max.ms", "100"}});
+                                         {"fetch.wait.max.ms", "100"},
+                                         // Bounds what an idle pooled consumer buffers ahead of its
+                                         // reader (it keeps fetching while in the pool).
+                                         {"queued.max.messages.kbytes", "8192"}});
   if (!h.ok()) {
     *st = h.status();
     return {};
@@ -155,7 +162,7 @@ Result<std::vector<Record>> KafkaLogImpl::ReadWith(PooledConsumer& c, const Topi
   const auto deadline = std::chrono::steady_clock::now() + options_.request_timeout;
   bool short_of_end = false;
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       if (!out.empty()) return out;
       return Status::TimedOut("reading " + Where(tp) + " from offset " + std::to_string(from) + ": no records within " +
@@ -219,7 +226,7 @@ Result<Offset> KafkaLogImpl::WaitForData(const TopicPartition& tp, Offset from, 
   if (!assigned.ok()) return assigned;
   Offset end = wm.second;
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) break;
     rd_kafka_message_t* m = rd_kafka_consumer_poll(c.rk.get(), static_cast<int>(left.count()));
     if (m == nullptr) continue;

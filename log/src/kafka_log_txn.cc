@@ -90,10 +90,19 @@ Result<std::vector<std::vector<Offset>>> KafkaLogImpl::Write(AtomicWrite write) 
     wait.pending -= checkpoint_records.size();
   }
   Status delivered = AwaitDeliveries(p, wait, "writing a transaction");
-  if (!produced.ok() || !delivered.ok()) {
+  if (!produced.ok()) {
     Error abort(rd_kafka_abort_transaction(p, timeout));
     if (abort) txn_producer_.reset();
-    return produced.ok() ? delivered : produced;
+    return produced;
+  }
+  if (!delivered.ok()) {
+    // A failed record puts the transaction in an abortable state whose cause
+    // (e.g. an authorization failure) only commit reports; the records
+    // themselves just say "purged".
+    rd_kafka_error_t* err = rd_kafka_commit_transaction(p, timeout);
+    if (err) return fail(err, "writing a transaction");
+    txn_producer_.reset();
+    return Status::IOError("a transaction committed although a record failed (" + delivered.message() + ")");
   }
 
   if (!write.offsets.empty()) {

@@ -267,6 +267,22 @@ TEST_F(KafkaLogTest, AtomicWriteIsOneTransaction) {
   EXPECT_TRUE(log_->Write(bad).status().IsInvalidArgument());
 }
 
+TEST_F(KafkaLogTest, AFailedTransactionIsReportedAndTheNextOneWorks) {
+  // The broker refuses to add the partition to the transaction: abortable.
+  rd_kafka_mock_push_request_errors(mock_, /*AddPartitionsToTxn*/ 24, 1,
+                                    RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+  AtomicWrite w;
+  w.batches.push_back({{"orders", 0}, {Rec("a", "1")}});
+  w.checkpoints["capture.lsn"] = "0/1000";
+  auto failed = log_->Write(w);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.status().message().find("uthoriz"), std::string::npos) << failed.status().ToString();
+
+  w.checkpoints["capture.lsn"] = "0/2000";
+  Must(log_->Write(w), "write after the abort");
+  EXPECT_EQ(Must(log_->ReadCheckpoint("capture.lsn"), "checkpoint"), "0/2000");
+}
+
 TEST_F(KafkaLogTest, RetriableProduceErrorsRetryWithoutDuplicates) {
   const TopicPartition tp{"orders", 0};
   // The next produce requests fail as if leadership moved, then as a dropped connection.
