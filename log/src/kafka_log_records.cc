@@ -128,6 +128,9 @@ Status Assign(PooledConsumer& c, const TopicPartition& tp, Offset from) {
   PartitionList l(rd_kafka_topic_partition_list_new(1));
   rd_kafka_topic_partition_list_add(l.get(), tp.topic.c_str(), tp.partition)->offset = from;
   c.tp.reset();  // unknown until the assignment succeeds
+  // Unassigning first drops what was fetched for the old position, so that
+  // no record from there can show up as the first one of the new position.
+  RETURN_NOT_OK(ToStatus(rd_kafka_assign(c.rk.get(), nullptr), "unassigning a reader"));
   RETURN_NOT_OK(ToStatus(rd_kafka_assign(c.rk.get(), l.get()), "assigning " + Where(tp)));
   c.tp = tp;
   c.next = from;

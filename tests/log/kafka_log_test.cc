@@ -133,6 +133,10 @@ TEST_F(KafkaLogTest, AppendReturnsConsecutiveOffsetsAndReadsBackIdentically) {
   auto one = Must(log_->Read(tp, 4, ReadLimits{100, 1}), "read");
   ASSERT_EQ(one.size(), 1u);  // at least one record even past max_bytes
   EXPECT_EQ(one[0].offset, 4);
+  // Jumps forward and back on a reader that has fetched ahead.
+  EXPECT_EQ(Must(log_->Read(tp, 0, ReadLimits{2, 1 << 20}), "read").back().offset, 1);
+  EXPECT_EQ(Must(log_->Read(tp, 5), "read").front().offset, 5);
+  EXPECT_EQ(Must(log_->Read(tp, 3), "read").front().offset, 3);
   // Other partitions are untouched.
   EXPECT_EQ(Must(log_->DescribePartition({"orders", 0}), "describe").end_offset, 0);
 }
