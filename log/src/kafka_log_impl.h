@@ -135,6 +135,7 @@ class KafkaLogImpl final : public KafkaLog {
   std::mutex append_mu_;  // one Append at a time keeps a batch's offsets consecutive
   std::mutex txn_mu_;
   Handle txn_producer_;  // transactional: Write(); made on first use
+  Status txn_fatal_;     // set once the transactional producer failed fatally
   bool checkpoint_topic_ok_ = false;
   std::mutex pool_mu_;
   std::vector<PooledConsumer> pool_;

@@ -34,6 +34,7 @@ Result<std::vector<std::vector<Offset>>> KafkaLogImpl::Write(AtomicWrite write) 
     return Status::InvalidArgument("atomic write has offsets but no consumer group");
   }
   std::lock_guard l(txn_mu_);
+  RETURN_NOT_OK(txn_fatal_);
   if (!write.checkpoints.empty()) RETURN_NOT_OK(EnsureCheckpointTopic());
   const int timeout = static_cast<int>(options_.request_timeout.count());
   if (!txn_producer_) {
@@ -46,8 +47,9 @@ Result<std::vector<std::vector<Offset>>> KafkaLogImpl::Write(AtomicWrite write) 
     txn_producer_ = std::move(h);
   }
   rd_kafka_t* p = txn_producer_.get();
-  // Aborts what can be aborted; a fatal error (e.g. fenced by a newer
-  // instance) drops the producer so that the next Write starts afresh.
+  // Aborts what can be aborted. A fatal error (e.g. fenced by a newer
+  // instance with the same transactional.id) is final: re-initializing would
+  // fence that newer instance in turn, so every later Write returns it.
   auto fail = [&](rd_kafka_error_t* raw, const std::string& what) -> Status {
     Error e(raw);
     Status s = ToStatus(e.get(), what);
@@ -55,6 +57,7 @@ Result<std::vector<std::vector<Offset>>> KafkaLogImpl::Write(AtomicWrite write) 
       Error abort(rd_kafka_abort_transaction(p, timeout));
       if (abort) txn_producer_.reset();
     } else if (rd_kafka_error_is_fatal(e.get())) {
+      txn_fatal_ = s;
       txn_producer_.reset();
     }
     return s;
