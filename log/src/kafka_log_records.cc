@@ -1,0 +1,254 @@
+// KafkaLog: producing (Append), fetching (Read, WaitForData) and the pool of
+// assign-only consumers that fetching uses.
+#include "kafka_log_impl.h"
+
+namespace ghostlog::log::kafka {
+
+namespace {
+// How long a read keeps polling after an end-of-partition event short of the
+// high watermark: the rest is an open transaction or its marker, not data.
+constexpr int kShortOfEndMs = 100;
+constexpr size_t kMaxIdleConsumers = 8;
+}  // namespace
+
+Status KafkaLogImpl::Produce(rd_kafka_t* producer, const TopicPartition& tp, std::vector<RecordIn>& records,
+                             DeliveryWait& wait, std::vector<DeliverySlot>& slots, size_t first_slot) {
+  for (size_t i = 0; i < records.size(); ++i) {
+    RecordIn& r = records[i];
+    rd_kafka_headers_t* hdrs = nullptr;
+    if (!r.headers.empty()) {
+      hdrs = rd_kafka_headers_new(r.headers.size());
+      for (const auto& h : r.headers) {
+        rd_kafka_header_add(hdrs, h.key.data(), static_cast<ssize_t>(h.key.size()), h.value.data(),
+                            static_cast<ssize_t>(h.value.size()));
+      }
+    }
+    DeliverySlot* slot = &slots[first_slot + i];
+    // The produce macros cast their arguments: compute them first.
+    void* value = r.value ? r.value->data() : nullptr;
+    const size_t value_size = r.value ? r.value->size() : 0;
+    const int64_t ts = r.timestamp == kNoTimestamp ? 0 : r.timestamp;
+    for (;;) {
+      rd_kafka_resp_err_t err = rd_kafka_producev(
+          producer, RD_KAFKA_V_TOPIC(tp.topic.c_str()), RD_KAFKA_V_PARTITION(tp.partition),
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(r.key.data(), r.key.size()),
+          RD_KAFKA_V_VALUE(value, value_size),
+          RD_KAFKA_V_TIMESTAMP(ts), RD_KAFKA_V_HEADERS(hdrs),
+          RD_KAFKA_V_OPAQUE(slot), RD_KAFKA_V_END);
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;  // the producer owns hdrs now
+      if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        rd_kafka_poll(producer, 10);  // serves delivery reports, which frees queue space
+        continue;
+      }
+      if (hdrs != nullptr) rd_kafka_headers_destroy(hdrs);
+      std::lock_guard l(wait.mu);
+      wait.pending -= records.size() - i;  // never enqueued: no report will come
+      return ToStatus(err, "producing to " + Where(tp));
+    }
+  }
+  return Status::OK();
+}
+
+Status KafkaLogImpl::AwaitDeliveries(rd_kafka_t* producer, DeliveryWait& wait, const std::string& what) {
+  // Reports are served by rd_kafka_poll on this thread. delivery.timeout.ms
+  // bounds how long a record can stay undelivered, so this loop ends.
+  for (;;) {
+    {
+      std::lock_guard l(wait.mu);
+      if (wait.pending == 0) break;
+    }
+    rd_kafka_poll(producer, 50);
+  }
+  return ToStatus(wait.err, what);
+}
+
+Result<std::vector<Offset>> KafkaLogImpl::Append(const TopicPartition& tp, std::vector<RecordIn> batch) {
+  RETURN_NOT_OK(CheckPartition(tp));
+  if (batch.empty()) return std::vector<Offset>{};
+  std::lock_guard l(append_mu_);
+  DeliveryWait wait;
+  wait.pending = batch.size();
+  wait.offsets.assign(batch.size(), -1);
+  std::vector<DeliverySlot> slots(batch.size());
+  for (size_t i = 0; i < slots.size(); ++i) slots[i] = {&wait, i};
+  Status produced = Produce(producer_.get(), tp, batch, wait, slots, 0);
+  // Records already enqueued point at `slots`: wait for them even on failure.
+  Status delivered = AwaitDeliveries(producer_.get(), wait, "appending to " + Where(tp));
+  RETURN_NOT_OK(produced);
+  if (delivered.IsNotFound()) {
+    std::lock_guard tl(topics_mu_);
+    partition_counts_.erase(tp.topic);  // deleted behind our back
+  }
+  RETURN_NOT_OK(delivered);
+  return std::move(wait.offsets);
+}
+
+PooledConsumer KafkaLogImpl::AcquireConsumer(const TopicPartition& tp, Offset from, Status* st) {
+  {
+    std::lock_guard l(pool_mu_);
+    for (auto it = pool_.begin(); it != pool_.end(); ++it) {
+      if (it->tp == tp && it->next == from) {
+        PooledConsumer c = std::move(*it);
+        pool_.erase(it);
+        return c;
+      }
+    }
+    if (!pool_.empty()) {
+      PooledConsumer c = std::move(pool_.back());
+      pool_.pop_back();
+      return c;
+    }
+  }
+  // librdkafka wants a group.id even for assign-only consumers; this group
+  // never joins or commits, so the broker never learns of it.
+  auto h = NewClient(RD_KAFKA_CONSUMER, {{"group.id", "__ghostlog.reader"},
+                                         {"enable.partition.eof", "true"},
+                                         {"auto.offset.reset", "error"},
+                                         {"isolation.level", "read_committed"},
+                                         {"enable.auto.commit", "false"},
+                                         {"fetch.wait.max.ms", "100"},
+                                         // Bounds what an idle pooled consumer buffers ahead of its
+                                         // reader (it keeps fetching while in the pool).
+                                         {"queued.max.messages.kbytes", "8192"}});
+  if (!h.ok()) {
+    *st = h.status();
+    return {};
+  }
+  return PooledConsumer{std::move(h).value(), std::nullopt, -1};
+}
+
+void KafkaLogImpl::ReleaseConsumer(PooledConsumer c) {
+  std::lock_guard l(pool_mu_);
+  if (pool_.size() < kMaxIdleConsumers) pool_.push_back(std::move(c));
+}
+
+namespace {
+Status Assign(PooledConsumer& c, const TopicPartition& tp, Offset from) {
+  if (c.tp == tp && c.next == from) return Status::OK();
+  PartitionList l(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(l.get(), tp.topic.c_str(), tp.partition)->offset = from;
+  c.tp.reset();  // unknown until the assignment succeeds
+  // Unassigning first drops what was fetched for the old position, so that
+  // no record from there can show up as the first one of the new position.
+  RETURN_NOT_OK(ToStatus(rd_kafka_assign(c.rk.get(), nullptr), "unassigning a reader"));
+  RETURN_NOT_OK(ToStatus(rd_kafka_assign(c.rk.get(), l.get()), "assigning " + Where(tp)));
+  c.tp = tp;
+  c.next = from;
+  return Status::OK();
+}
+
+Record ToRecord(const rd_kafka_message_t* m) {
+  Record r;
+  r.offset = m->offset;
+  rd_kafka_timestamp_type_t type;
+  r.timestamp = rd_kafka_message_timestamp(m, &type);
+  if (m->key != nullptr) r.key.assign(static_cast<const char*>(m->key), m->key_len);
+  if (m->payload != nullptr) r.value.emplace(static_cast<const char*>(m->payload), m->len);
+  rd_kafka_headers_t* hdrs = nullptr;
+  if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const char* name;
+    const void* value;
+    size_t size;
+    for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
+      r.headers.push_back({name, value != nullptr ? std::string(static_cast<const char*>(value), size) : std::string()});
+    }
+  }
+  return r;
+}
+}  // namespace
+
+Result<std::vector<Record>> KafkaLogImpl::ReadWith(PooledConsumer& c, const TopicPartition& tp, Offset from,
+                                                   Offset end, const ReadLimits& limits) {
+  RETURN_NOT_OK(Assign(c, tp, from));
+  std::vector<Record> out;
+  int64_t bytes = 0;
+  const auto deadline = std::chrono::steady_clock::now() + options_.request_timeout;
+  bool short_of_end = false;
+  for (;;) {
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      if (!out.empty()) return out;
+      return Status::TimedOut("reading " + Where(tp) + " from offset " + std::to_string(from) + ": no records within " +
+                              std::to_string(options_.request_timeout.count()) + " ms");
+    }
+    const int wait_ms = short_of_end ? kShortOfEndMs : static_cast<int>(left.count());
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(c.rk.get(), wait_ms);
+    if (m == nullptr) {
+      if (short_of_end) return out;
+      continue;
+    }
+    std::unique_ptr<rd_kafka_message_t, decltype(&rd_kafka_message_destroy)> guard(m, rd_kafka_message_destroy);
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      if (m->offset >= end) return out;
+      short_of_end = true;  // possibly a stale event from an earlier read; a short wait tells
+      continue;
+    }
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      c.tp.reset();
+      std::string why = rd_kafka_message_errstr(m);
+      return ToStatus(m->err, "reading " + Where(tp) + " from offset " + std::to_string(from) + " (" + why + ")");
+    }
+    short_of_end = false;
+    if (m->offset < from) continue;
+    c.next = m->offset + 1;
+    Record r = ToRecord(m);
+    bytes += static_cast<int64_t>(r.key.size() + (r.value ? r.value->size() : 0));
+    out.push_back(std::move(r));
+    if (static_cast<int64_t>(out.size()) >= limits.max_records || bytes >= limits.max_bytes || c.next >= end) {
+      return out;
+    }
+  }
+}
+
+Result<std::vector<Record>> KafkaLogImpl::Read(const TopicPartition& tp, Offset from, ReadLimits limits) {
+  ASSIGN_OR_RAISE(auto wm, Watermarks(tp));
+  if (from < wm.first || from > wm.second) {
+    return Status::OutOfRange("offset " + std::to_string(from) + " is out of range [" + std::to_string(wm.first) +
+                              ", " + std::to_string(wm.second) + "] for " + Where(tp));
+  }
+  if (from == wm.second) return std::vector<Record>{};
+  Status st;
+  PooledConsumer c = AcquireConsumer(tp, from, &st);
+  RETURN_NOT_OK(st);
+  auto out = ReadWith(c, tp, from, wm.second, limits);
+  ReleaseConsumer(std::move(c));
+  return out;
+}
+
+// A fetch long-polls the broker, so waiting on a consumer positioned at the
+// end wakes as soon as a record arrives, without a sleep loop. The record
+// fetched to wake up is dropped; the caller reads it with Read().
+Result<Offset> KafkaLogImpl::WaitForData(const TopicPartition& tp, Offset from, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  ASSIGN_OR_RAISE(auto wm, Watermarks(tp));
+  if (wm.second > from || timeout.count() <= 0) return wm.second;
+  Status st;
+  PooledConsumer c = AcquireConsumer(tp, wm.second, &st);
+  RETURN_NOT_OK(st);
+  Status assigned = Assign(c, tp, wm.second);
+  if (!assigned.ok()) return assigned;
+  Offset end = wm.second;
+  for (;;) {
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(c.rk.get(), static_cast<int>(left.count()));
+    if (m == nullptr) continue;
+    std::unique_ptr<rd_kafka_message_t, decltype(&rd_kafka_message_destroy)> guard(m, rd_kafka_message_destroy);
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      c.tp.reset();
+      Status s = ToStatus(m->err, "waiting for data in " + Where(tp));
+      ReleaseConsumer(std::move(c));
+      return s;
+    }
+    c.next = m->offset + 1;
+    end = std::max(end, m->offset + 1);
+    if (end > from) break;
+  }
+  ReleaseConsumer(std::move(c));
+  // The watermark may be past the record that woke us: report the latest.
+  ASSIGN_OR_RAISE(wm, Watermarks(tp));
+  return std::max(end, wm.second);
+}
+
+}  // namespace ghostlog::log::kafka

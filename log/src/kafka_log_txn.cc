@@ -1,0 +1,161 @@
+// KafkaLog: Write() as one Kafka transaction (records, checkpoints and a
+// group's offsets), and reading checkpoints back.
+#include <cstdlib>
+#include <cstring>
+
+#include "kafka_log_impl.h"
+
+namespace ghostlog::log::kafka {
+
+Status KafkaLogImpl::EnsureCheckpointTopic() {
+  if (checkpoint_topic_ok_) return Status::OK();
+  auto n = PartitionCount(kCheckpointTopic);
+  if (n.status().IsNotFound()) {
+    TopicConfig c;
+    c.cleanup_delete = false;
+    c.cleanup_compact = true;
+    c.retention_ms = -1;
+    Status s = CreateTopic(kCheckpointTopic, 1, c);
+    if (!s.ok() && s.code() != Status::Code::kAlreadyExists) return s.WithContext("creating the checkpoint topic");
+  } else if (!n.ok()) {
+    return n.status();
+  }
+  checkpoint_topic_ok_ = true;
+  return Status::OK();
+}
+
+Result<std::vector<std::vector<Offset>>> KafkaLogImpl::Write(AtomicWrite write) {
+  if (options_.transactional_id.empty()) {
+    return Status::NotSupported("Write on the kafka changelog needs a transactional_id (it is a Kafka transaction)");
+  }
+  for (const auto& b : write.batches) RETURN_NOT_OK(CheckPartition(b.tp));
+  for (const auto& [tp, c] : write.offsets) RETURN_NOT_OK(CheckPartition(tp));
+  if (!write.offsets.empty() && write.group.empty()) {
+    return Status::InvalidArgument("atomic write has offsets but no consumer group");
+  }
+  std::lock_guard l(txn_mu_);
+  RETURN_NOT_OK(txn_fatal_);
+  if (!write.checkpoints.empty()) RETURN_NOT_OK(EnsureCheckpointTopic());
+  const int timeout = static_cast<int>(options_.request_timeout.count());
+  if (!txn_producer_) {
+    ASSIGN_OR_RAISE(Handle h, NewClient(RD_KAFKA_PRODUCER, {{"transactional.id", options_.transactional_id},
+                                                            {"enable.idempotence", "true"},
+                                                            {"acks", "all"},
+                                                            {"linger.ms", "1"}}));
+    Error e(rd_kafka_init_transactions(h.get(), timeout));
+    RETURN_NOT_OK(ToStatus(e.get(), "starting transactions as '" + options_.transactional_id + "'"));
+    txn_producer_ = std::move(h);
+  }
+  rd_kafka_t* p = txn_producer_.get();
+  // Aborts what can be aborted. A fatal error (e.g. fenced by a newer
+  // instance with the same transactional.id) is final: re-initializing would
+  // fence that newer instance in turn, so every later Write returns it.
+  auto fail = [&](rd_kafka_error_t* raw, const std::string& what) -> Status {
+    Error e(raw);
+    Status s = ToStatus(e.get(), what);
+    if (rd_kafka_error_txn_requires_abort(e.get())) {
+      Error abort(rd_kafka_abort_transaction(p, timeout));
+      if (abort) txn_producer_.reset();
+    } else if (rd_kafka_error_is_fatal(e.get())) {
+      txn_fatal_ = s;
+      txn_producer_.reset();
+    }
+    return s;
+  };
+
+  RETURN_NOT_OK(ToStatus(Error(rd_kafka_begin_transaction(p)).get(), "beginning a transaction"));
+  size_t total = 0;
+  for (const auto& b : write.batches) total += b.records.size();
+  std::vector<RecordIn> checkpoint_records;
+  for (const auto& [name, value] : write.checkpoints) checkpoint_records.push_back({name, value, {}, kNoTimestamp});
+  total += checkpoint_records.size();
+
+  DeliveryWait wait;
+  wait.pending = total;
+  wait.offsets.assign(total, -1);
+  std::vector<DeliverySlot> slots(total);
+  for (size_t i = 0; i < total; ++i) slots[i] = {&wait, i};
+  Status produced;
+  size_t next = 0;
+  for (auto& b : write.batches) {
+    if (produced.ok()) {
+      produced = Produce(p, b.tp, b.records, wait, slots, next);
+    } else {
+      std::lock_guard wl(wait.mu);
+      wait.pending -= b.records.size();
+    }
+    next += b.records.size();
+  }
+  if (produced.ok()) {
+    produced = Produce(p, {kCheckpointTopic, 0}, checkpoint_records, wait, slots, next);
+  } else {
+    std::lock_guard wl(wait.mu);
+    wait.pending -= checkpoint_records.size();
+  }
+  Status delivered = AwaitDeliveries(p, wait, "writing a transaction");
+  if (!produced.ok()) {
+    Error abort(rd_kafka_abort_transaction(p, timeout));
+    if (abort) txn_producer_.reset();
+    return produced;
+  }
+  if (!delivered.ok()) {
+    // A failed record puts the transaction in an abortable state whose cause
+    // (e.g. an authorization failure) only commit reports; the records
+    // themselves just say "purged".
+    rd_kafka_error_t* err = rd_kafka_commit_transaction(p, timeout);
+    if (err) return fail(err, "writing a transaction");
+    txn_producer_.reset();
+    return Status::IOError("a transaction committed although a record failed (" + delivered.message() + ")");
+  }
+
+  if (!write.offsets.empty()) {
+    PartitionList offsets(rd_kafka_topic_partition_list_new(static_cast<int>(write.offsets.size())));
+    for (const auto& [tp, c] : write.offsets) {
+      rd_kafka_topic_partition_t* e = rd_kafka_topic_partition_list_add(offsets.get(), tp.topic.c_str(), tp.partition);
+      e->offset = c.offset;
+      if (!c.metadata.empty()) {
+        e->metadata = std::malloc(c.metadata.size());  // freed with the list
+        std::memcpy(e->metadata, c.metadata.data(), c.metadata.size());
+        e->metadata_size = c.metadata.size();
+      }
+    }
+    rd_kafka_consumer_group_metadata_t* cgmd = rd_kafka_consumer_group_metadata_new(write.group.c_str());
+    rd_kafka_error_t* err = rd_kafka_send_offsets_to_transaction(p, offsets.get(), cgmd, timeout);
+    rd_kafka_consumer_group_metadata_destroy(cgmd);
+    if (err) return fail(err, "committing offsets of group '" + write.group + "' in a transaction");
+  }
+  if (rd_kafka_error_t* err = rd_kafka_commit_transaction(p, timeout)) return fail(err, "committing a transaction");
+
+  std::vector<std::vector<Offset>> out;
+  next = 0;
+  for (const auto& b : write.batches) {
+    out.emplace_back(wait.offsets.begin() + static_cast<ptrdiff_t>(next),
+                     wait.offsets.begin() + static_cast<ptrdiff_t>(next + b.records.size()));
+    next += b.records.size();
+  }
+  return out;
+}
+
+// Scans the checkpoint topic (compacted, so about one record per name) and
+// keeps the last value of `name`.
+Result<std::string> KafkaLogImpl::ReadCheckpoint(const std::string& name) {
+  auto exists = PartitionCount(kCheckpointTopic);
+  if (exists.status().IsNotFound()) return Status::NotFound("checkpoint '" + name + "' was never written");
+  RETURN_NOT_OK(exists.status());
+  const TopicPartition tp{kCheckpointTopic, 0};
+  ASSIGN_OR_RAISE(auto wm, Watermarks(tp));
+  std::optional<std::string> value;
+  Offset from = wm.first;
+  while (from < wm.second) {
+    ASSIGN_OR_RAISE(auto records, Read(tp, from, ReadLimits{10000, 16 << 20}));
+    if (records.empty()) break;  // only transaction markers are left
+    for (auto& r : records) {
+      if (r.key == name) value = r.value;  // a tombstone clears it
+    }
+    from = records.back().offset + 1;
+  }
+  if (!value) return Status::NotFound("checkpoint '" + name + "' was never written");
+  return *value;
+}
+
+}  // namespace ghostlog::log::kafka
