@@ -31,7 +31,9 @@ b = sum((c[0] - mx) * (c[2] - my) for c in cu) / sxx if sxx else my / mx
 a = my - b * mx
 national = a + b * 6000
 cu_per_core = sum(c[1] for c in cu) / sum(c[3] for c in cu)  # source rows per daemon CPU-second, transform pipeline
-max_hwm = max([h for _, h, _ in series["rss_tables"]] + [s[1] for s in series["rss_txn"]] + [c[4] for c in cu] + [r["e2e_hwm"]])
+peaks = ([(h, f"{int(t)} tables") for t, h, _ in series["rss_tables"]] + [(s[1], f"one {int(s[0]):,}-row transaction") for s in series["rss_txn"]]
+         + [(c[4], f"the catch-up of {int(c[0])} facilities") for c in cu] + [(r["e2e_hwm"], "the end-to-end run")])
+max_hwm, max_case = max(peaks)
 
 big = max(cu, key=lambda c: c[1])                      # the largest run: fixed overheads (WAL, manifest) weigh least
 bpr_transform = big[5] / big[1]                         # bytes on disk per source row, all topics incl. transform output
@@ -224,13 +226,16 @@ p(f"- CPU: the lower of the two per-CPU-second figures above ({fmt(per_core)} ch
   f"{fmt(cu_per_core)} rows/s through the transform pipeline) = {fmt(PER_CORE)} per core, of which we plan to use "
   f"{SAFETY:.0%} (safety factor {SAFETY}: RocksDB background compaction, catch-up after an outage while new changes "
   "keep arriving, a loaded host). vCPUs = max(2, ⌈peak changes/s ÷ (per-core × safety)⌉).")
-p(f"- RAM: ghostlog's largest measured VmHWM in this run ({max_hwm:.0f} MiB) × 2 + {OS_MIB} MiB for the operating "
+p(f"- RAM: ghostlog's largest measured VmHWM in this run ({max_hwm:.0f} MiB, in {max_case}) × 2 + {OS_MIB} MiB for the operating "
   "system, rounded up to whole GiB, at least 2 GiB. PostgreSQL v2 and v3 are assumed to run on their own hosts; "
   "co-located, add their shared_buffers (typically 25% of their RAM) and work_mem.")
 p(f"- Disk: average changes/s × 86,400 × days × {BPC:.0f} B/change × {DISK_HEADROOM} headroom for RocksDB "
   f"compaction. {BPC:.0f} B is the larger of the identity pipeline's uncompacted bytes per change ({bpc_raw:.0f} B) and the "
   f"largest catch-up data dir's bytes per eLMIS source row ({bpr_transform:.0f} B, which includes the transform's output "
   "topics), taken as if nothing were ever compacted: an upper bound.")
+p(f"- With compaction, table topics keep only the latest record per key: in the identity run above the data dir shrank "
+  f"to {r['bytes_compacted'] / r['bytes_raw']:.0%} of its size. How much a real history shrinks depends on how often the "
+  "same keys change, so the table uses the uncompacted figure.")
 p("- The load figures themselves (changes/s, days) are illustrative, not measured eLMIS traffic.")
 p("")
 p("| load | peak changes/s | average changes/s | days of history | vCPU | RAM | disk (changelog) |")
