@@ -228,7 +228,10 @@ p(f"- CPU: the lower of the two per-CPU-second figures above ({fmt(per_core)} ch
   "keep arriving, a loaded host). vCPUs = max(2, ⌈peak changes/s ÷ (per-core × safety)⌉).")
 p(f"- RAM: ghostlog's largest measured VmHWM in this run ({max_hwm:.0f} MiB, in {max_case}) × 2 + {OS_MIB} MiB for the operating "
   "system, rounded up to whole GiB, at least 2 GiB. PostgreSQL v2 and v3 are assumed to run on their own hosts; "
-  "co-located, add their shared_buffers (typically 25% of their RAM) and work_mem.")
+  "co-located, add their shared_buffers (typically 25% of their RAM) and work_mem. **Not covered:** the transform's "
+  "live-lookup index is held in memory and grows with the mapped rows (see the VmHWM column of the catch-up runs; "
+  "docs/benchmarks.md measured 578 MiB at 500 facilities): a national catch-up needs several GB until that index "
+  "moves to disk.")
 p(f"- Disk: average changes/s × 86,400 × days × {BPC:.0f} B/change × {DISK_HEADROOM} headroom for RocksDB "
   f"compaction. {BPC:.0f} B is the larger of the identity pipeline's uncompacted bytes per change ({bpc_raw:.0f} B) and the "
   f"largest catch-up data dir's bytes per eLMIS source row ({bpr_transform:.0f} B, which includes the transform's output "
