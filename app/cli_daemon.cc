@@ -20,32 +20,6 @@ std::string Lsn(uint64_t v) {
   return buf;
 }
 
-void PrintStatusText(nlohmann::json& st, bool alive, long pid);
-
-Status PrintStatus(const DaemonConfig& config, bool json) {
-  const std::string path = config.data_dir + "/status.json";
-  std::ifstream in(path);
-  if (!in) return Status::NotFound("no status in " + config.data_dir + ": the daemon has not run with this config");
-  nlohmann::json st = nlohmann::json::parse(in, nullptr, false);
-  if (st.is_discarded()) return Status::Corruption(path + " is not JSON");
-  const long pid = st.value("pid", 0L);
-  const bool alive = pid > 0 && ::kill(static_cast<pid_t>(pid), 0) == 0;
-  st["running"] = alive;
-  st["age_ms"] = log::NowMs() - st.value("ts_ms", int64_t{0});
-  if (json) {
-    std::cout << st.dump(2) << '\n';
-    return Status::OK();
-  }
-  // A status file is the daemon's, but may be old or hand-edited: a field of
-  // the wrong type is reported, not thrown at the operator.
-  try {
-    PrintStatusText(st, alive, pid);
-  } catch (const nlohmann::json::exception& e) {
-    return Status::Corruption(path + " is not a status this ghostlog understands: " + e.what());
-  }
-  return Status::OK();
-}
-
 void PrintStatusText(nlohmann::json& st, bool alive, long pid) {
   std::cout << "daemon: " << (alive ? "running, pid " + std::to_string(pid) : std::string("not running"))
             << ", status written " << st["age_ms"].get<int64_t>() / 1000 << " s ago, RSS "
@@ -75,6 +49,31 @@ void PrintStatusText(nlohmann::json& st, bool alive, long pid) {
     std::cout << '\n';
   }
 }
+
+Status PrintStatus(const DaemonConfig& config, bool json) {
+  const std::string path = config.data_dir + "/status.json";
+  std::ifstream in(path);
+  if (!in) return Status::NotFound("no status in " + config.data_dir + ": the daemon has not run with this config");
+  nlohmann::json st = nlohmann::json::parse(in, nullptr, false);
+  if (st.is_discarded()) return Status::Corruption(path + " is not JSON");
+  const long pid = st.value("pid", 0L);
+  const bool alive = pid > 0 && ::kill(static_cast<pid_t>(pid), 0) == 0;
+  st["running"] = alive;
+  st["age_ms"] = log::NowMs() - st.value("ts_ms", int64_t{0});
+  if (json) {
+    std::cout << st.dump(2) << '\n';
+    return Status::OK();
+  }
+  // A status file is the daemon's, but may be old or hand-edited: a field of
+  // the wrong type is reported, not thrown at the operator.
+  try {
+    PrintStatusText(st, alive, pid);
+  } catch (const nlohmann::json::exception& e) {
+    return Status::Corruption(path + " is not a status this ghostlog understands: " + e.what());
+  }
+  return Status::OK();
+}
+
 
 }  // namespace
 

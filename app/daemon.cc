@@ -3,16 +3,14 @@
 #include <signal.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/statvfs.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
-#include <filesystem>
-#include <fstream>
+#include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
-
-#include <sys/statvfs.h>
 
 #include "daemon_status.h"
 #include "ghostlog/capture/doctor.h"
@@ -259,9 +257,7 @@ int RunDaemon(DaemonConfig config, const RunOptions& run_options) {
       }
       sd_notifyf(0, "%sSTATUS=%s", watchdog ? "WATCHDOG=1\n" : "", line.c_str());
     } else {
-      if (session->log->FatalError().ok() == false) {
-        spdlog::critical("changelog failed: {}", session->log->FatalError().message());
-      }
+      if (Status f = session->log->FatalError(); !f.ok()) spdlog::critical("changelog failed: {}", f.message());
       exit_code = 1;
       break;
     }

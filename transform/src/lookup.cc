@@ -32,6 +32,15 @@ Result<std::vector<std::string>> ChangelogLookup::Columns(const std::string& tab
   return (*info)->columns;
 }
 
+// A TRUNCATE (capture's "t" event, keyed "") removes every row before it;
+// compaction keeps their latest records, so they are not deleted for us.
+// Cached per table until the stage maps a TRUNCATE of it (Truncated()).
+Result<log::Offset> ChangelogLookup::TruncatedAt(const std::string& table, const std::string& topic) {
+  if (auto it = truncated_at_.find(table); it != truncated_at_.end()) return it->second;
+  ASSIGN_OR_RAISE(auto latest, log_.ReadLatest({topic, 0}, ""));
+  return truncated_at_[table] = latest ? latest->offset : log::Offset{-1};
+}
+
 Result<std::optional<json>> ChangelogLookup::Lookup(const std::string& table, const json& key) {
   auto found = Info(table);
   if (found.status().IsNotFound()) {
@@ -67,12 +76,10 @@ Result<std::optional<json>> ChangelogLookup::Lookup(const std::string& table, co
   if (rec.status().IsNotFound()) return std::optional<json>{};  // no row of that table captured yet
   RETURN_NOT_OK(rec.status());
   if (!*rec || !(*rec)->value) return std::optional<json>{};
-  // A TRUNCATE (capture's "t" event, keyed "") removes every row before it;
-  // compaction keeps their latest records, so they are not deleted for us.
-  ASSIGN_OR_RAISE(auto truncated, log_.ReadLatest({topic, 0}, ""));
-  if (truncated && truncated->offset > (*rec)->offset) return std::optional<json>{};
+  ASSIGN_OR_RAISE(log::Offset truncated_at, TruncatedAt(table, topic));
+  if (truncated_at > (*rec)->offset) return std::optional<json>{};
   json v = json::parse(*(*rec)->value, nullptr, false);
-  if (v.is_discarded()) return Status::Corruption(table + " key " + k.dump() + ": the latest event is not JSON");
+  if (v.is_discarded()) return Status::Corruption(table + " key " + record_key + ": the latest event is not JSON");
   if (v.value("op", "") == "d") return std::optional<json>{};
   auto after = v.find("after");
   if (after == v.end() || !after->is_object()) return std::optional<json>{};

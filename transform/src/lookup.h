@@ -28,6 +28,9 @@ class ChangelogLookup : public LookupSource {
   // as "no row" and is recorded as (table, kAnyRow).
   void Collect(std::vector<std::pair<std::string, std::string>>* refs) { refs_ = refs; }
 
+  // The stage maps a TRUNCATE of `table`: forget where its last one was.
+  void Truncated(const std::string& table) { truncated_at_.erase(table); }
+
   // The columns of `table` ("schema.table") as capture last recorded them in
   // INPUT.schema; empty if capture has not seen the table yet.
   Result<std::vector<std::string>> Columns(const std::string& table);
@@ -37,11 +40,13 @@ class ChangelogLookup : public LookupSource {
     std::vector<std::string> columns, key;
   };
   Result<const TableInfo*> Info(const std::string& table);
+  Result<log::Offset> TruncatedAt(const std::string& table, const std::string& topic);
 
   log::Changelog& log_;
   std::string prefix_;
   std::map<std::string, TableInfo> tables_;
-  std::set<std::string> warned_;  // tables reported as not captured yet
+  std::set<std::string> warned_;                  // tables reported as not captured yet
+  std::map<std::string, log::Offset> truncated_at_;  // table -> offset of its latest TRUNCATE, -1: none
   std::vector<std::pair<std::string, std::string>>* refs_ = nullptr;
 };
 

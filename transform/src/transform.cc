@@ -318,6 +318,7 @@ class Transform::Impl {
     // Live lookups: rows that read this one, or read the table before capture
     // had recorded it, are mapped again.
     const std::string table = topic.substr(cfg_.input_prefix.size() + 1);
+    if (op == "t") lookup_.Truncated(table);
     std::vector<std::string> dependents =
         op == "t" ? deps_.AllDependents(table) : deps_.Dependents(table, r.key);
     for (auto& row : deps_.Dependents(table, kAnyRow)) dependents.push_back(std::move(row));
