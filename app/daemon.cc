@@ -7,6 +7,8 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -121,9 +123,19 @@ Result<std::unique_ptr<Session>> StartSession(DaemonConfig& config, const RunOpt
   return session;
 }
 
+// Free bytes on the data dir's file system. A failed statvfs counts as none
+// free (the pipeline stays paused) and is reported, once per errno.
 uint64_t FreeBytes(const std::string& dir) {
+  static int reported_errno = 0;
   struct statvfs v {};
-  if (::statvfs(dir.c_str(), &v) != 0) return 0;
+  if (::statvfs(dir.c_str(), &v) != 0) {
+    if (errno != reported_errno) {
+      reported_errno = errno;
+      spdlog::error("cannot read the free space of the data dir {}: {}; staying paused", dir, std::strerror(errno));
+    }
+    return 0;
+  }
+  reported_errno = 0;
   return static_cast<uint64_t>(v.f_bavail) * v.f_frsize;
 }
 
@@ -223,7 +235,8 @@ int RunDaemon(DaemonConfig config, const RunOptions& run_options) {
       // /health says why) and starts a new session once there is room.
       publish(PausedStatusJson(config, paused));
       sd_notifyf(0, "%sSTATUS=paused: %s", watchdog ? "WATCHDOG=1\n" : "", paused.c_str());
-      if (FreeBytes(config.data_dir) < kResumeFreeBytes) continue;
+      const uint64_t free_bytes = FreeBytes(config.data_dir);
+      if (free_bytes < kResumeFreeBytes) continue;
       auto again = StartSession(config, options);
       if (!again.ok() && again.status().IsNoSpace()) continue;
       if (!again.ok()) {
@@ -232,7 +245,7 @@ int RunDaemon(DaemonConfig config, const RunOptions& run_options) {
         break;
       }
       session = std::move(again).value();
-      spdlog::warn("the data dir has {} MiB free again: the pipeline resumes", FreeBytes(config.data_dir) >> 20);
+      spdlog::warn("the data dir has {} MiB free again: the pipeline resumes", free_bytes >> 20);
       paused.clear();
       continue;
     }
