@@ -2,7 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include "embedded_log_impl.h"
-#include "fault.h"
+#include "ghostlog/log/fault.h"
 #include "keys.h"
 #include "record_codec.h"
 

@@ -1,4 +1,4 @@
-#include "fault.h"
+#include "ghostlog/log/fault.h"
 
 #include <atomic>
 #include <map>
@@ -10,6 +10,7 @@ namespace {
 struct Armed {
   Status status;
   int remaining;
+  int skip;
 };
 
 std::atomic<bool> g_any{false};
@@ -21,9 +22,9 @@ std::map<std::string, Armed>& Points() {
 
 }  // namespace
 
-void Arm(const std::string& point, Status status, int times) {
+void Arm(const std::string& point, Status status, int times, int skip) {
   std::lock_guard l(g_mu);
-  Points()[point] = Armed{std::move(status), times};
+  Points()[point] = Armed{std::move(status), times, skip};
   g_any.store(true, std::memory_order_relaxed);
 }
 
@@ -38,6 +39,10 @@ Status Hit(const char* point) {
   std::lock_guard l(g_mu);
   auto it = Points().find(point);
   if (it == Points().end() || it->second.remaining == 0) return Status::OK();
+  if (it->second.skip > 0) {
+    --it->second.skip;
+    return Status::OK();
+  }
   if (it->second.remaining > 0) --it->second.remaining;
   return it->second.status;
 }

@@ -33,24 +33,39 @@ struct TableBatch {
   std::vector<Segment> segments = {Segment{}};
 };
 
+// One target transaction being built from whole source transactions. Only
+// the current piece (at most max_batch_events changes) is held in memory: a
+// source transaction larger than that is applied piece by piece into the
+// open target transaction, which commits only at a source-transaction
+// boundary, so the target never shows part of a source transaction.
 struct Batch {
-  std::map<std::string, TableBatch> tables;  // by target "schema.table"
-  int64_t events = 0;
+  std::map<std::string, TableBatch> tables;  // the piece in memory, by target "schema.table"
+  int64_t piece_events = 0;
+  int64_t events = 0;  // in the whole target transaction
   int64_t transactions = 0;
   log::Offset next_offset = 0;  // transaction topic position after this batch
   int64_t last_source_ts_ms = 0;
+  bool begun = false;          // BEGIN sent: earlier pieces are applied, not committed
+  bool apply_failed = false;   // the target refused a statement (the connection is fine)
+  std::map<std::string, std::string> staging;  // staging table per (table, kind, columns), reused by pieces
 
   void Add(const std::string& table, Change c, const std::string& key) {
     TableBatch& t = tables[table];
     t.topic = c.topic;
     t.segments.back().by_key[key] = std::move(c);
     ++events;
+    ++piece_events;
   }
   void Truncate(const std::string& table, const std::string& topic) {
     TableBatch& t = tables[table];
     t.topic = topic;
     t.segments.push_back(Segment{true, {}});
     ++events;
+    ++piece_events;
+  }
+  void ClearPiece() {
+    tables.clear();
+    piece_events = 0;
   }
 };
 

@@ -4,8 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
-
 #include "batch.h"
+#include "ghostlog/log/fault.h"
 #include "ghostlog/log/glob.h"
 #include "ghostlog/log/stop_sleep.h"
 #include "target.h"
@@ -143,8 +143,13 @@ class Sink::Impl {
   }
 
   // --- batching ---------------------------------------------------------------
-  // Reads whole source transactions from the transaction topic into `batch`.
-  Status Collect(TargetConn& conn, log::Offset from, Batch* batch, std::stop_token stop) {
+  // How a piece goes into the target: set-based, or (after the target refused
+  // a set-based piece) change by change, to name or dead-letter the culprit.
+  enum class Mode { kSetBased, kOneByOne };
+
+  // Reads whole source transactions from the transaction topic into `batch`,
+  // applying pieces into the open target transaction as memory fills.
+  Status Collect(TargetConn& conn, log::Offset from, Batch* batch, Mode mode, std::stop_token stop) {
     batch->next_offset = from;
     const auto deadline = std::chrono::steady_clock::now() + cfg_.max_batch_delay;
     while (!stop.stop_requested() && batch->events < cfg_.max_batch_events) {
@@ -165,7 +170,7 @@ class Sink::Impl {
         continue;
       }
       for (const auto& t : *txns) {
-        RETURN_NOT_OK(AddTransaction(conn, t, batch));
+        RETURN_NOT_OK(AddTransaction(conn, t, batch, mode, stop));
         batch->next_offset = t.offset + 1;
         if (batch->events >= cfg_.max_batch_events) break;
       }
@@ -173,7 +178,7 @@ class Sink::Impl {
     return Status::OK();
   }
 
-  Status AddTransaction(TargetConn& conn, const log::Record& txn, Batch* batch) {
+  Status AddTransaction(TargetConn& conn, const log::Record& txn, Batch* batch, Mode mode, std::stop_token stop) {
     if (!txn.value) return Status::OK();
     auto j = nlohmann::json::parse(*txn.value, nullptr, false);
     if (j.is_discarded()) {
@@ -204,6 +209,12 @@ class Sink::Impl {
         for (auto& r : *recs) {
           if (r.offset > last) break;
           RETURN_NOT_OK(AddEvent(*table, topic, r, batch));
+          if (batch->piece_events >= cfg_.max_batch_events) {
+            // Mid-transaction: a stop now rolls the open target transaction back.
+            if (stop.stop_requested()) return Status::Aborted("stopped inside a source transaction");
+            RETURN_NOT_OK(ApplyPiece(conn, batch, mode));
+            ++stats_.early_pieces;
+          }
         }
         at = recs->back().offset + 1;
       }
@@ -263,7 +274,25 @@ class Sink::Impl {
     return cols;
   }
 
-  Status ApplySegment(TargetConn& conn, const TargetTable& t, const Segment& seg, int stage_id) {
+  // An empty staging table for `key` shaped like `columns` of `t`: created on
+  // first use in this target transaction, emptied when a later piece reuses
+  // it (a new table per piece would hold a lock each until the commit).
+  Result<std::string> Staging(TargetConn& conn, Batch* batch, const TargetTable& t, const std::string& kind,
+                              const std::string& columns) {
+    const std::string key = t.qualified() + '\0' + kind + '\0' + columns;
+    if (auto it = batch->staging.find(key); it != batch->staging.end()) {
+      RETURN_NOT_OK(conn.Exec("TRUNCATE " + it->second).status());
+      return it->second;
+    }
+    std::string name = "ghostlog_stage_" + std::to_string(batch->staging.size());
+    RETURN_NOT_OK(conn.Exec("CREATE TEMP TABLE " + name + " ON COMMIT DROP AS SELECT " + columns + " FROM " +
+                            t.quoted + " WITH NO DATA")
+                      .status());
+    batch->staging.emplace(key, name);
+    return name;
+  }
+
+  Status ApplySegment(TargetConn& conn, const TargetTable& t, const Segment& seg, Batch* batch) {
     if (seg.truncate_first) RETURN_NOT_OK(conn.Exec("TRUNCATE " + t.quoted).status());
     if (seg.by_key.empty()) return Status::OK();
     // Deletes by key.
@@ -312,15 +341,11 @@ class Sink::Impl {
       data += '\n';
       ++rows;
     }
-    const std::string stage = "ghostlog_stage_" + std::to_string(stage_id);
     if (!del_data.empty()) {
-      RETURN_NOT_OK(conn.Exec("CREATE TEMP TABLE " + stage + "_d ON COMMIT DROP AS SELECT " + keys + " FROM " +
-                              t.quoted + " WITH NO DATA")
-                        .status());
-      RETURN_NOT_OK(conn.CopyIn("COPY " + stage + "_d FROM STDIN", del_data));
-      RETURN_NOT_OK(conn.Exec("DELETE FROM " + t.quoted + " t USING " + stage + "_d s WHERE " + key_cond).status());
+      ASSIGN_OR_RAISE(std::string stage, Staging(conn, batch, t, "d", keys));
+      RETURN_NOT_OK(conn.CopyIn("COPY " + stage + " FROM STDIN", del_data));
+      RETURN_NOT_OK(conn.Exec("DELETE FROM " + t.quoted + " t USING " + stage + " s WHERE " + key_cond).status());
     }
-    int n = 0;
     for (const auto& [cols, data] : upserts) {
       std::string list, set;
       for (size_t c : cols) {
@@ -328,10 +353,7 @@ class Sink::Impl {
         list += (list.empty() ? "" : ", ") + id;
         if (!t.columns[c].key) set += (set.empty() ? "" : ", ") + id + " = EXCLUDED." + id;
       }
-      const std::string s = stage + "_u" + std::to_string(n++);
-      RETURN_NOT_OK(conn.Exec("CREATE TEMP TABLE " + s + " ON COMMIT DROP AS SELECT " + list + " FROM " + t.quoted +
-                              " WITH NO DATA")
-                        .status());
+      ASSIGN_OR_RAISE(std::string s, Staging(conn, batch, t, "u", list));
       RETURN_NOT_OK(conn.CopyIn("COPY " + s + " FROM STDIN", data));
       // OVERRIDING SYSTEM VALUE: the source's ids win over a target's
       // GENERATED ALWAYS identity (harmless on tables without one).
@@ -344,28 +366,52 @@ class Sink::Impl {
     return Status::OK();
   }
 
-  Status Apply(TargetConn& conn, const Batch& batch) {
-    const auto started = std::chrono::steady_clock::now();
-    RETURN_NOT_OK(conn.Exec("BEGIN").status());
-    Status s;
-    int stage_id = 0;
-    for (const auto& [name, tb] : batch.tables) {
-      const TargetTable& t = tables_.at(name);
-      for (const Segment& seg : tb.segments) {
-        s = ApplySegment(conn, t, seg, stage_id++);
+  // Applies the piece in memory into the open target transaction (BEGIN
+  // before the first) and drops it from memory.
+  Status ApplyPiece(TargetConn& conn, Batch* batch, Mode mode) {
+    Status s = batch->begun ? Status::OK() : conn.Exec("BEGIN").status();
+    batch->begun = batch->begun || s.ok();
+    if (s.ok()) s = log::fault::Hit("sink.apply_piece");
+    for (auto it = batch->tables.begin(); s.ok() && it != batch->tables.end(); ++it) {
+      const TargetTable& t = tables_.at(it->first);
+      for (const Segment& seg : it->second.segments) {
+        s = mode == Mode::kSetBased ? ApplySegment(conn, t, seg, batch) : ApplySegmentOneByOne(conn, t, seg);
         if (!s.ok()) break;
       }
-      if (!s.ok()) break;
     }
-    // The position goes in with the data it covers: exactly once.
-    if (s.ok()) s = SaveOffset(conn, batch.next_offset);
-    if (s.ok()) s = conn.Exec("COMMIT").status();
     if (!s.ok()) {
-      if (s.IsUnavailable() || conn.broken()) return s;
-      conn.Exec("ROLLBACK").status();
-      spdlog::warn("sink {}: batch refused ({}); applying it event by event", cfg_.name, s.message());
-      RETURN_NOT_OK(ApplySlowly(conn, batch));
+      batch->apply_failed = !s.IsUnavailable() && !conn.broken();
+      return s;
     }
+    batch->ClearPiece();
+    return Status::OK();
+  }
+
+  // The last piece, then the position with the data it covers: exactly once.
+  Status Commit(TargetConn& conn, Batch* batch, Mode mode) {
+    RETURN_NOT_OK(ApplyPiece(conn, batch, mode));
+    Status s = SaveOffset(conn, batch->next_offset);
+    if (s.ok()) s = conn.Exec("COMMIT").status();
+    if (!s.ok()) batch->apply_failed = !s.IsUnavailable() && !conn.broken();
+    return s;
+  }
+
+  // One target transaction from `pos`. When the target refuses it, it is
+  // rolled back and read again from `pos`, applied change by change.
+  Result<log::Offset> ApplyBatch(TargetConn& conn, log::Offset pos, std::stop_token stop) {
+    const auto started = std::chrono::steady_clock::now();
+    Batch batch;
+    Status s = Collect(conn, pos, &batch, Mode::kSetBased, stop);
+    if (s.ok() && batch.next_offset == pos) return pos;  // idle
+    if (s.ok()) s = Commit(conn, &batch, Mode::kSetBased);
+    if (!s.ok() && batch.apply_failed) {
+      RETURN_NOT_OK(conn.Exec("ROLLBACK").status());
+      spdlog::warn("sink {}: batch refused ({}); applying it event by event", cfg_.name, s.message());
+      batch = Batch{};
+      s = Collect(conn, pos, &batch, Mode::kOneByOne, stop);
+      if (s.ok()) s = Commit(conn, &batch, Mode::kOneByOne);
+    }
+    RETURN_NOT_OK(s);
     stats_.batches++;
     stats_.transactions += batch.transactions;
     stats_.events += batch.events;
@@ -381,7 +427,7 @@ class Sink::Impl {
         !m.ok()) {
       spdlog::debug("sink {}: mirroring the offset into the changelog failed: {}", cfg_.name, m.ToString());
     }
-    return Status::OK();
+    return batch.next_offset;
   }
 
   // One change as one statement: the slow path that finds which event the
@@ -428,34 +474,22 @@ class Sink::Impl {
     return Status::OK();
   }
 
-  // After a batch failed for a reason other than the connection: apply it
-  // event by event, each under a savepoint, so the refused event is named
-  // (on_error = stop) or dead-lettered while the rest is applied.
-  Status ApplySlowly(TargetConn& conn, const Batch& batch) {
-    RETURN_NOT_OK(conn.Exec("BEGIN").status());
-    for (const auto& [name, tb] : batch.tables) {
-      const TargetTable& t = tables_.at(name);
-      for (const Segment& seg : tb.segments) {
-        if (seg.truncate_first) RETURN_NOT_OK(conn.Exec("TRUNCATE " + t.quoted).status());
-        for (const auto& [key, c] : seg.by_key) {
-          RETURN_NOT_OK(conn.Exec("SAVEPOINT ghostlog_one").status());
-          Status s = ApplyOne(conn, t, c);
-          if (s.IsUnavailable()) return s;
-          if (!s.ok()) {
-            RETURN_NOT_OK(conn.Exec("ROLLBACK TO SAVEPOINT ghostlog_one").status());
-            if (cfg_.on_error == OnError::kStop) {
-              conn.Exec("ROLLBACK").status();
-              return s;
-            }
-            log::Record r{c.offset, 0, key, c.row.dump(), {}};
-            RETURN_NOT_OK(DeadLetterOrStop(c.topic, r, s.message()));
-          }
-          RETURN_NOT_OK(conn.Exec("RELEASE SAVEPOINT ghostlog_one").status());
-        }
+  // Each change under a savepoint, so the refused one is named (on_error =
+  // stop) or dead-lettered while the rest is applied.
+  Status ApplySegmentOneByOne(TargetConn& conn, const TargetTable& t, const Segment& seg) {
+    if (seg.truncate_first) RETURN_NOT_OK(conn.Exec("TRUNCATE " + t.quoted).status());
+    for (const auto& [key, c] : seg.by_key) {
+      RETURN_NOT_OK(conn.Exec("SAVEPOINT ghostlog_one").status());
+      Status s = ApplyOne(conn, t, c);
+      if (s.IsUnavailable() || (!s.ok() && cfg_.on_error == OnError::kStop)) return s;
+      if (!s.ok()) {
+        RETURN_NOT_OK(conn.Exec("ROLLBACK TO SAVEPOINT ghostlog_one").status());
+        log::Record r{c.offset, 0, key, c.row.dump(), {}};
+        RETURN_NOT_OK(DeadLetterOrStop(c.topic, r, s.message()));
       }
+      RETURN_NOT_OK(conn.Exec("RELEASE SAVEPOINT ghostlog_one").status());
     }
-    RETURN_NOT_OK(SaveOffset(conn, batch.next_offset));
-    return conn.Exec("COMMIT").status();
+    return Status::OK();
   }
 
   Status SaveOffset(TargetConn& conn, log::Offset next) {
@@ -493,14 +527,11 @@ class Sink::Impl {
     stats_.committed_offset = pos;
     spdlog::info("sink {}: applying from offset {} of {}", cfg_.name, pos, cfg_.transaction_topic);
     while (!stop.stop_requested()) {
-      Batch batch;
-      RETURN_NOT_OK(Collect(conn, pos, &batch, stop));
-      if (batch.next_offset == pos) continue;
-      Status s = Apply(conn, batch);
-      if (!s.ok())
-        return s.WithContext("sink '" + cfg_.name + "' applying transactions up to offset " +
-                             std::to_string(batch.next_offset - 1) + " of '" + cfg_.transaction_topic + "'");
-      pos = batch.next_offset;
+      auto next = ApplyBatch(conn, pos, stop);
+      if (!next.ok())
+        return next.status().WithContext("sink '" + cfg_.name + "' applying transactions from offset " +
+                                         std::to_string(pos) + " of '" + cfg_.transaction_topic + "'");
+      pos = *next;
     }
     return Status::OK();
   }

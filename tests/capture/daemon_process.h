@@ -1,5 +1,5 @@
-// `ghostlog run --config F --stage capture` as a child process, for tests
-// that kill it, restart it or measure it.
+// `ghostlog run --config F [--stage S]` as a child process, for tests that
+// kill it, restart it or measure it.
 #pragma once
 
 #include <fcntl.h>
@@ -16,7 +16,9 @@ namespace ghostlog::capture::testing {
 
 class Daemon {
  public:
-  Daemon(std::string config, std::string log_path) : config_(std::move(config)), log_(std::move(log_path)) {}
+  // stage: the one stage to run; empty runs every configured stage.
+  Daemon(std::string config, std::string log_path, std::string stage = "capture")
+      : config_(std::move(config)), log_(std::move(log_path)), stage_(std::move(stage)) {}
   ~Daemon() { Kill(); }
   void Start() {
     pid_ = ::fork();
@@ -24,7 +26,11 @@ class Daemon {
       const int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
       ::dup2(fd, 1);
       ::dup2(fd, 2);
-      ::execl(GHOSTLOG_BIN, GHOSTLOG_BIN, "run", "--config", config_.c_str(), "--stage", "capture", nullptr);
+      if (stage_.empty()) {
+        ::execl(GHOSTLOG_BIN, GHOSTLOG_BIN, "run", "--config", config_.c_str(), nullptr);
+      } else {
+        ::execl(GHOSTLOG_BIN, GHOSTLOG_BIN, "run", "--config", config_.c_str(), "--stage", stage_.c_str(), nullptr);
+      }
       ::_exit(127);
     }
   }
@@ -57,7 +63,7 @@ class Daemon {
     pid_ = -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }
-  std::string config_, log_;
+  std::string config_, log_, stage_;
   pid_t pid_ = -1;
 };
 

@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "crc32c.h"
-#include "fault.h"
+#include "ghostlog/log/fault.h"
 #include "test_util.h"
 
 namespace ghostlog::log {

@@ -55,8 +55,23 @@ class PgCluster {
   void Restart() { RunCommand(Script() + " restart " + dir() + " 2>&1"); }
 
   // Runs SQL on a fresh connection; returns the rows (tab-separated columns).
-  std::vector<std::string> Query(const std::string& sql) const {
-    PGconn* c = PQconnectdb(dsn_.c_str());
+  std::vector<std::string> Query(const std::string& sql) const { return QueryDsn(dsn_, sql); }
+  void Exec(const std::string& sql) const { Query(sql); }
+  std::string Value(const std::string& sql) const {
+    auto rows = Query(sql);
+    return rows.empty() ? std::string() : rows[0];
+  }
+  // The same, in another database of this cluster.
+  std::string DsnOf(const std::string& db) const { return dsn_ + " dbname=" + db; }
+  void ExecIn(const std::string& db, const std::string& sql) const { QueryDsn(DsnOf(db), sql); }
+  std::string ValueIn(const std::string& db, const std::string& sql) const {
+    auto rows = QueryDsn(DsnOf(db), sql);
+    return rows.empty() ? std::string() : rows[0];
+  }
+
+ private:
+  static std::vector<std::string> QueryDsn(const std::string& dsn, const std::string& sql) {
+    PGconn* c = PQconnectdb(dsn.c_str());
     std::unique_ptr<PGconn, decltype(&PQfinish)> guard(c, PQfinish);
     if (PQstatus(c) != CONNECTION_OK) throw std::runtime_error(std::string("connect: ") + PQerrorMessage(c));
     PGresult* r = PQexec(c, sql.c_str());
@@ -76,13 +91,6 @@ class PgCluster {
     }
     return rows;
   }
-  void Exec(const std::string& sql) const { Query(sql); }
-  std::string Value(const std::string& sql) const {
-    auto rows = Query(sql);
-    return rows.empty() ? std::string() : rows[0];
-  }
-
- private:
   static std::string Script() { return std::string(GHOSTLOG_SOURCE_DIR) + "/scripts/pg-cluster"; }
   std::string root_;
   std::string dsn_;

@@ -6,6 +6,7 @@
 
 #include "../log/test_util.h"
 #include "../pg/pg_cluster.h"
+#include "ghostlog/log/fault.h"
 #include "ghostlog/sink/sink.h"
 
 namespace ghostlog::sink {
@@ -134,6 +135,39 @@ TEST_F(SinkTest, DeadLetterModeSetsTheBadEventAsideAndAppliesTheRest) {
   EXPECT_EQ(h["ghostlog.offset"], "0");
   EXPECT_NE(h["ghostlog.error"].find("integer"), std::string::npos) << h["ghostlog.error"];
   EXPECT_EQ(pg_.Value("SELECT next_offset FROM ghostlog.sink_offsets"), "1");
+}
+
+// A source transaction larger than max_batch_events is applied in pieces (so
+// memory stays bounded), yet the target only ever holds it whole: a failure
+// after some pieces leaves none of it, and the next run applies all of it.
+TEST_F(SinkTest, ALargeSourceTransactionIsAppliedInPiecesButCommittedWhole) {
+  Txn({Upsert(1, {{"id", 1}, {"name", "a"}, {"qty", 1}})});
+  Start(Config());
+  ASSERT_TRUE(WaitFor([&] { return Rows() == "1\ta\t1;"; })) << Rows();
+  Stop();
+
+  std::vector<std::pair<std::string, json>> big;
+  for (int id = 100; id < 1100; ++id) big.push_back(Upsert(id, {{"id", id}, {"name", "big"}, {"qty", id}}));
+  big.push_back(Delete(1));  // its last change undoes what an earlier transaction did
+  Txn(big);
+  SinkConfig c = Config();
+  c.max_batch_events = 100;
+  log::fault::Arm("sink.apply_piece", Status::IOError("injected failure"), -1, /*skip=*/3);
+  Start(c);
+  ASSERT_TRUE(WaitFor([&] { return done_.load(); }));
+  log::fault::DisarmAll();
+  EXPECT_NE(result_.message().find("injected failure"), std::string::npos) << result_.ToString();
+  EXPECT_EQ(sink_->stats().early_pieces.load(), 3);  // three pieces went in before the failure...
+  EXPECT_EQ(Rows(), "1\ta\t1;");                   // ...and were rolled back with it
+  EXPECT_EQ(pg_.Value("SELECT next_offset FROM ghostlog.sink_offsets WHERE sink = 'sink'"), "1");
+
+  Start(c);
+  ASSERT_TRUE(WaitFor([&] { return pg_.Value("SELECT next_offset FROM ghostlog.sink_offsets") == "2"; }))
+      << result_.ToString();
+  EXPECT_EQ(pg_.Value("SELECT count(*) || ' ' || min(id) || ' ' || max(id) || ' ' || sum(qty) FROM items"),
+            "1000 100 1099 599500");
+  EXPECT_EQ(sink_->stats().early_pieces.load(), 10);  // 1001 events, 100 per piece
+  EXPECT_EQ(sink_->stats().transactions.load(), 1);
 }
 
 TEST_F(SinkTest, WaitsForTheTransactionTopicToBeCreated) {

@@ -7,6 +7,9 @@
 // topics it is configured for, collapses repeated changes to one key, and
 // applies many source transactions in one target transaction: COPY into
 // staging tables, then set-based INSERT ... ON CONFLICT DO UPDATE and DELETE.
+// Memory is bounded by max_batch_events, not by the source: a source
+// transaction larger than that is applied in pieces into the one open target
+// transaction, which commits only once the whole source transaction is in.
 // The position in the transaction topic is stored in the target
 // (ghostlog.sink_offsets) in the same transaction as the data, so a restart,
 // whatever moment it came at, resumes exactly after what the target holds.
@@ -38,7 +41,10 @@ struct SinkConfig {
   bool auto_create = false;
   OnError on_error = OnError::kStop;
   std::string dead_letter_topic = "ghostlog.sink.dead_letter";
-  int64_t max_batch_events = 20000;   // per target transaction (whole source transactions)
+  // Changes held in memory at once. A target transaction ends at the first
+  // source-transaction boundary past this many events; a larger source
+  // transaction is applied in pieces of this size before its commit.
+  int64_t max_batch_events = 20000;
   std::chrono::milliseconds max_batch_delay{50};
 };
 
@@ -48,6 +54,7 @@ struct SinkStats {
   std::atomic<int64_t> rows_written{0};
   std::atomic<int64_t> batches{0};
   std::atomic<int64_t> dead_lettered{0};
+  std::atomic<int64_t> early_pieces{0};      // pieces of large source transactions applied before their commit
   std::atomic<int64_t> last_batch_ms{0};
   std::atomic<int64_t> last_batch_events{0};
   std::atomic<int64_t> committed_offset{0};  // next offset in the transaction topic

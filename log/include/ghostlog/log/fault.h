@@ -1,4 +1,5 @@
-// Fault-injection points in storage code, so that crash and error paths are testable.
+// Fault-injection points in storage and stage code, so that crash and error
+// paths are testable. Process-wide; safe from any thread.
 //
 // Code under test calls GHOSTLOG_FAULT("append.write") where a failure could
 // happen; a test arms a point with the Status it should return. Disarmed
@@ -11,8 +12,9 @@
 
 namespace ghostlog::log::fault {
 
-// Makes the next `times` hits of `point` return `status` (times < 0: forever).
-void Arm(const std::string& point, Status status, int times = -1);
+// After letting `skip` hits of `point` pass, makes the next `times` hits
+// return `status` (times < 0: forever).
+void Arm(const std::string& point, Status status, int times = -1, int skip = 0);
 void DisarmAll();
 Status Hit(const char* point);
 
