@@ -71,6 +71,7 @@ nlohmann::json StatusJson(const DaemonConfig& c, const capture::Capture* cap, co
                            {"rows_written", s.rows_written.load()},
                            {"batches", s.batches.load()},
                            {"dead_lettered", s.dead_lettered.load()},
+                           {"early_pieces", s.early_pieces.load()},
                            {"last_batch_ms", s.last_batch_ms.load()},
                            {"last_batch_events", s.last_batch_events.load()},
                            {"committed_offset", s.committed_offset.load()},
@@ -135,6 +136,9 @@ std::string Metrics(const nlohmann::json& st) {
           s["rows_written"].get<double>());
     gauge("ghostlog_sink_dead_lettered_total", "Events sent to the dead-letter topic.",
           s["dead_lettered"].get<double>());
+    gauge("ghostlog_sink_early_pieces_total",
+          "Pieces of source transactions larger than max_batch_events applied before their commit.",
+          s.value("early_pieces", 0.0));
     gauge("ghostlog_sink_lag_transactions", "Transactions in the changelog not yet applied.",
           s["lag_transactions"].get<double>());
     gauge("ghostlog_sink_last_batch_ms", "Duration of the last target transaction.", s["last_batch_ms"].get<double>());

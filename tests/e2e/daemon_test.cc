@@ -43,6 +43,8 @@ TEST(Daemon, HealthMetricsAndHttpGarbage) {
   EXPECT_GT(m["ghostlog_sink_rows_written_total"], 0);
   EXPECT_GT(m["ghostlog_sink_transactions_total"], w.committed());
   EXPECT_EQ(m["ghostlog_sink_dead_lettered_total"], 0);
+  ASSERT_TRUE(m.count("ghostlog_sink_early_pieces_total"));
+  EXPECT_EQ(m["ghostlog_sink_early_pieces_total"], 0);  // small transactions: no piece before its commit
   EXPECT_GT(m["ghostlog_rss_bytes"], 1 << 20);
   EXPECT_LT(m["ghostlog_rss_bytes"], 1 << 30);
   EXPECT_GE(m["ghostlog_capture_confirmed_lsn"], 1);
