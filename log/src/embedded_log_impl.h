@@ -108,6 +108,8 @@ class EmbeddedLogImpl final : public EmbeddedLog {
   Result<std::string> ClusterId() override;
   Status LoadClusterId();
   Result<std::optional<Record>> ReadLatest(const TopicPartition& tp, const std::string& key) override;
+  Result<std::vector<Record>> ReadLatestByPrefix(const TopicPartition& tp, const std::string& prefix,
+                                                 const std::string& start_after, size_t max) override;
   Result<std::vector<Record>> Read(const TopicPartition& tp, Offset from, ReadLimits limits) override;
   Result<Offset> WaitForData(const TopicPartition& tp, Offset from, std::chrono::milliseconds timeout) override;
   Result<Offset> OffsetForTimestamp(const TopicPartition& tp, Timestamp ts) override;

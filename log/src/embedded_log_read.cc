@@ -115,6 +115,39 @@ Result<std::optional<Record>> EmbeddedLogImpl::ReadLatest(const TopicPartition& 
   return std::optional<Record>(std::move(r).value());
 }
 
+Result<std::vector<Record>> EmbeddedLogImpl::ReadLatestByPrefix(const TopicPartition& tp, const std::string& prefix,
+                                                                const std::string& start_after, size_t max) {
+  ASSIGN_OR_RAISE(PartView v, View(tp));
+  if (!v.config.cleanup_compact) {
+    return Status::NotSupported("topic '" + tp.topic + "' is not compacted; only compacted topics index keys");
+  }
+  const std::string base = keys::KeyIndexKey(v.tid, tp.partition, prefix);
+  std::string seek = base;
+  if (!start_after.empty() && start_after > prefix) {
+    seek = keys::KeyIndexKey(v.tid, tp.partition, start_after);
+    seek.push_back('\0');  // the first key after start_after
+  }
+  std::vector<Record> out;
+  rocksdb::ReadOptions ro;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, keyindex_cf()));
+  for (it->Seek(seek); it->Valid() && out.size() < max; it->Next()) {
+    const rocksdb::Slice k = it->key();
+    if (!k.starts_with(base)) break;
+    const Offset at = keys::DecodeOffset(it->value().ToStringView());
+    if (at < v.state.log_start || at >= v.state.next_offset) continue;  // removed by retention, or not yet visible
+    std::string value;
+    rocksdb::Status s = db_->Get(ro, records_cf(), keys::RecordKey(v.tid, tp.partition, at), &value);
+    if (s.IsNotFound()) continue;  // an expired tombstone compacted away
+    RETURN_NOT_OK(ToStatus(s, "reading " + Where(tp)));
+    auto r = DecodeRecord(value);
+    if (!r.ok()) return r.status().WithContext(Where(tp) + " offset " + std::to_string(at));
+    if (!r->value) continue;  // the key's latest record is a tombstone
+    out.push_back(std::move(r).value());
+  }
+  RETURN_NOT_OK(ToStatus(it->status(), "reading the key index of " + Where(tp)));
+  return out;
+}
+
 Result<Offset> EmbeddedLogImpl::TimeIndexLookup(const PartView& v, Timestamp ts) {
   // Entries exist where the running maximum timestamp grows, so every record
   // before the first entry with max >= ts is older than ts. From there (or

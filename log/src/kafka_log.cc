@@ -152,6 +152,12 @@ Result<std::optional<Record>> KafkaLogImpl::ReadLatest(const TopicPartition& tp,
                               ": Kafka keeps no key index, so the latest record of a key needs a full scan");
 }
 
+Result<std::vector<Record>> KafkaLogImpl::ReadLatestByPrefix(const TopicPartition& tp, const std::string&,
+                                                             const std::string&, size_t) {
+  return Status::NotSupported("ReadLatestByPrefix on " + Where(tp) +
+                              ": Kafka keeps no key index, so a key range needs a full scan");
+}
+
 Result<CleanupStats> KafkaLogImpl::Compact(const std::optional<std::string>&) {
   return CleanupStats{};  // the broker's log cleaner compacts; nothing to do here
 }

@@ -93,6 +93,8 @@ class KafkaLogImpl final : public KafkaLog {
   Result<std::string> ReadCheckpoint(const std::string& name) override;
   Result<std::vector<Record>> Read(const TopicPartition& tp, Offset from, ReadLimits limits) override;
   Result<std::optional<Record>> ReadLatest(const TopicPartition& tp, const std::string& key) override;
+  Result<std::vector<Record>> ReadLatestByPrefix(const TopicPartition& tp, const std::string& prefix,
+                                                 const std::string& start_after, size_t max) override;
   Result<Offset> WaitForData(const TopicPartition& tp, Offset from, std::chrono::milliseconds timeout) override;
   Result<Offset> OffsetForTimestamp(const TopicPartition& tp, Timestamp ts) override;
   Result<PartitionInfo> DescribePartition(const TopicPartition& tp) override;

@@ -367,6 +367,34 @@ TEST_F(EmbeddedLogTest, ReadLatestByKeyOnCompactedTopics) {
   EXPECT_EQ(log_->ReadLatest({"d", 0}, "a").status().code(), Status::Code::kNotSupported);
 }
 
+TEST_F(EmbeddedLogTest, ReadLatestByPrefixPagesThroughAKeyRange) {
+  ASSERT_OK(log_->CreateTopic("c", 1, Compacted(/*delete_retention_ms=*/1000)));
+  ASSERT_OK(log_->CreateTopic("c2", 1, Compacted(/*delete_retention_ms=*/1000)));
+  Append("c2", {Rec("t|1", "other topic")});
+  Append("c", {Rec("t|3", "1"), Rec("t|1", "1"), Rec("u|1", "1"), Rec("t", "1"), Rec("t|2", "1"), Rec("t|1", "2"),
+               Rec("t|2", std::nullopt), Rec("s|9", "1")});
+  auto keys = [](const std::vector<Record>& rs) {
+    std::string out;
+    for (const auto& r : rs) out += r.key + "=" + *r.value + " ";
+    return out;
+  };
+  // Latest per key, key order, tombstoned keys skipped, only this topic.
+  EXPECT_EQ(keys(Must(log_->ReadLatestByPrefix({"c", 0}, "t|", "", 100))), "t|1=2 t|3=1 ");
+  EXPECT_EQ(keys(Must(log_->ReadLatestByPrefix({"c", 0}, "t", "", 100))), "t=1 t|1=2 t|3=1 ");
+  // Paging: at most `max`, then after the last key seen.
+  EXPECT_EQ(keys(Must(log_->ReadLatestByPrefix({"c", 0}, "t|", "", 1))), "t|1=2 ");
+  EXPECT_EQ(keys(Must(log_->ReadLatestByPrefix({"c", 0}, "t|", "t|1", 1))), "t|3=1 ");
+  EXPECT_EQ(keys(Must(log_->ReadLatestByPrefix({"c", 0}, "t|", "t|3", 1))), "");
+  EXPECT_EQ(keys(Must(log_->ReadLatestByPrefix({"c", 0}, "x", "", 100))), "");
+  EXPECT_EQ(keys(Must(log_->ReadLatestByPrefix({"c", 0}, "", "", 100))), "s|9=1 t=1 t|1=2 t|3=1 u|1=1 ");
+  now_ += 2000;
+  Must(log_->Compact("c"));
+  Reopen();
+  EXPECT_EQ(keys(Must(log_->ReadLatestByPrefix({"c", 0}, "t|", "", 100))), "t|1=2 t|3=1 ");
+  ASSERT_OK(log_->CreateTopic("d", 1, {}));
+  EXPECT_EQ(log_->ReadLatestByPrefix({"d", 0}, "", "", 1).status().code(), Status::Code::kNotSupported);
+}
+
 TEST_F(EmbeddedLogTest, MinCompactionLagProtectsYoungRecords) {
   ASSERT_OK(log_->CreateTopic("c", 1, Compacted(1000, /*lag_ms=*/5000)));
   Append("c", {Rec("a", "old")});

@@ -69,6 +69,14 @@ class Changelog {
   // NotSupported on other topics.
   virtual Result<std::optional<Record>> ReadLatest(const TopicPartition& tp, const std::string& key) = 0;
 
+  // On a compacted topic: the latest record of each key that starts with
+  // `prefix` and sorts after `start_after` (bytewise; empty: from the first),
+  // in key order, at most `max`, skipping keys whose latest record is a
+  // tombstone. Pages through a key range without reading the topic, as a
+  // table-table join's index needs. NotSupported on other topics.
+  virtual Result<std::vector<Record>> ReadLatestByPrefix(const TopicPartition& tp, const std::string& prefix,
+                                                         const std::string& start_after, size_t max) = 0;
+
   // Blocks until the partition's end offset is > `from` or `timeout` passes.
   // Returns the end offset seen. Wakes within milliseconds of an append.
   virtual Result<Offset> WaitForData(const TopicPartition& tp, Offset from,

@@ -5,7 +5,7 @@
 // differs; each such difference is stated below and in docs/kafka.md:
 //   - Compaction and retention are the broker's: Compact() and ApplyRetention()
 //     return OK with zero stats and do nothing.
-//   - ReadLatest() is NotSupported: Kafka keeps no key index.
+//   - ReadLatest() and ReadLatestByPrefix() are NotSupported: Kafka keeps no key index.
 //   - Append() is atomic per produce request, not per batch: a failed Append
 //     may leave a prefix of its batch on the broker (never a duplicate, never a
 //     gap: the producer is idempotent). Write() is atomic (a transaction).
