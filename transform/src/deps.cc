@@ -2,74 +2,152 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 namespace ghostlog::transform {
 
 using json = nlohmann::json;
 
-void DependencyIndex::Apply(const std::string& row, std::vector<Ref> refs) {
-  if (auto old = forward_.find(row); old != forward_.end()) {
-    for (const auto& [table, key] : old->second) {
-      auto t = reverse_.find(table);
-      auto k = t->second.find(key);
-      k->second.erase(row);
-      if (k->second.empty()) t->second.erase(k);
-      if (t->second.empty()) reverse_.erase(t);
-    }
-    forward_.erase(old);
+namespace {
+
+// Ends a completed build of the readers topic (sorts before every table name).
+constexpr char kBuiltKey[] = "\x01readers built from refs";
+constexpr size_t kPage = 1024;
+
+std::string ReaderKey(const std::string& table, const std::string& key, const std::string& row) {
+  std::string k = table;
+  k += '\0';
+  k += key;
+  k += '\0';
+  k += row;
+  return k;
+}
+
+Result<std::vector<DependencyIndex::Ref>> ParseRefs(const std::string& topic, const log::Record& r) {
+  if (!r.value) return std::vector<DependencyIndex::Ref>{};
+  json j = json::parse(*r.value, nullptr, false);
+  if (!j.is_array()) {
+    return Status::Corruption("'" + topic + "' offset " + std::to_string(r.offset) + " is not a JSON array");
   }
-  if (refs.empty()) return;
-  for (const auto& [table, key] : refs) reverse_[table][key].insert(row);
-  forward_[row] = std::move(refs);
+  return j.get<std::vector<DependencyIndex::Ref>>();
 }
 
-std::optional<log::RecordIn> DependencyIndex::Set(const std::string& row, std::vector<Ref> refs) {
-  std::sort(refs.begin(), refs.end());
-  refs.erase(std::unique(refs.begin(), refs.end()), refs.end());
-  auto old = forward_.find(row);
-  if ((old == forward_.end() && refs.empty()) || (old != forward_.end() && old->second == refs)) return std::nullopt;
-  log::RecordIn r{row, std::nullopt, {}, log::kNoTimestamp};
-  if (!refs.empty()) r.value = json(refs).dump();
-  Apply(row, std::move(refs));
-  return r;
+}  // namespace
+
+DependencyIndex::DependencyIndex(log::Changelog& log, std::string refs_topic, std::string readers_topic)
+    : log_(log), refs_topic_(std::move(refs_topic)), readers_topic_(std::move(readers_topic)) {}
+
+Status DependencyIndex::Open(const log::TopicConfig& compacted) {
+  ClearOverlay();
+  for (const auto* topic : {&refs_topic_, &readers_topic_}) {
+    Status created = log_.CreateTopic(*topic, 1, compacted);
+    if (!created.ok() && created.code() != Status::Code::kAlreadyExists) return created;
+  }
+  ASSIGN_OR_RAISE(auto built, log_.ReadLatest({readers_topic_, 0}, kBuiltKey));
+  if (built && built->value) return Status::OK();
+  return BuildReaders();
 }
 
-std::vector<std::string> DependencyIndex::Dependents(const std::string& table, const std::string& key) const {
-  auto t = reverse_.find(table);
-  if (t == reverse_.end()) return {};
-  auto k = t->second.find(key);
-  if (k == t->second.end()) return {};
-  return {k->second.begin(), k->second.end()};
-}
-
-std::vector<std::string> DependencyIndex::AllDependents(const std::string& table) const {
-  auto t = reverse_.find(table);
-  if (t == reverse_.end()) return {};
-  std::set<std::string> rows;
-  for (const auto& [key, readers] : t->second) rows.insert(readers.begin(), readers.end());
-  return {rows.begin(), rows.end()};
-}
-
-Status DependencyIndex::Load(log::Changelog& log, const std::string& topic) {
-  forward_.clear();
-  reverse_.clear();
-  ASSIGN_OR_RAISE(auto info, log.DescribePartition({topic, 0}));
+Status DependencyIndex::BuildReaders() {
+  ASSIGN_OR_RAISE(auto info, log_.DescribePartition({refs_topic_, 0}));
+  if (info.records > 0) spdlog::info("building '{}' from '{}' ({} records)", readers_topic_, refs_topic_, info.records);
+  std::vector<log::RecordIn> out;
+  auto flush = [&]() -> Status {
+    if (out.empty()) return Status::OK();
+    RETURN_NOT_OK(log_.Append({readers_topic_, 0}, std::move(out)).status());
+    out.clear();
+    return Status::OK();
+  };
   for (log::Offset at = info.log_start_offset; at < info.end_offset;) {
-    ASSIGN_OR_RAISE(auto recs, log.Read({topic, 0}, at, {10000, 16 << 20}));
+    ASSIGN_OR_RAISE(auto recs, log_.Read({refs_topic_, 0}, at, {10000, 16 << 20}));
     if (recs.empty()) break;
     for (const auto& r : recs) {
-      std::vector<Ref> refs;
-      if (r.value) {
-        json j = json::parse(*r.value, nullptr, false);
-        if (!j.is_array())
-          return Status::Corruption("'" + topic + "' offset " + std::to_string(r.offset) + " is not a JSON array");
-        refs = j.get<std::vector<Ref>>();
-      }
-      Apply(r.key, std::move(refs));
+      if (!r.value) continue;
+      ASSIGN_OR_RAISE(auto latest, log_.ReadLatest({refs_topic_, 0}, r.key));
+      if (!latest || latest->offset != r.offset) continue;  // superseded: its latest record counts
+      ASSIGN_OR_RAISE(auto refs, ParseRefs(refs_topic_, r));
+      for (const auto& [table, key] : refs) out.push_back({ReaderKey(table, key, r.key), "", {}, log::kNoTimestamp});
     }
+    if (out.size() >= 10000) RETURN_NOT_OK(flush());
     at = recs.back().offset + 1;
   }
+  out.push_back({kBuiltKey, "1", {}, log::kNoTimestamp});
+  return flush();
+}
+
+Status DependencyIndex::Set(const std::string& row, std::vector<Ref> refs, std::vector<log::RecordIn>* refs_out,
+                            std::vector<log::RecordIn>* readers_out) {
+  std::sort(refs.begin(), refs.end());
+  refs.erase(std::unique(refs.begin(), refs.end()), refs.end());
+  std::vector<Ref> old;
+  if (auto it = overlay_.find(row); it != overlay_.end()) {
+    old = it->second;
+  } else {
+    ASSIGN_OR_RAISE(auto latest, log_.ReadLatest({refs_topic_, 0}, row));
+    if (latest) {
+      ASSIGN_OR_RAISE(old, ParseRefs(refs_topic_, *latest));
+    }
+    std::sort(old.begin(), old.end());
+  }
+  if (old == refs) return Status::OK();
+  refs_out->push_back({row, refs.empty() ? std::nullopt : std::optional<std::string>(json(refs).dump()), {},
+                       log::kNoTimestamp});
+  std::vector<Ref> gone, added;
+  std::set_difference(old.begin(), old.end(), refs.begin(), refs.end(), std::back_inserter(gone));
+  std::set_difference(refs.begin(), refs.end(), old.begin(), old.end(), std::back_inserter(added));
+  for (const auto& [table, key] : gone) {
+    readers_out->push_back({ReaderKey(table, key, row), std::nullopt, {}, log::kNoTimestamp});
+  }
+  for (const auto& [table, key] : added) {
+    readers_out->push_back({ReaderKey(table, key, row), "", {}, log::kNoTimestamp});
+  }
+  for (const auto& [table, key] : refs) overlay_readers_[ReaderKey(table, key, "")].insert(row);
+  overlay_[row] = std::move(refs);
   return Status::OK();
+}
+
+Result<std::vector<std::string>> DependencyIndex::Readers(const std::string& prefix, const std::string& table) {
+  std::vector<std::string> rows;
+  std::string after;
+  for (;;) {
+    ASSIGN_OR_RAISE(auto page, log_.ReadLatestByPrefix({readers_topic_, 0}, prefix, after, kPage));
+    for (const auto& r : page) {
+      const size_t sep = r.key.find('\0', table.size() + 1);
+      if (sep == std::string::npos) continue;
+      std::string row = r.key.substr(sep + 1);
+      if (!overlay_.count(row)) rows.push_back(std::move(row));  // the overlay knows better
+    }
+    if (page.size() < kPage) break;
+    after = page.back().key;
+  }
+  for (auto it = overlay_readers_.lower_bound(prefix); it != overlay_readers_.end() && it->first.starts_with(prefix);
+       ++it) {
+    const std::string ref_key = it->first.substr(table.size() + 1, it->first.size() - table.size() - 2);
+    for (const auto& row : it->second) {
+      const auto& now = overlay_.at(row);
+      if (std::binary_search(now.begin(), now.end(), Ref{table, ref_key})) rows.push_back(row);
+    }
+  }
+  std::sort(rows.begin(), rows.end());
+  rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+  return rows;
+}
+
+Result<std::vector<std::string>> DependencyIndex::Dependents(const std::string& table, const std::string& key) {
+  return Readers(ReaderKey(table, key, ""), table);
+}
+
+Result<std::vector<std::string>> DependencyIndex::AllDependents(const std::string& table) {
+  return Readers(table + '\0', table);
+}
+
+Result<bool> DependencyIndex::HasDependents(const std::string& table) {
+  const std::string prefix = table + '\0';
+  if (auto it = overlay_readers_.lower_bound(prefix); it != overlay_readers_.end() && it->first.starts_with(prefix)) {
+    return true;
+  }
+  ASSIGN_OR_RAISE(auto page, log_.ReadLatestByPrefix({readers_topic_, 0}, prefix, "", 1));
+  return !page.empty();
 }
 
 }  // namespace ghostlog::transform

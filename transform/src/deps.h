@@ -3,16 +3,18 @@
 // length corrected) re-maps every row that used it: a foreign-key join kept
 // current, as Kafka Streams' table-table joins do.
 //
-// The index lives in memory (forward: row -> refs; reverse: table -> key ->
-// rows) and is persisted as a compacted topic, one record per mapped row that
-// used lookups, written in the same atomic write as the output it explains;
-// it is rebuilt from that topic at start.
+// The index lives in the changelog, not in memory, so a national dataset
+// does not grow the process: two compacted topics, written in the same
+// atomic write as the output they explain.
+//   refs    (forward) key: row            value: JSON [[table, key], ...] it read
+//   readers (reverse) key: table \0 key \0 row   value: "" (tombstone: no longer)
+// Reads of the batch being built see its own changes through an overlay that
+// lives until the batch is written (Committed) or dropped (Discard).
 //
 // Thread-safety: none; the transform's thread owns it.
 #pragma once
 
 #include <map>
-#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -26,25 +28,42 @@ class DependencyIndex {
  public:
   using Ref = std::pair<std::string, std::string>;  // source table, record key
 
-  // Replaces the in-memory index with what `topic` holds.
-  Status Load(log::Changelog& log, const std::string& topic);
+  DependencyIndex(log::Changelog& log, std::string refs_topic, std::string readers_topic);
 
-  // Sets the rows `row` (mapping name '\0' source record key) read; returns
-  // the record that persists the change, or nullopt if nothing changed.
-  std::optional<log::RecordIn> Set(const std::string& row, std::vector<Ref> refs);
+  // Creates both topics if needed and, for a data dir written before the
+  // reverse topic existed, builds it from the forward one (idempotently: an
+  // interrupted build is redone, ended by a completion record).
+  Status Open(const log::TopicConfig& compacted);
+
+  // Sets the rows `row` (mapping name '\0' source record key) read, appending
+  // the records that persist the change (nothing if it did not change).
+  Status Set(const std::string& row, std::vector<Ref> refs, std::vector<log::RecordIn>* refs_out,
+             std::vector<log::RecordIn>* readers_out);
 
   // The rows that read (table, key); empty if none.
-  std::vector<std::string> Dependents(const std::string& table, const std::string& key) const;
+  Result<std::vector<std::string>> Dependents(const std::string& table, const std::string& key);
   // The rows that read any row of `table` (a TRUNCATE changes them all).
-  std::vector<std::string> AllDependents(const std::string& table) const;
-  bool HasDependents(const std::string& table) const { return reverse_.count(table) > 0; }
-  size_t rows() const { return forward_.size(); }
+  Result<std::vector<std::string>> AllDependents(const std::string& table);
+  // Whether any row reads `table` (may say yes for a row the batch just
+  // stopped reading it: a harmless extra look).
+  Result<bool> HasDependents(const std::string& table);
+
+  // The batch was written, or dropped: its overlay is forgotten.
+  void ClearOverlay() {
+    overlay_.clear();
+    overlay_readers_.clear();
+  }
 
  private:
-  void Apply(const std::string& row, std::vector<Ref> refs);
+  // Rows of the readers records under `prefix` (table \0 [key \0]), read from
+  // the changelog, minus rows the overlay changed, plus the overlay's own.
+  Result<std::vector<std::string>> Readers(const std::string& prefix, const std::string& table);
+  Status BuildReaders();
 
-  std::map<std::string, std::vector<Ref>> forward_;
-  std::map<std::string, std::map<std::string, std::set<std::string>>> reverse_;
+  log::Changelog& log_;
+  const std::string refs_topic_, readers_topic_;
+  std::map<std::string, std::vector<Ref>> overlay_;               // row -> refs set in this batch
+  std::map<std::string, std::set<std::string>> overlay_readers_;  // table \0 key \0 -> rows the overlay added
 };
 
 }  // namespace ghostlog::transform

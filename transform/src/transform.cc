@@ -37,7 +37,7 @@ namespace {
 struct Pending {
   std::vector<std::string> order;                         // output topics, first use first
   std::map<std::string, std::vector<log::RecordIn>> out;  // by output topic
-  std::vector<log::RecordIn> state, refs, txns, dead;
+  std::vector<log::RecordIn> state, refs, readers, txns, dead;
   std::map<std::string, std::vector<std::string>> state_now;  // state written in this batch, by state key
   std::map<std::string, std::string> producer_now;            // topic '\0' target key -> source key ("" deleted)
   log::Offset next_in = 0;
@@ -63,7 +63,9 @@ class Transform::Impl {
         in_txn_(cfg_.input_prefix + ".transaction"),
         out_txn_(cfg_.output_prefix + ".transaction"),
         state_topic_("__ghostlog.transform." + cfg_.group + ".state"),
-        refs_topic_("__ghostlog.transform." + cfg_.group + ".refs") {}
+        refs_topic_("__ghostlog.transform." + cfg_.group + ".refs"),
+        readers_topic_("__ghostlog.transform." + cfg_.group + ".readers"),
+        deps_(log, refs_topic_, readers_topic_) {}
 
   const TransformStats& stats() const { return stats_; }
 
@@ -76,8 +78,9 @@ class Transform::Impl {
     forever.retention_ms = -1;
     RETURN_NOT_OK(EnsureTopic(out_txn_, forever));
     RETURN_NOT_OK(EnsureTopic(state_topic_, Compacted()));
+    RETURN_NOT_OK(deps_.Open(Compacted()));  // before EnsureTopic learns the end offsets: it may write
     RETURN_NOT_OK(EnsureTopic(refs_topic_, Compacted()));
-    RETURN_NOT_OK(deps_.Load(log_, refs_topic_));
+    RETURN_NOT_OK(EnsureTopic(readers_topic_, Compacted()));
     log::Offset from = 0;
     auto committed = log_.Committed(cfg_.group, {in_txn_, 0});
     if (committed.ok()) {
@@ -113,9 +116,9 @@ class Transform::Impl {
       }
       if (!failed.ok()) {
         // Commit the transactions before the one that failed, so the stage
-        // stops exactly at it; then stop. The dependency index is reloaded
-        // first: the failed attempt changed it in memory only.
-        RETURN_NOT_OK(deps_.Load(log_, refs_topic_));
+        // stops exactly at it; then stop. The failed attempt's changes to
+        // the dependency index were never written: forget them first.
+        deps_.ClearOverlay();
         Pending done;
         done.next_in = from;
         for (const auto& t : *txns) {
@@ -200,7 +203,10 @@ class Transform::Impl {
       if (!topic.starts_with(prefix)) continue;
       const std::string table = topic.substr(prefix.size());
       auto ms = by_source_.find(table);
-      if (ms == by_source_.end() && !deps_.HasDependents(table)) continue;
+      if (ms == by_source_.end()) {
+        ASSIGN_OR_RAISE(bool read, deps_.HasDependents(table));
+        if (!read) continue;
+      }
       static const std::vector<const Mapping*> kNone;
       RETURN_NOT_OK(MapRange(topic, range.at("first").get<log::Offset>(), range.at("last").get<log::Offset>(),
                              ms == by_source_.end() ? kNone : ms->second, p));
@@ -319,9 +325,10 @@ class Transform::Impl {
     // had recorded it, are mapped again.
     const std::string table = topic.substr(cfg_.input_prefix.size() + 1);
     if (op == "t") lookup_.Truncated(table);
-    std::vector<std::string> dependents =
-        op == "t" ? deps_.AllDependents(table) : deps_.Dependents(table, r.key);
-    for (auto& row : deps_.Dependents(table, kAnyRow)) dependents.push_back(std::move(row));
+    ASSIGN_OR_RAISE(std::vector<std::string> dependents,
+                    op == "t" ? deps_.AllDependents(table) : deps_.Dependents(table, r.key));
+    ASSIGN_OR_RAISE(auto any_row, deps_.Dependents(table, kAnyRow));
+    for (auto& row : any_row) dependents.push_back(std::move(row));
     std::sort(dependents.begin(), dependents.end());
     dependents.erase(std::unique(dependents.begin(), dependents.end()), dependents.end());
     for (const auto& row : dependents) {
@@ -349,7 +356,7 @@ class Transform::Impl {
     }
     Status s = EmitRows(topic, r, m, op, v, std::move(rows), p);
     if (!s.ok()) return Failed(topic, r, &m, s.message(), p);
-    if (auto rec = deps_.Set(m.name + kRowState + r.key, std::move(refs))) p->refs.push_back(std::move(*rec));
+    RETURN_NOT_OK(deps_.Set(m.name + kRowState + r.key, std::move(refs), &p->refs, &p->readers));
     return Status::OK();
   }
 
@@ -514,11 +521,13 @@ class Transform::Impl {
     for (const auto& topic : p->order) add(topic, p->out[topic]);
     add(state_topic_, p->state);
     add(refs_topic_, p->refs);
+    add(readers_topic_, p->readers);
     add(out_txn_, p->txns);
     add(cfg_.dead_letter_topic, p->dead);
     w.group = cfg_.group;
     w.offsets.push_back({{in_txn_, 0}, log::CommittedOffset{p->next_in, "", 0}});
     ASSIGN_OR_RAISE(auto offsets, log_.Write(std::move(w)));
+    deps_.ClearOverlay();  // the index's changes are in the changelog now
     for (size_t i = 0; i < expect.size(); ++i) {
       const auto& [topic, n] = expect[i];
       if (offsets[i].empty() || offsets[i].front() != end_[topic]) {
@@ -541,7 +550,7 @@ class Transform::Impl {
   TransformConfig cfg_;
   log::Changelog& log_;
   ChangelogLookup lookup_;
-  const std::string in_txn_, out_txn_, state_topic_, refs_topic_;
+  const std::string in_txn_, out_txn_, state_topic_, refs_topic_, readers_topic_;
   std::vector<Mapping> mappings_;
   std::map<std::string, std::vector<const Mapping*>> by_source_;
   std::map<std::string, const Mapping*> by_name_;
