@@ -1,5 +1,6 @@
 #include "daemon.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -221,6 +222,7 @@ int RunDaemon(DaemonConfig config, const RunOptions& run_options) {
   };
   int exit_code = 0;
   std::string paused;  // why the pipeline is paused (no session); empty while it runs
+  auto last_trim = std::chrono::steady_clock::now();
   for (;;) {
     timespec wait{tick_ns / 1'000'000'000L, tick_ns % 1'000'000'000L};
     const int sig = sigtimedwait(&signals, nullptr, &wait);
@@ -252,6 +254,12 @@ int RunDaemon(DaemonConfig config, const RunOptions& run_options) {
     const Status failure = session->Failure();
     const bool all_done = session->AllDone();
     publish(session->Status(config));
+    // glibc keeps what a burst (a large batch) freed, so the RSS would stay at
+    // the peak; hand it back to the system now and then.
+    if (const auto now = std::chrono::steady_clock::now(); now - last_trim >= std::chrono::seconds(10)) {
+      ::malloc_trim(0);
+      last_trim = now;
+    }
     if (failure.IsNoSpace()) {
       paused = "the data dir " + config.data_dir + " is full";
       spdlog::critical("{}: {}. Every stage stops and nothing more is confirmed to the source; the pipeline "

@@ -106,6 +106,11 @@ void EmbeddedLogImpl::RunGroup(std::vector<Writer*>& group) {
   WriteContext ctx;
   ctx.log = this;
   ctx.now = Now();
+  // Room for the whole group up front: growing by doubling would copy it, and
+  // hold old and new buffers at once. Pages never written are never resident.
+  size_t estimate = 0;
+  for (const Writer* w : group) estimate += w->bytes;
+  ctx.batch = rocksdb::WriteBatch(2 * estimate + 4096);
   bool sync = false;
   bool any = false;
   for (Writer* w : group) {
@@ -276,6 +281,8 @@ Result<std::vector<std::vector<Offset>>> EmbeddedLogImpl::Write(AtomicWrite writ
         RETURN_NOT_OK(ValidateOffsets(ctx, write.offsets));
         for (size_t i = 0; i < write.batches.size(); ++i) {
           RETURN_NOT_OK(StageAppend(ctx, write.batches[i].tp, write.batches[i].records, &offsets[i]));
+          // The batch holds a copy now; a large write need not be held twice.
+          std::vector<RecordIn>().swap(write.batches[i].records);
         }
         for (const auto& [name, value] : write.checkpoints) {
           ctx.batch.Put(meta_cf(), keys::CheckpointKey(name), value);

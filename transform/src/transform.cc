@@ -42,17 +42,38 @@ struct Pending {
   std::map<std::string, std::string> producer_now;            // topic '\0' target key -> source key ("" deleted)
   log::Offset next_in = 0;
   int64_t transactions = 0, events_in = 0, events_out = 0;
+  size_t bytes = 0;  // keys and values of `out`, and of the other records up to `counted`
+  size_t counted[3] = {0, 0, 0};
+
+  // Bytes of the records the batch will write (what its atomic write holds again).
+  size_t Bytes() {
+    std::vector<log::RecordIn>* lists[3] = {&state, &refs, &readers};
+    for (int i = 0; i < 3; ++i) {
+      for (; counted[i] < lists[i]->size(); ++counted[i]) {
+        const auto& r = (*lists[i])[counted[i]];
+        bytes += r.key.size() + (r.value ? r.value->size() : 0);
+      }
+    }
+    return bytes;
+  }
   int64_t last_source_ts_ms = 0;
 
   void Emit(const std::string& topic, log::RecordIn r) {
     auto [it, fresh] = out.try_emplace(topic);
     if (fresh) order.push_back(topic);
+    bytes += r.key.size() + (r.value ? r.value->size() : 0);
     it->second.push_back(std::move(r));
     ++events_out;
   }
 };
 
 }  // namespace
+
+// A batch also ends, at a transaction boundary, once the records it will
+// write hold this many bytes: one input event can yield several wide output
+// rows and index records (a snapshot chunk of line items, a looked-up row
+// with many readers), and the atomic write holds the batch a second time.
+constexpr size_t kMaxBatchBytes = 16 << 20;
 
 class Transform::Impl {
  public:
@@ -112,7 +133,7 @@ class Transform::Impl {
         failed = MapTransaction(t, &p);
         if (!failed.ok()) break;
         p.next_in = t.offset + 1;
-        if (p.events_in >= cfg_.max_batch_events) break;
+        if (p.events_in >= cfg_.max_batch_events || p.Bytes() >= kMaxBatchBytes) break;
       }
       if (!failed.ok()) {
         // Commit the transactions before the one that failed, so the stage
