@@ -23,7 +23,8 @@ std::string Lsn(uint64_t v) {
 void PrintStatusText(nlohmann::json& st, bool alive, long pid) {
   std::cout << "daemon: " << (alive ? "running, pid " + std::to_string(pid) : std::string("not running"))
             << ", status written " << st["age_ms"].get<int64_t>() / 1000 << " s ago, RSS "
-            << st.value("rss_bytes", int64_t{0}) / (1 << 20) << " MiB\n";
+            << st.value("rss_bytes", int64_t{0}) / (1 << 20) << " MiB (peak "
+            << st.value("peak_rss_bytes", int64_t{0}) / (1 << 20) << " MiB)\n";
   if (st.contains("paused")) std::cout << "paused: " << st["paused"].get<std::string>() << "\n";
   for (const auto& [name, s] : st["stages"].items()) {
     std::cout << name << ": " << s["state"].get<std::string>();

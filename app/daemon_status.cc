@@ -14,12 +14,29 @@ int64_t RssBytes() {
   return rss * sysconf(_SC_PAGESIZE);
 }
 
+// The peak resident set since start (VmHWM): what sizing a machine needs.
+int64_t PeakRssBytes() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
+  }
+  return 0;
+}
+
+nlohmann::json BaseStatus() {
+  return {{"pid", ::getpid()},
+          {"ts_ms", log::NowMs()},
+          {"rss_bytes", RssBytes()},
+          {"peak_rss_bytes", PeakRssBytes()},
+          {"stages", nlohmann::json::object()}};
+}
+
 // The status document: /health, /metrics and `ghostlog status` all read it.
 nlohmann::json StatusJson(const DaemonConfig& c, const capture::Capture* cap, const transform::Transform* tfm,
                           const sink::Sink* snk, const std::vector<std::unique_ptr<StageRun>>& runs,
                           log::Changelog& log) {
-  nlohmann::json j{
-      {"pid", ::getpid()}, {"ts_ms", log::NowMs()}, {"rss_bytes", RssBytes()}, {"stages", nlohmann::json::object()}};
+  nlohmann::json j = BaseStatus();
   auto state = [&](const std::string& name) -> std::pair<std::string, std::string> {
     for (const auto& r : runs) {
       if (r->name != name) continue;
@@ -83,8 +100,7 @@ nlohmann::json StatusJson(const DaemonConfig& c, const capture::Capture* cap, co
 }
 
 nlohmann::json PausedStatusJson(const DaemonConfig& c, const std::string& why) {
-  nlohmann::json j{
-      {"pid", ::getpid()}, {"ts_ms", log::NowMs()}, {"rss_bytes", RssBytes()}, {"stages", nlohmann::json::object()}};
+  nlohmann::json j = BaseStatus();
   j["paused"] = why;
   for (const auto& [name, configured] : {std::pair<const char*, bool>{"capture", c.capture.has_value()},
                                          {"transform", c.transform.has_value()},
@@ -104,6 +120,8 @@ std::string Metrics(const nlohmann::json& st) {
            std::to_string(static_cast<int64_t>(v)) + "\n";
   };
   gauge("ghostlog_rss_bytes", "Resident memory of the daemon.", st["rss_bytes"].get<double>());
+  gauge("ghostlog_peak_rss_bytes", "Peak resident memory of the daemon since it started (VmHWM).",
+        st.value("peak_rss_bytes", 0.0));
   if (st["stages"].contains("capture")) {
     const auto& c = st["stages"]["capture"];
     gauge("ghostlog_capture_transactions_total", "Source transactions captured.", c["transactions"].get<double>());

@@ -47,6 +47,7 @@ TEST(Daemon, HealthMetricsAndHttpGarbage) {
   EXPECT_EQ(m["ghostlog_sink_early_pieces_total"], 0);  // small transactions: no piece before its commit
   EXPECT_GT(m["ghostlog_rss_bytes"], 1 << 20);
   EXPECT_LT(m["ghostlog_rss_bytes"], 1 << 30);
+  EXPECT_GE(m["ghostlog_peak_rss_bytes"], m["ghostlog_rss_bytes"]);
   EXPECT_GE(m["ghostlog_capture_confirmed_lsn"], 1);
   const std::string body = HttpGet(b.port(), "/metrics").body;
   EXPECT_NE(body.find("# TYPE ghostlog_capture_events_total counter\n"), std::string::npos) << body;
