@@ -44,8 +44,26 @@ Status DependencyIndex::Open(const log::TopicConfig& compacted) {
     if (!created.ok() && created.code() != Status::Code::kAlreadyExists) return created;
   }
   ASSIGN_OR_RAISE(auto built, log_.ReadLatest({readers_topic_, 0}, kBuiltKey));
-  if (built && built->value) return Status::OK();
-  return BuildReaders();
+  if (!built || !built->value) RETURN_NOT_OK(BuildReaders());
+  return LoadReadTables();
+}
+
+// One seek per table: after a table's first key, skip past all of its keys.
+Status DependencyIndex::LoadReadTables() {
+  read_tables_.clear();
+  std::string after;
+  for (;;) {
+    ASSIGN_OR_RAISE(auto page, log_.ReadLatestByPrefix({readers_topic_, 0}, "", after, 1));
+    if (page.empty()) return Status::OK();
+    const std::string& key = page.front().key;
+    const size_t sep = key.find('\0');
+    if (sep == std::string::npos) {  // the completion record
+      after = key;
+      continue;
+    }
+    read_tables_.insert(key.substr(0, sep));
+    after = key.substr(0, sep) + '\x01';  // sorts after every "table \0 ..." key
+  }
 }
 
 Status DependencyIndex::BuildReaders() {
@@ -101,13 +119,17 @@ Status DependencyIndex::Set(const std::string& row, std::vector<Ref> refs, std::
   for (const auto& [table, key] : added) {
     readers_out->push_back({ReaderKey(table, key, row), "", {}, log::kNoTimestamp});
   }
-  for (const auto& [table, key] : refs) overlay_readers_[ReaderKey(table, key, "")].insert(row);
+  for (const auto& [table, key] : refs) {
+    overlay_readers_[ReaderKey(table, key, "")].insert(row);
+    read_tables_.insert(table);
+  }
   overlay_[row] = std::move(refs);
   return Status::OK();
 }
 
 Result<std::vector<std::string>> DependencyIndex::Readers(const std::string& prefix, const std::string& table) {
   std::vector<std::string> rows;
+  if (!read_tables_.count(table)) return rows;
   std::string after;
   for (;;) {
     ASSIGN_OR_RAISE(auto page, log_.ReadLatestByPrefix({readers_topic_, 0}, prefix, after, kPage));
@@ -142,6 +164,7 @@ Result<std::vector<std::string>> DependencyIndex::AllDependents(const std::strin
 }
 
 Result<bool> DependencyIndex::HasDependents(const std::string& table) {
+  if (!read_tables_.count(table)) return false;
   const std::string prefix = table + '\0';
   if (auto it = overlay_readers_.lower_bound(prefix); it != overlay_readers_.end() && it->first.starts_with(prefix)) {
     return true;

@@ -59,11 +59,15 @@ class DependencyIndex {
   // the changelog, minus rows the overlay changed, plus the overlay's own.
   Result<std::vector<std::string>> Readers(const std::string& prefix, const std::string& table);
   Status BuildReaders();
+  Status LoadReadTables();
 
   log::Changelog& log_;
   const std::string refs_topic_, readers_topic_;
   std::map<std::string, std::vector<Ref>> overlay_;               // row -> refs set in this batch
   std::map<std::string, std::set<std::string>> overlay_readers_;  // table \0 key \0 -> rows the overlay added
+  // Tables any row has ever looked up (a few names): most events are of tables
+  // nobody looks up, and this spares them a read of the readers topic.
+  std::set<std::string> read_tables_;
 };
 
 }  // namespace ghostlog::transform
