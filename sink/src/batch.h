@@ -45,8 +45,8 @@ struct Batch {
   int64_t transactions = 0;
   log::Offset next_offset = 0;  // transaction topic position after this batch
   int64_t last_source_ts_ms = 0;
-  bool begun = false;          // BEGIN sent: earlier pieces are applied, not committed
-  bool apply_failed = false;   // the target refused a statement (the connection is fine)
+  bool begun = false;                          // BEGIN sent: earlier pieces are applied, not committed
+  bool apply_failed = false;                   // the target refused a statement (the connection is fine)
   std::map<std::string, std::string> staging;  // staging table per (table, kind, columns), reused by pieces
 
   void Add(const std::string& table, Change c, const std::string& key) {

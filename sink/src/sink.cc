@@ -285,8 +285,8 @@ class Sink::Impl {
       return it->second;
     }
     std::string name = "ghostlog_stage_" + std::to_string(batch->staging.size());
-    RETURN_NOT_OK(conn.Exec("CREATE TEMP TABLE " + name + " ON COMMIT DROP AS SELECT " + columns + " FROM " +
-                            t.quoted + " WITH NO DATA")
+    RETURN_NOT_OK(conn.Exec("CREATE TEMP TABLE " + name + " ON COMMIT DROP AS SELECT " + columns + " FROM " + t.quoted +
+                            " WITH NO DATA")
                       .status());
     batch->staging.emplace(key, name);
     return name;

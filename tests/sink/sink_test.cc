@@ -158,7 +158,7 @@ TEST_F(SinkTest, ALargeSourceTransactionIsAppliedInPiecesButCommittedWhole) {
   log::fault::DisarmAll();
   EXPECT_NE(result_.message().find("injected failure"), std::string::npos) << result_.ToString();
   EXPECT_EQ(sink_->stats().early_pieces.load(), 3);  // three pieces went in before the failure...
-  EXPECT_EQ(Rows(), "1\ta\t1;");                   // ...and were rolled back with it
+  EXPECT_EQ(Rows(), "1\ta\t1;");                     // ...and were rolled back with it
   EXPECT_EQ(pg_.Value("SELECT next_offset FROM ghostlog.sink_offsets WHERE sink = 'sink'"), "1");
 
   Start(c);

@@ -1,8 +1,8 @@
 #include "deps.h"
 
+#include <spdlog/spdlog.h>
 #include <algorithm>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 namespace ghostlog::transform {
 
@@ -108,8 +108,8 @@ Status DependencyIndex::Set(const std::string& row, std::vector<Ref> refs, std::
     std::sort(old.begin(), old.end());
   }
   if (old == refs) return Status::OK();
-  refs_out->push_back({row, refs.empty() ? std::nullopt : std::optional<std::string>(json(refs).dump()), {},
-                       log::kNoTimestamp});
+  refs_out->push_back(
+      {row, refs.empty() ? std::nullopt : std::optional<std::string>(json(refs).dump()), {}, log::kNoTimestamp});
   std::vector<Ref> gone, added;
   std::set_difference(old.begin(), old.end(), refs.begin(), refs.end(), std::back_inserter(gone));
   std::set_difference(refs.begin(), refs.end(), old.begin(), old.end(), std::back_inserter(added));

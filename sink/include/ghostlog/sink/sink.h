@@ -54,7 +54,7 @@ struct SinkStats {
   std::atomic<int64_t> rows_written{0};
   std::atomic<int64_t> batches{0};
   std::atomic<int64_t> dead_lettered{0};
-  std::atomic<int64_t> early_pieces{0};      // pieces of large source transactions applied before their commit
+  std::atomic<int64_t> early_pieces{0};  // pieces of large source transactions applied before their commit
   std::atomic<int64_t> last_batch_ms{0};
   std::atomic<int64_t> last_batch_events{0};
   std::atomic<int64_t> committed_offset{0};  // next offset in the transaction topic
