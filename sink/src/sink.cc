@@ -406,6 +406,7 @@ class Sink::Impl {
     if (s.ok()) s = Commit(conn, &batch, Mode::kSetBased);
     if (!s.ok() && batch.apply_failed) {
       RETURN_NOT_OK(conn.Exec("ROLLBACK").status());
+      tables_.clear();  // an auto_create inside the rolled-back transaction is undone too
       spdlog::warn("sink {}: batch refused ({}); applying it event by event", cfg_.name, s.message());
       batch = Batch{};
       s = Collect(conn, pos, &batch, Mode::kOneByOne, stop);
