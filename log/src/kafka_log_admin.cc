@@ -88,6 +88,19 @@ Result<std::pair<Offset, Offset>> KafkaLogImpl::Watermarks(const TopicPartition&
   return std::make_pair(lo, hi);
 }
 
+namespace {
+// The per-topic results of an admin request: `expected` (the topic already
+// exists, or is already gone) becomes `as`, any other error its Status.
+Status TopicResults(const rd_kafka_topic_result_t** res, size_t n, const std::string& what,
+                    rd_kafka_resp_err_t expected, Status as) {
+  for (size_t i = 0; i < n; ++i) {
+    if (rd_kafka_topic_result_error(res[i]) == expected) return as;
+    RETURN_NOT_OK(ToStatus(rd_kafka_topic_result_error(res[i]), what));
+  }
+  return Status::OK();
+}
+}  // namespace
+
 Status KafkaLogImpl::CreateTopic(const std::string& topic, int32_t partitions, const TopicConfig& config) {
   if (topic.empty()) return Status::InvalidArgument("topic name is empty");
   if (partitions < 1) {
@@ -104,13 +117,8 @@ Status KafkaLogImpl::CreateTopic(const std::string& topic, int32_t partitions, c
   if (!ev.ok()) return ev.status();
   size_t n = 0;
   const rd_kafka_topic_result_t** res = rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev->get()), &n);
-  for (size_t i = 0; i < n; ++i) {
-    if (rd_kafka_topic_result_error(res[i]) == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
-      return Status::AlreadyExists("topic '" + topic + "' already exists");
-    }
-    RETURN_NOT_OK(ToStatus(rd_kafka_topic_result_error(res[i]), what));
-  }
-  return Status::OK();
+  return TopicResults(res, n, what, RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS,
+                      Status::AlreadyExists("topic '" + topic + "' already exists"));
 }
 
 Status KafkaLogImpl::DeleteTopic(const std::string& topic) {
@@ -126,13 +134,8 @@ Status KafkaLogImpl::DeleteTopic(const std::string& topic) {
   if (!ev.ok()) return ev.status();
   size_t n = 0;
   const rd_kafka_topic_result_t** res = rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev->get()), &n);
-  for (size_t i = 0; i < n; ++i) {
-    if (rd_kafka_topic_result_error(res[i]) == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
-      return Status::NotFound("topic '" + topic + "' does not exist");
-    }
-    RETURN_NOT_OK(ToStatus(rd_kafka_topic_result_error(res[i]), what));
-  }
-  return Status::OK();
+  return TopicResults(res, n, what, RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART,
+                      Status::NotFound("topic '" + topic + "' does not exist"));
 }
 
 // AlterConfigs (not incremental: librdkafka 2.0 lacks IncrementalAlterConfigs)
