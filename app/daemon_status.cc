@@ -45,6 +45,14 @@ nlohmann::json StatusJson(const DaemonConfig& c, const capture::Capture* cap, co
     }
     return {"not configured", ""};
   };
+  // A consumer stage's place in the transaction topic it follows.
+  auto position = [&](nlohmann::json* stage, const std::string& topic, int64_t committed) {
+    int64_t end = 0;
+    if (auto p = log.DescribePartition({topic, 0}); p.ok()) end = p->end_offset;
+    (*stage)["committed_offset"] = committed;
+    (*stage)["end_offset"] = end;
+    (*stage)["lag_transactions"] = std::max<int64_t>(0, end - committed);
+  };
   if (cap != nullptr) {
     const auto& s = cap->stats();
     auto [st, err] = state("capture");
@@ -62,24 +70,18 @@ nlohmann::json StatusJson(const DaemonConfig& c, const capture::Capture* cap, co
   if (tfm != nullptr) {
     const auto& s = tfm->stats();
     auto [st, err] = state("transform");
-    int64_t end = 0;
-    if (auto p = log.DescribePartition({c.transform->input_prefix + ".transaction", 0}); p.ok()) end = p->end_offset;
     j["stages"]["transform"] = {{"state", st},
                                 {"last_error", err},
                                 {"transactions", s.transactions.load()},
                                 {"events_in", s.events_in.load()},
                                 {"events_out", s.events_out.load()},
                                 {"dead_lettered", s.dead_lettered.load()},
-                                {"committed_offset", s.committed_offset.load()},
-                                {"end_offset", end},
-                                {"lag_transactions", std::max<int64_t>(0, end - s.committed_offset.load())},
                                 {"last_source_ts_ms", s.last_source_ts_ms.load()}};
+    position(&j["stages"]["transform"], c.transform->input_prefix + ".transaction", s.committed_offset.load());
   }
   if (snk != nullptr) {
     const auto& s = snk->stats();
     auto [st, err] = state("sink");
-    int64_t end = 0;
-    if (auto p = log.DescribePartition({c.sink->transaction_topic, 0}); p.ok()) end = p->end_offset;
     j["stages"]["sink"] = {{"state", st},
                            {"last_error", err},
                            {"connected", s.connected.load()},
@@ -91,10 +93,8 @@ nlohmann::json StatusJson(const DaemonConfig& c, const capture::Capture* cap, co
                            {"early_pieces", s.early_pieces.load()},
                            {"last_batch_ms", s.last_batch_ms.load()},
                            {"last_batch_events", s.last_batch_events.load()},
-                           {"committed_offset", s.committed_offset.load()},
-                           {"end_offset", end},
-                           {"lag_transactions", std::max<int64_t>(0, end - s.committed_offset.load())},
                            {"last_source_ts_ms", s.last_source_ts_ms.load()}};
+    position(&j["stages"]["sink"], c.sink->transaction_topic, s.committed_offset.load());
   }
   return j;
 }

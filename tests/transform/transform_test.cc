@@ -168,6 +168,14 @@ zonename = "lookup('public.zones', zoneid, 'name')"
   }
 
   static std::string FacilityKey(int id) { return json{{"id", Uuid5("facilities", std::to_string(id))}}.dump(); }
+  // The zone name the target facility shows (live lookups' subject).
+  json ZoneOf(int id) { return Target("public.kafka_facilities").at(FacilityKey(id))["zonename"]; }
+  // Zones 1 (Pwani) and 2 (Mara), as a snapshot chunk.
+  void SnapshotTwoZones() {
+    capture_->Txn(
+        {{"public.zones", "r", {{"id", 1}, {"name", "Pwani"}}}, {"public.zones", "r", {{"id", 2}, {"name", "Mara"}}}},
+        "SNAPSHOT");
+  }
 
   TempDir dir_;
   std::unique_ptr<log::EmbeddedLog> log_;
@@ -318,23 +326,20 @@ namespace ghostlog::transform {
 namespace {
 
 TEST_F(TransformTest, LiveLookupsReEmitRowsWhenTheLookedUpRowChanges) {
-  capture_->Txn(
-      {{"public.zones", "r", {{"id", 1}, {"name", "Pwani"}}}, {"public.zones", "r", {{"id", 2}, {"name", "Mara"}}}},
-      "SNAPSHOT");
+  SnapshotTwoZones();
   capture_->Txn({{"public.facilities", "c", Facility(1, "A", 1)},
                  {"public.facilities", "c", Facility(2, "B", 1)},
                  {"public.facilities", "c", Facility(3, "C", 2)}});
   ASSERT_TRUE(RunToEnd(Config()).ok());
-  auto zone_of = [&](int id) { return Target("public.kafka_facilities").at(FacilityKey(id))["zonename"]; };
-  EXPECT_EQ(zone_of(1), "Pwani");
+  EXPECT_EQ(ZoneOf(1), "Pwani");
 
   // A rename in another transaction, seen by a new process (the index is
   // rebuilt from its topic): both facilities of zone 1 follow, not the third.
   capture_->Txn({{"public.zones", "u", {{"id", 1}, {"name", "Pwani Region"}}}});
   ASSERT_TRUE(RunToEnd(Config()).ok());
-  EXPECT_EQ(zone_of(1), "Pwani Region");
-  EXPECT_EQ(zone_of(2), "Pwani Region");
-  EXPECT_EQ(zone_of(3), "Mara");
+  EXPECT_EQ(ZoneOf(1), "Pwani Region");
+  EXPECT_EQ(ZoneOf(2), "Pwani Region");
+  EXPECT_EQ(ZoneOf(3), "Mara");
   auto last = Must(log_->Read({"v3.transaction", 0}, 0));
   EXPECT_EQ(json::parse(*last.back().value)["event_count"], 2) << "only the two dependents are re-emitted";
 
@@ -343,15 +348,15 @@ TEST_F(TransformTest, LiveLookupsReEmitRowsWhenTheLookedUpRowChanges) {
   capture_->Txn({{"public.zones", "u", {{"id", 1}, {"name", "Pwani 3"}}},
                  {"public.zones", "u", {{"id", 2}, {"name", "Mara 2"}}}});
   ASSERT_TRUE(RunToEnd(Config()).ok());
-  EXPECT_EQ(zone_of(1), "Pwani 3");
-  EXPECT_EQ(zone_of(2), "Mara 2");
-  EXPECT_EQ(zone_of(3), "Mara 2");
+  EXPECT_EQ(ZoneOf(1), "Pwani 3");
+  EXPECT_EQ(ZoneOf(2), "Mara 2");
+  EXPECT_EQ(ZoneOf(3), "Mara 2");
 
   // The looked-up row is deleted: its dependents map with NULL.
   capture_->Txn({{"public.zones", "d", {{"id", 2}}}});
   ASSERT_TRUE(RunToEnd(Config()).ok());
-  EXPECT_TRUE(zone_of(3).is_null());
-  EXPECT_EQ(zone_of(1), "Pwani 3");
+  EXPECT_TRUE(ZoneOf(3).is_null());
+  EXPECT_EQ(ZoneOf(1), "Pwani 3");
 }
 
 }  // namespace
@@ -364,9 +369,7 @@ namespace {
 // moved out of memory; a data dir from before has only the forward one, and
 // the transform builds the reverse one from it at start.
 TEST_F(TransformTest, LiveLookupsWorkOnADataDirWrittenBeforeTheReadersTopic) {
-  capture_->Txn(
-      {{"public.zones", "r", {{"id", 1}, {"name", "Pwani"}}}, {"public.zones", "r", {{"id", 2}, {"name", "Mara"}}}},
-      "SNAPSHOT");
+  SnapshotTwoZones();
   capture_->Txn({{"public.facilities", "c", Facility(1, "A", 1)}, {"public.facilities", "c", Facility(2, "B", 2)}});
   ASSERT_TRUE(RunToEnd(Config()).ok());
   std::string readers;
@@ -378,9 +381,8 @@ TEST_F(TransformTest, LiveLookupsWorkOnADataDirWrittenBeforeTheReadersTopic) {
 
   capture_->Txn({{"public.zones", "u", {{"id", 1}, {"name", "Pwani Region"}}}});
   ASSERT_TRUE(RunToEnd(Config()).ok());
-  auto zone_of = [&](int id) { return Target("public.kafka_facilities").at(FacilityKey(id))["zonename"]; };
-  EXPECT_EQ(zone_of(1), "Pwani Region");
-  EXPECT_EQ(zone_of(2), "Mara");
+  EXPECT_EQ(ZoneOf(1), "Pwani Region");
+  EXPECT_EQ(ZoneOf(2), "Mara");
   EXPECT_EQ(Must(log_->DescribePartition({readers, 0})).records, 3) << "two readers and the completion record";
 }
 
@@ -467,9 +469,7 @@ TEST_F(TransformTest, TheSnapshotIsMappedOnlyOnceItIsComplete) {
   std::jthread th([&](std::stop_token stop) { result = t.Run(stop); });
   std::this_thread::sleep_for(std::chrono::milliseconds(600));
   EXPECT_EQ(t.stats().committed_offset.load(), 0) << "a snapshot chunk was mapped before the snapshot was complete";
-  capture_->Txn(
-      {{"public.zones", "r", {{"id", 1}, {"name", "Pwani"}}}, {"public.zones", "r", {{"id", 2}, {"name", "Mara"}}}},
-      "SNAPSHOT");
+  SnapshotTwoZones();
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_EQ(t.stats().committed_offset.load(), 0);
   capture_->SnapshotDone();
@@ -508,23 +508,20 @@ namespace {
 // A TRUNCATE of a looked-up table: every row that read it is mapped again
 // (its lookups now find nothing), and rows inserted after it are found again.
 TEST_F(TransformTest, ATruncateOfALookedUpTableReMapsItsReaders) {
-  capture_->Txn(
-      {{"public.zones", "r", {{"id", 1}, {"name", "Pwani"}}}, {"public.zones", "r", {{"id", 2}, {"name", "Mara"}}}},
-      "SNAPSHOT");
+  SnapshotTwoZones();
   capture_->Txn({{"public.facilities", "c", Facility(1, "A", 1)}, {"public.facilities", "c", Facility(2, "B", 2)}});
   ASSERT_OK(RunToEnd(Config()));
-  auto zone_of = [&](int id) { return Target("public.kafka_facilities").at(FacilityKey(id))["zonename"]; };
-  EXPECT_EQ(zone_of(1), "Pwani");
+  EXPECT_EQ(ZoneOf(1), "Pwani");
 
   capture_->Txn({{"public.zones", "t", json::object()}});
   ASSERT_OK(RunToEnd(Config()));
-  EXPECT_TRUE(zone_of(1).is_null());
-  EXPECT_TRUE(zone_of(2).is_null());
+  EXPECT_TRUE(ZoneOf(1).is_null());
+  EXPECT_TRUE(ZoneOf(2).is_null());
 
   capture_->Txn({{"public.zones", "c", {{"id", 2}, {"name", "Mara Region"}}}});
   ASSERT_OK(RunToEnd(Config()));
-  EXPECT_TRUE(zone_of(1).is_null());
-  EXPECT_EQ(zone_of(2), "Mara Region");
+  EXPECT_TRUE(ZoneOf(1).is_null());
+  EXPECT_EQ(ZoneOf(2), "Mara Region");
 }
 
 }  // namespace

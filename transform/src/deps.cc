@@ -66,31 +66,23 @@ Status DependencyIndex::LoadReadTables() {
   }
 }
 
+// Pages through the latest live refs (key order), so superseded and deleted
+// ones never come up.
 Status DependencyIndex::BuildReaders() {
-  ASSIGN_OR_RAISE(auto info, log_.DescribePartition({refs_topic_, 0}));
-  if (info.records > 0) spdlog::info("building '{}' from '{}' ({} records)", readers_topic_, refs_topic_, info.records);
-  std::vector<log::RecordIn> out;
-  auto flush = [&]() -> Status {
-    if (out.empty()) return Status::OK();
-    RETURN_NOT_OK(log_.Append({readers_topic_, 0}, std::move(out)).status());
-    out.clear();
-    return Status::OK();
-  };
-  for (log::Offset at = info.log_start_offset; at < info.end_offset;) {
-    ASSIGN_OR_RAISE(auto recs, log_.Read({refs_topic_, 0}, at, {10000, 16 << 20}));
-    if (recs.empty()) break;
-    for (const auto& r : recs) {
-      if (!r.value) continue;
-      ASSIGN_OR_RAISE(auto latest, log_.ReadLatest({refs_topic_, 0}, r.key));
-      if (!latest || latest->offset != r.offset) continue;  // superseded: its latest record counts
+  spdlog::info("building '{}' from '{}'", readers_topic_, refs_topic_);
+  std::string after;
+  for (;;) {
+    ASSIGN_OR_RAISE(auto page, log_.ReadLatestByPrefix({refs_topic_, 0}, "", after, kPage));
+    std::vector<log::RecordIn> out;
+    for (const auto& r : page) {
       ASSIGN_OR_RAISE(auto refs, ParseRefs(refs_topic_, r));
       for (const auto& [table, key] : refs) out.push_back({ReaderKey(table, key, r.key), "", {}, log::kNoTimestamp});
     }
-    if (out.size() >= 10000) RETURN_NOT_OK(flush());
-    at = recs.back().offset + 1;
+    if (page.size() < kPage) out.push_back({kBuiltKey, "1", {}, log::kNoTimestamp});
+    RETURN_NOT_OK(log_.Append({readers_topic_, 0}, std::move(out)).status());
+    if (page.size() < kPage) return Status::OK();
+    after = page.back().key;
   }
-  out.push_back({kBuiltKey, "1", {}, log::kNoTimestamp});
-  return flush();
 }
 
 Status DependencyIndex::Set(const std::string& row, std::vector<Ref> refs, std::vector<log::RecordIn>* refs_out,
