@@ -91,6 +91,7 @@ nlohmann::json StatusJson(const DaemonConfig& c, const capture::Capture* cap, co
                            {"batches", s.batches.load()},
                            {"dead_lettered", s.dead_lettered.load()},
                            {"early_pieces", s.early_pieces.load()},
+                           {"direct_copy_conflicts", s.direct_copy_conflicts.load()},
                            {"last_batch_ms", s.last_batch_ms.load()},
                            {"last_batch_events", s.last_batch_events.load()},
                            {"last_source_ts_ms", s.last_source_ts_ms.load()}};
@@ -157,6 +158,9 @@ std::string Metrics(const nlohmann::json& st) {
     gauge("ghostlog_sink_early_pieces_total",
           "Pieces of source transactions larger than max_batch_events applied before their commit.",
           s.value("early_pieces", 0.0));
+    gauge("ghostlog_sink_direct_copy_conflicts_total",
+          "Direct COPYs of inserted rows undone because the target already had a key; those rows were upserted.",
+          s.value("direct_copy_conflicts", 0.0));
     gauge("ghostlog_sink_lag_transactions", "Transactions in the changelog not yet applied.",
           s["lag_transactions"].get<double>());
     gauge("ghostlog_sink_last_batch_ms", "Duration of the last target transaction.", s["last_batch_ms"].get<double>());

@@ -10,16 +10,19 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "ghostlog/log/types.h"
 
 namespace ghostlog::sink {
 
+// One key's change, its values already in COPY text form for the target.
 struct Change {
   bool is_delete = false;
-  nlohmann::json row;  // "after" for upserts, "before" (at least the key) for deletes
-  std::string topic;
+  // The key's first change in this batch was an insert (or a snapshot row):
+  // the target cannot have the key yet, unless this is a replay.
+  bool insert_first = false;
+  const std::vector<size_t>* columns = nullptr;  // target columns `line` holds, ascending (TargetTable::shapes)
+  std::string line;                              // one COPY text line, without the newline
+  const std::string* topic = nullptr;
   log::Offset offset = 0;
 };
 
@@ -29,7 +32,6 @@ struct Segment {
 };
 
 struct TableBatch {
-  std::string topic;
   std::vector<Segment> segments = {Segment{}};
 };
 
@@ -50,16 +52,14 @@ struct Batch {
   std::map<std::string, std::string> staging;  // staging table per (table, kind, columns), reused by pieces
 
   void Add(const std::string& table, Change c, const std::string& key) {
-    TableBatch& t = tables[table];
-    t.topic = c.topic;
-    t.segments.back().by_key[key] = std::move(c);
+    auto [it, fresh] = tables[table].segments.back().by_key.try_emplace(key);
+    if (!fresh) c.insert_first = it->second.insert_first;  // what the target held before the batch counts
+    it->second = std::move(c);
     ++events;
     ++piece_events;
   }
-  void Truncate(const std::string& table, const std::string& topic) {
-    TableBatch& t = tables[table];
-    t.topic = topic;
-    t.segments.push_back(Segment{true, {}});
+  void Truncate(const std::string& table) {
+    tables[table].segments.push_back(Segment{true, {}});
     ++events;
     ++piece_events;
   }

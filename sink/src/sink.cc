@@ -2,15 +2,21 @@
 // transactions, apply them with their offset in one target transaction.
 #include "ghostlog/sink/sink.h"
 
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "batch.h"
+#include "event_reader.h"
 #include "ghostlog/log/fault.h"
 #include "ghostlog/log/glob.h"
 #include "ghostlog/log/stop_sleep.h"
 #include "target.h"
 
 namespace ghostlog::sink {
+
+// Pieces to apply through staging tables after a direct COPY met a key the
+// target already had, before trying one again.
+constexpr int kDirectCopySkips = 16;
 
 Result<OnError> ParseOnError(const std::string& s) {
   if (s == "stop") return OnError::kStop;
@@ -222,28 +228,86 @@ class Sink::Impl {
     return Status::OK();
   }
 
-  Status AddEvent(const TargetTable& table, const std::string& topic, const log::Record& r, Batch* batch) {
+  Status AddEvent(TargetTable& table, const std::string& topic, const log::Record& r, Batch* batch) {
     if (!r.value) return Status::OK();  // tombstones only matter to compaction
-    auto v = nlohmann::json::parse(*r.value, nullptr, false);
-    if (v.is_discarded() || !v.is_object()) return DeadLetterOrStop(topic, r, "value is not a JSON object");
-    const std::string op = v.value("op", "");
+    if (Status read = ReadEvent(*r.value, &event_); !read.ok()) return DeadLetterOrStop(topic, r, read.message());
+    const std::string& op = event_.op;
     if (op == "t") {
-      batch->Truncate(table.qualified(), topic);
+      batch->Truncate(table.qualified());
       return Status::OK();
     }
-    if (op == "c" || op == "u" || op == "r") {
-      batch->Add(table.qualified(), Change{false, std::move(v["after"]), topic, r.offset}, r.key);
-    } else if (op == "d") {
-      batch->Add(table.qualified(), Change{true, std::move(v["before"]), topic, r.offset}, r.key);
-    } else if (op != "m") {
-      return DeadLetterOrStop(topic, r, "unknown op '" + op + "'");
+    if (op == "m") return Status::OK();
+    const bool is_delete = op == "d";
+    if (!is_delete && op != "c" && op != "u" && op != "r") return DeadLetterOrStop(topic, r, "unknown op '" + op + "'");
+    Change c;
+    c.is_delete = is_delete;
+    c.insert_first = op == "c" || op == "r";
+    c.topic = &*topics_.insert(topic).first;
+    c.offset = r.offset;
+    Status s = is_delete ? KeyLine(table, event_.before, &c) : RowLine(table, event_.after, &c);
+    if (!s.ok()) return DeadLetterOrStop(topic, r, s.message());
+    batch->Add(table.qualified(), std::move(c), r.key);
+    return Status::OK();
+  }
+
+  // An upsert's columns and COPY line, in target column order.
+  Status RowLine(TargetTable& t, const RowImage& img, Change* c) {
+    if (!img.present) return Status::InvalidArgument("event has no row image");
+    if (t.last_fields.size() != img.size) t.last_fields.assign(img.size, {});
+    order_.clear();
+    for (size_t i = 0; i < img.size; ++i) {
+      const std::string& name = img.fields[i].name;
+      auto& [seen, col] = t.last_fields[i];
+      if (seen != name) {
+        auto it = t.by_name.find(name);
+        if (it == t.by_name.end()) {
+          return Status::InvalidArgument("column '" + name + "' does not exist in target table " + t.qualified());
+        }
+        seen = name;
+        col = it->second;
+      }
+      order_.emplace_back(col, i);
     }
+    std::sort(order_.begin(), order_.end());
+    shape_.clear();
+    for (const auto& [col, i] : order_) {
+      if (!shape_.empty() && shape_.back() == col) {
+        return Status::InvalidArgument("column '" + t.columns[col].name + "' appears twice in the row image");
+      }
+      shape_.push_back(col);
+      if (shape_.size() > 1) c->line += '\t';
+      Status s = AppendCopyValue(t.columns[col], img.fields[i].value, &c->line);
+      if (!s.ok()) return s.WithContext("table " + t.qualified());
+    }
+    if (t.last_shape == nullptr || *t.last_shape != shape_) t.last_shape = &*t.shapes.insert(shape_).first;
+    c->columns = t.last_shape;
+    return Status::OK();
+  }
+
+  // A delete's key columns as a COPY line.
+  Status KeyLine(const TargetTable& t, const RowImage& img, Change* c) {
+    for (size_t k = 0; k < t.key_columns.size(); ++k) {
+      const TargetColumn& col = t.columns[t.key_columns[k]];
+      const JsonField* f = nullptr;
+      for (size_t i = 0; i < img.size && f == nullptr; ++i) {
+        if (img.fields[i].name == col.name) f = &img.fields[i];
+      }
+      if (f == nullptr) return Status::InvalidArgument("delete without key column '" + col.name + "' of " + t.qualified());
+      if (k > 0) c->line += '\t';
+      Status s = AppendCopyValue(col, f->value, &c->line);
+      if (!s.ok()) return s.WithContext("table " + t.qualified());
+    }
+    c->columns = &t.key_columns;
     return Status::OK();
   }
 
   Status DeadLetterOrStop(const std::string& topic, const log::Record& r, const std::string& why) {
     const std::string where = "topic '" + topic + "' offset " + std::to_string(r.offset);
     if (cfg_.on_error == OnError::kStop) return Status::InvalidArgument(where + ": " + why);
+    // A batch read again (event by event, after the target refused it) meets
+    // the events its first reading set aside: they are not set aside twice.
+    log::Offset& upto = dead_lettered_upto_.try_emplace(topic, -1).first->second;
+    if (r.offset <= upto) return Status::OK();
     log::TopicConfig c;
     c.retention_ms = -1;
     Status created = log_.CreateTopic(cfg_.dead_letter_topic, 1, c);
@@ -253,27 +317,13 @@ class Sink::Impl {
     dl.headers.push_back({"ghostlog.topic", topic});
     dl.headers.push_back({"ghostlog.offset", std::to_string(r.offset)});
     RETURN_NOT_OK(log_.Append({cfg_.dead_letter_topic, 0}, {std::move(dl)}).status());
+    upto = r.offset;
     ++stats_.dead_lettered;
     spdlog::warn("sink {}: dead-lettered {}: {}", cfg_.name, where, why);
     return Status::OK();
   }
 
   // --- applying ---------------------------------------------------------------
-  // Columns an event row sets, as target column indexes, in target order.
-  Result<std::vector<size_t>> RowColumns(const TargetTable& t, const Change& c) {
-    std::vector<size_t> cols;
-    for (const auto& [name, value] : c.row.items()) {
-      auto it = t.by_name.find(name);
-      if (it == t.by_name.end()) {
-        return Status::InvalidArgument("topic '" + c.topic + "' offset " + std::to_string(c.offset) + ": column '" +
-                                       name + "' does not exist in target table " + t.qualified());
-      }
-      cols.push_back(it->second);
-    }
-    std::sort(cols.begin(), cols.end());
-    return cols;
-  }
-
   // An empty staging table for `key` shaped like `columns` of `t`: created on
   // first use in this target transaction, emptied when a later piece reuses
   // it (a new table per piece would hold a lock each until the commit).
@@ -292,78 +342,71 @@ class Sink::Impl {
     return name;
   }
 
-  Status ApplySegment(TargetConn& conn, const TargetTable& t, const Segment& seg, Batch* batch) {
+  Status ApplySegment(TargetConn& conn, TargetTable& t, const Segment& seg, Batch* batch) {
     if (seg.truncate_first) RETURN_NOT_OK(conn.Exec("TRUNCATE " + t.quoted).status());
     if (seg.by_key.empty()) return Status::OK();
-    // Deletes by key.
-    std::string keys, del_data, key_cond;
-    for (size_t k : t.key_columns) {
-      const std::string id = conn.Ident(t.columns[k].name);
-      keys += (keys.empty() ? "" : ", ") + id;
-      key_cond += (key_cond.empty() ? "" : " AND ") + std::string("t.") + id + " = s." + id;
-    }
-    // Upserts grouped by the set of columns they carry (schema changes mid-batch).
-    std::map<std::vector<size_t>, std::string> upserts;
-    int64_t rows = 0;
+    // COPY text per statement: deletes, inserts of keys the target cannot
+    // have yet, and upserts, each grouped by the columns they carry.
+    std::string deletes;
+    std::map<const std::vector<size_t>*, std::string> inserts, upserts;
+    const bool direct = t.direct_copy_skips == 0;
     for (const auto& [key, c] : seg.by_key) {
-      if (c.is_delete) {
-        for (size_t i = 0; i < t.key_columns.size(); ++i) {
-          const TargetColumn& col = t.columns[t.key_columns[i]];
-          auto it = c.row.find(col.name);
-          if (it == c.row.end()) {
-            return Status::InvalidArgument("topic '" + c.topic + "' offset " + std::to_string(c.offset) +
-                                           ": delete without key column '" + col.name + "' of " + t.qualified());
-          }
-          ASSIGN_OR_RAISE(auto text, ToPgText(col, *it));
-          if (i) del_data += '\t';
-          AppendCopyField(&del_data, text);
-        }
-        del_data += '\n';
-        ++rows;
-        continue;
-      }
-      if (!c.row.is_object()) {
-        return Status::InvalidArgument("topic '" + c.topic + "' offset " + std::to_string(c.offset) +
-                                       ": event has no row image");
-      }
-      ASSIGN_OR_RAISE(std::vector<size_t> cols, RowColumns(t, c));
-      std::string& data = upserts[cols];
-      for (size_t i = 0; i < cols.size(); ++i) {
-        const TargetColumn& col = t.columns[cols[i]];
-        auto text = ToPgText(col, c.row[col.name]);
-        if (!text.ok()) {
-          return text.status().WithContext("topic '" + c.topic + "' offset " + std::to_string(c.offset) + ", table " +
-                                           t.qualified());
-        }
-        if (i) data += '\t';
-        AppendCopyField(&data, *text);
-      }
-      data += '\n';
-      ++rows;
+      std::string& data = c.is_delete                                    ? deletes
+                          : direct && (c.insert_first || seg.truncate_first) ? inserts[c.columns]
+                                                                             : upserts[c.columns];
+      data.append(c.line).push_back('\n');
     }
-    if (!del_data.empty()) {
+    if (!direct) --t.direct_copy_skips;
+    const std::string keys = ColumnList(conn, t, t.key_columns);
+    if (!deletes.empty()) {
+      std::string key_cond;
+      for (size_t k : t.key_columns) {
+        const std::string id = conn.Ident(t.columns[k].name);
+        key_cond += (key_cond.empty() ? "t." : " AND t.") + id + " = s." + id;
+      }
       ASSIGN_OR_RAISE(std::string stage, Staging(conn, batch, t, "d", keys));
-      RETURN_NOT_OK(conn.CopyIn("COPY " + stage + " FROM STDIN", del_data));
+      RETURN_NOT_OK(conn.CopyIn("COPY " + stage + " FROM STDIN", deletes));
       RETURN_NOT_OK(conn.Exec("DELETE FROM " + t.quoted + " t USING " + stage + " s WHERE " + key_cond).status());
     }
+    for (auto& [cols, data] : inserts) {
+      // Straight into the table, as fast as a plain COPY. A key the target
+      // already has (a replay) undoes it, and those rows go the upsert way.
+      RETURN_NOT_OK(conn.Exec("SAVEPOINT ghostlog_copy").status());
+      Status s = conn.CopyIn("COPY " + t.quoted + " (" + ColumnList(conn, t, *cols) + ") FROM STDIN", data);
+      if (s.code() == Status::Code::kAlreadyExists) {
+        RETURN_NOT_OK(conn.Exec("ROLLBACK TO SAVEPOINT ghostlog_copy").status());
+        t.direct_copy_skips = kDirectCopySkips;
+        ++stats_.direct_copy_conflicts;
+        upserts[cols].append(data);
+        continue;
+      }
+      RETURN_NOT_OK(s);
+      RETURN_NOT_OK(conn.Exec("RELEASE SAVEPOINT ghostlog_copy").status());
+    }
     for (const auto& [cols, data] : upserts) {
-      std::string list, set;
-      for (size_t c : cols) {
+      const std::string list = ColumnList(conn, t, *cols);
+      std::string set;
+      for (size_t c : *cols) {
         const std::string id = conn.Ident(t.columns[c].name);
-        list += (list.empty() ? "" : ", ") + id;
         if (!t.columns[c].key) set += (set.empty() ? "" : ", ") + id + " = EXCLUDED." + id;
       }
-      ASSIGN_OR_RAISE(std::string s, Staging(conn, batch, t, "u", list));
-      RETURN_NOT_OK(conn.CopyIn("COPY " + s + " FROM STDIN", data));
+      ASSIGN_OR_RAISE(std::string stage, Staging(conn, batch, t, "u", list));
+      RETURN_NOT_OK(conn.CopyIn("COPY " + stage + " FROM STDIN", data));
       // OVERRIDING SYSTEM VALUE: the source's ids win over a target's
       // GENERATED ALWAYS identity (harmless on tables without one).
       RETURN_NOT_OK(conn.Exec("INSERT INTO " + t.quoted + " (" + list + ") OVERRIDING SYSTEM VALUE SELECT " + list +
-                              " FROM " + s + " ON CONFLICT (" + keys + ") DO " +
+                              " FROM " + stage + " ON CONFLICT (" + keys + ") DO " +
                               (set.empty() ? "NOTHING" : "UPDATE SET " + set))
                         .status());
     }
-    stats_.rows_written += rows;
+    stats_.rows_written += static_cast<int64_t>(seg.by_key.size());
     return Status::OK();
+  }
+
+  static std::string ColumnList(TargetConn& conn, const TargetTable& t, const std::vector<size_t>& cols) {
+    std::string list;
+    for (size_t c : cols) list += (list.empty() ? "" : ", ") + conn.Ident(t.columns[c].name);
+    return list;
   }
 
   // Applies the piece in memory into the open target transaction (BEGIN
@@ -373,7 +416,7 @@ class Sink::Impl {
     batch->begun = batch->begun || s.ok();
     if (s.ok()) s = log::fault::Hit("sink.apply_piece");
     for (auto it = batch->tables.begin(); s.ok() && it != batch->tables.end(); ++it) {
-      const TargetTable& t = tables_.at(it->first);
+      TargetTable& t = tables_.at(it->first);
       for (const Segment& seg : it->second.segments) {
         s = mode == Mode::kSetBased ? ApplySegment(conn, t, seg, batch) : ApplySegmentOneByOne(conn, t, seg);
         if (!s.ok()) break;
@@ -434,45 +477,32 @@ class Sink::Impl {
   // One change as one statement: the slow path that finds which event the
   // target refuses.
   Status ApplyOne(TargetConn& conn, const TargetTable& t, const Change& c) {
-    std::vector<std::optional<std::string>> params;
+    const std::vector<std::optional<std::string>> params = SplitCopyLine(c.line);
     std::string sql;
-    auto where = [&] {
-      return "topic '" + c.topic + "' offset " + std::to_string(c.offset) + ", table " + t.qualified();
-    };
     if (c.is_delete) {
       std::string cond;
-      for (size_t k : t.key_columns) {
-        const TargetColumn& col = t.columns[k];
-        auto it = c.row.find(col.name);
-        if (it == c.row.end())
-          return Status::InvalidArgument(where() + ": delete without key column '" + col.name + "'");
-        auto text = ToPgText(col, *it);
-        if (!text.ok()) return text.status().WithContext(where());
-        params.push_back(*text);
-        cond += (cond.empty() ? "" : " AND ") + conn.Ident(col.name) + " = $" + std::to_string(params.size());
+      for (size_t i = 0; i < c.columns->size(); ++i) {
+        cond += (i ? " AND " : "") + conn.Ident(t.columns[(*c.columns)[i]].name) + " = $" + std::to_string(i + 1);
       }
       sql = "DELETE FROM " + t.quoted + " WHERE " + cond;
     } else {
-      auto cols = RowColumns(t, c);
-      if (!cols.ok()) return cols.status();
-      std::string list, values, set, keys;
-      for (size_t k : t.key_columns) keys += (keys.empty() ? "" : ", ") + conn.Ident(t.columns[k].name);
-      for (size_t i : *cols) {
-        const TargetColumn& col = t.columns[i];
-        auto text = ToPgText(col, c.row[col.name]);
-        if (!text.ok()) return text.status().WithContext(where());
-        params.push_back(*text);
+      std::string values, set;
+      for (size_t i = 0; i < c.columns->size(); ++i) {
+        const TargetColumn& col = t.columns[(*c.columns)[i]];
+        values += (i ? ", $" : "$") + std::to_string(i + 1);
         const std::string id = conn.Ident(col.name);
-        list += (list.empty() ? "" : ", ") + id;
-        values += (values.empty() ? "$" : ", $") + std::to_string(params.size());
         if (!col.key) set += (set.empty() ? "" : ", ") + id + " = EXCLUDED." + id;
       }
-      sql = "INSERT INTO " + t.quoted + " (" + list + ") OVERRIDING SYSTEM VALUE VALUES (" + values +
-            ") ON CONFLICT (" + keys + ") DO " + (set.empty() ? "NOTHING" : "UPDATE SET " + set);
+      sql = "INSERT INTO " + t.quoted + " (" + ColumnList(conn, t, *c.columns) + ") OVERRIDING SYSTEM VALUE VALUES (" +
+            values + ") ON CONFLICT (" + ColumnList(conn, t, t.key_columns) + ") DO " +
+            (set.empty() ? "NOTHING" : "UPDATE SET " + set);
     }
     auto r = conn.ExecParams(sql, params);
-    if (!r.ok()) return r.status().IsUnavailable() ? r.status() : r.status().WithContext(where());
-    return Status::OK();
+    if (!r.ok() && !r.status().IsUnavailable()) {
+      return r.status().WithContext("topic '" + *c.topic + "' offset " + std::to_string(c.offset) + ", table " +
+                                    t.qualified());
+    }
+    return r.status();
   }
 
   // Each change under a savepoint, so the refused one is named (on_error =
@@ -485,12 +515,21 @@ class Sink::Impl {
       if (s.IsUnavailable() || (!s.ok() && cfg_.on_error == OnError::kStop)) return s;
       if (!s.ok()) {
         RETURN_NOT_OK(conn.Exec("ROLLBACK TO SAVEPOINT ghostlog_one").status());
-        log::Record r{c.offset, 0, key, c.row.dump(), {}};
-        RETURN_NOT_OK(DeadLetterOrStop(c.topic, r, s.message()));
+        ASSIGN_OR_RAISE(log::Record r, Original(c, key));
+        RETURN_NOT_OK(DeadLetterOrStop(*c.topic, r, s.message()));
       }
       RETURN_NOT_OK(conn.Exec("RELEASE SAVEPOINT ghostlog_one").status());
     }
     return Status::OK();
+  }
+
+  // The changelog record a change came from, to set aside as it was (only
+  // its key if retention has removed it since).
+  Result<log::Record> Original(const Change& c, const std::string& key) {
+    auto recs = log_.Read({*c.topic, 0}, c.offset, {1, 64 << 20});
+    if (recs.ok() && !recs->empty() && recs->front().offset == c.offset) return std::move(recs->front());
+    if (!recs.ok() && !recs.status().IsOutOfRange()) return recs.status();
+    return log::Record{c.offset, 0, key, std::nullopt, {}};
   }
 
   Status SaveOffset(TargetConn& conn, log::Offset next) {
@@ -542,6 +581,11 @@ class Sink::Impl {
   SinkStats stats_;
   std::string changelog_id_;  // this changelog's ClusterId(), stored with every offset
   std::map<std::string, TargetTable> tables_;
+  std::set<std::string> topics_;                        // names changes point at
+  std::map<std::string, log::Offset> dead_lettered_upto_;  // per topic, by this process
+  EventView event_;                                      // buffers reused event to event
+  std::vector<std::pair<size_t, size_t>> order_;         // (target column, field) of the event
+  std::vector<size_t> shape_;
 };
 
 Sink::Sink(SinkConfig config, log::Changelog& log) : impl_(std::make_unique<Impl>(std::move(config), log)) {}

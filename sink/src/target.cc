@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/beast/core/detail/base64.hpp>
+#include <nlohmann/json.hpp>
 
 namespace ghostlog::sink {
 
@@ -59,6 +60,7 @@ Status TargetConn::Error(const PGresult* r) const {
   const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
   const bool retryable = state != nullptr && (std::string_view(state).starts_with("08") || std::string_view(state).starts_with("57"));
   if (PQstatus(c_) == CONNECTION_BAD || retryable) return Status::Unavailable("target connection lost: " + e);
+  if (state != nullptr && std::string_view(state) == "23505") return Status::AlreadyExists(e);  // unique_violation
   return Status::IOError(e);
 }
 
@@ -157,54 +159,85 @@ Status AppendArrayLiteral(const nlohmann::json& v, std::string* out) {
   }
   return Status::OK();
 }
-}  // namespace
 
-Result<std::optional<std::string>> ToPgText(const TargetColumn& col, const nlohmann::json& v) {
-  if (v.is_null()) return std::optional<std::string>();
-  if (col.is_json) return std::optional<std::string>(v.dump());
-  if (col.is_bytea) {
-    if (!v.is_string()) return Status::InvalidArgument("column " + col.name + " (bytea) needs a base64 string");
-    const std::string& b64 = v.get_ref<const std::string&>();
-    std::string raw(boost::beast::detail::base64::decoded_size(b64.size()), '\0');
-    auto [written, read] = boost::beast::detail::base64::decode(raw.data(), b64.data(), b64.size());
-    if (read != b64.size() && b64.size() - read > 2) {
-      return Status::InvalidArgument("column " + col.name + " (bytea): value is not base64");
-    }
-    raw.resize(written);
-    static const char* kHex = "0123456789abcdef";
-    std::string hex = "\\x";
-    for (unsigned char c : raw) {
-      hex += kHex[c >> 4];
-      hex += kHex[c & 15];
-    }
-    return std::optional<std::string>(std::move(hex));
+void AppendEscaped(std::string_view v, std::string* out) {
+  size_t from = 0;
+  for (size_t i = 0; i < v.size(); ++i) {
+    const char c = v[i];
+    const char* esc = c == '\\' ? "\\\\" : c == '\t' ? "\\t" : c == '\n' ? "\\n" : c == '\r' ? "\\r" : nullptr;
+    if (esc == nullptr) continue;
+    out->append(v.data() + from, i - from);
+    out->append(esc);
+    from = i + 1;
   }
-  if (v.is_array()) {
-    if (col.category != 'A') return Status::InvalidArgument("column " + col.name + " (" + col.type + ") got an array");
-    std::string lit;
-    RETURN_NOT_OK(AppendArrayLiteral(v, &lit));
-    return std::optional<std::string>(std::move(lit));
-  }
-  if (v.is_object()) return Status::InvalidArgument("column " + col.name + " (" + col.type + ") got a JSON object");
-  if (v.is_string()) return std::optional<std::string>(v.get<std::string>());
-  if (v.is_boolean()) return std::optional<std::string>(v.get<bool>() ? "t" : "f");
-  return std::optional<std::string>(v.dump());
+  out->append(v.data() + from, v.size() - from);
 }
 
-void AppendCopyField(std::string* out, const std::optional<std::string>& v) {
-  if (!v) {
-    *out += "\\N";
-    return;
+Status AppendBytea(const TargetColumn& col, const std::string& b64, std::string* out) {
+  std::string raw(boost::beast::detail::base64::decoded_size(b64.size()), '\0');
+  auto [written, read] = boost::beast::detail::base64::decode(raw.data(), b64.data(), b64.size());
+  if (read != b64.size() && b64.size() - read > 2) {
+    return Status::InvalidArgument("column " + col.name + " (bytea): value is not base64");
   }
-  for (char c : *v) {
-    switch (c) {
-      case '\\': *out += "\\\\"; break;
-      case '\t': *out += "\\t"; break;
-      case '\n': *out += "\\n"; break;
-      case '\r': *out += "\\r"; break;
-      default: *out += c;
+  static const char* kHex = "0123456789abcdef";
+  *out += "\\\\x";  // COPY's escape for the backslash of bytea's hex format
+  for (size_t i = 0; i < written; ++i) {
+    const auto c = static_cast<unsigned char>(raw[i]);
+    *out += kHex[c >> 4];
+    *out += kHex[c & 15];
+  }
+  return Status::OK();
+}
+}  // namespace
+
+Status AppendCopyValue(const TargetColumn& col, const JsonValue& v, std::string* out) {
+  using Kind = JsonValue::Kind;
+  if (v.kind == Kind::kNull) {
+    *out += "\\N";
+  } else if (col.is_json) {
+    // The value's own JSON text; a string becomes a JSON string again.
+    AppendEscaped(v.kind == Kind::kString ? nlohmann::json(v.text).dump() : v.text, out);
+  } else if (col.is_bytea) {
+    if (v.kind != Kind::kString) return Status::InvalidArgument("column " + col.name + " (bytea) needs a base64 string");
+    return AppendBytea(col, v.text, out);
+  } else if (v.kind == Kind::kArray) {
+    if (col.category != 'A') return Status::InvalidArgument("column " + col.name + " (" + col.type + ") got an array");
+    auto j = nlohmann::json::parse(v.text, nullptr, false);
+    if (j.is_discarded()) return Status::InvalidArgument("column " + col.name + ": array is not valid JSON");
+    std::string lit;
+    RETURN_NOT_OK(AppendArrayLiteral(j, &lit));
+    AppendEscaped(lit, out);
+  } else if (v.kind == Kind::kObject) {
+    return Status::InvalidArgument("column " + col.name + " (" + col.type + ") got a JSON object");
+  } else if (v.kind == Kind::kBool) {
+    *out += v.text == "true" ? 't' : 'f';
+  } else {
+    AppendEscaped(v.text, out);  // a string, or a number as written
+  }
+  return Status::OK();
+}
+
+std::vector<std::optional<std::string>> SplitCopyLine(std::string_view line) {
+  std::vector<std::optional<std::string>> fields;
+  std::string f;
+  bool null = false;
+  for (size_t i = 0; i <= line.size(); ++i) {
+    if (i == line.size() || line[i] == '\t') {
+      fields.push_back(null ? std::nullopt : std::optional<std::string>(std::move(f)));
+      f.clear();
+      null = false;
+    } else if (line[i] == '\\' && i + 1 < line.size()) {
+      const char e = line[++i];
+      if (e == 'N') {
+        null = true;
+      } else {
+        f += e == 't' ? '\t' : e == 'n' ? '\n' : e == 'r' ? '\r' : e;
+      }
+    } else {
+      f += line[i];
     }
   }
+  return fields;
 }
 
 }  // namespace ghostlog::sink

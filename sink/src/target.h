@@ -7,11 +7,11 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "event_reader.h"
 #include "ghostlog/log/status.h"
 
 namespace ghostlog::sink {
@@ -34,7 +34,9 @@ class TargetConn {
   }
   Result<PgResult> Exec(const std::string& sql);
   Result<PgResult> ExecParams(const std::string& sql, const std::vector<std::optional<std::string>>& params);
-  // COPY ... FROM STDIN with `data` in text format.
+  // COPY ... FROM STDIN with `data` in text format. Errors: Unavailable if
+  // the connection is lost, AlreadyExists for a unique violation, IOError for
+  // anything else the target refuses.
   Status CopyIn(const std::string& copy_sql, const std::string& data);
   std::string Ident(const std::string& s) const;
   std::string Literal(const std::string& s) const;
@@ -62,16 +64,28 @@ struct TargetTable {
   std::map<std::string, size_t> by_name;
   std::vector<size_t> key_columns;
   std::string qualified() const { return schema + "." + table; }
+
+  // Sets of columns the events carry, each stored once: changes point at
+  // theirs, and equal pointers mean equal sets.
+  std::set<std::vector<size_t>> shapes;
+  const std::vector<size_t>* last_shape = nullptr;
+  // The event's field names as last seen, with their column: events of one
+  // table list the same names in the same order, so one comparison each.
+  std::vector<std::pair<std::string, size_t>> last_fields;
+  // Pieces to go without trying a direct COPY, after one hit a key the
+  // target already had (a replay, or a snapshot over existing rows).
+  int direct_copy_skips = 0;
 };
 
 // NotFound if the table does not exist; InvalidArgument if it has no primary key.
 Result<TargetTable> LoadTable(TargetConn& conn, const std::string& schema, const std::string& table);
 
-// A JSON value as PostgreSQL text input for the column; nullopt for SQL NULL.
-// InvalidArgument names the column if the value cannot be that type.
-Result<std::optional<std::string>> ToPgText(const TargetColumn& col, const nlohmann::json& v);
+// Appends the value as one COPY text field for the column (escaped, or \N
+// for null). InvalidArgument names the column if the value cannot be that type.
+Status AppendCopyValue(const TargetColumn& col, const JsonValue& v, std::string* out);
 
-// Appends one field in COPY text format (escaped, or \N).
-void AppendCopyField(std::string* out, const std::optional<std::string>& v);
+// The fields of one COPY text line, unescaped (nullopt for \N): the
+// parameters of the slow path that applies one change per statement.
+std::vector<std::optional<std::string>> SplitCopyLine(std::string_view line);
 
 }  // namespace ghostlog::sink

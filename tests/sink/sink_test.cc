@@ -43,6 +43,9 @@ class SinkTest : public ::testing::Test {
   static std::pair<std::string, json> Upsert(int id, json after) {
     return {"{\"id\":" + std::to_string(id) + "}", json{{"op", "u"}, {"before", nullptr}, {"after", after}}};
   }
+  static std::pair<std::string, json> Insert(int id, json after) {
+    return {"{\"id\":" + std::to_string(id) + "}", json{{"op", "c"}, {"before", nullptr}, {"after", after}}};
+  }
   static std::pair<std::string, json> Delete(int id) {
     return {"{\"id\":" + std::to_string(id) + "}", json{{"op", "d"}, {"before", {{"id", id}}}, {"after", nullptr}}};
   }
@@ -135,6 +138,50 @@ TEST_F(SinkTest, DeadLetterModeSetsTheBadEventAsideAndAppliesTheRest) {
   EXPECT_EQ(h["ghostlog.offset"], "0");
   EXPECT_NE(h["ghostlog.error"].find("integer"), std::string::npos) << h["ghostlog.error"];
   EXPECT_EQ(pg_.Value("SELECT next_offset FROM ghostlog.sink_offsets"), "1");
+}
+
+// Inserted keys are COPYed straight into the table. When the target already
+// has one (the sink rewound and replaying), that COPY is undone and the rows
+// are upserted instead: the replay heals the target.
+TEST_F(SinkTest, InsertsAreCopiedStraightInAndAReplayFallsBackToUpserts) {
+  Txn({Insert(1, {{"id", 1}, {"name", "a"}, {"qty", 1}}), Insert(2, {{"id", 2}, {"name", "b"}, {"qty", 2}})});
+  Txn({Insert(3, {{"id", 3}, {"name", "c"}, {"qty", 3}}), Upsert(1, {{"id", 1}, {"name", "a2"}, {"qty", 10}})});
+  Start(Config());
+  ASSERT_TRUE(WaitFor([&] { return Rows() == "1\ta2\t10;2\tb\t2;3\tc\t3;"; })) << Rows();
+  EXPECT_EQ(sink_->stats().direct_copy_conflicts.load(), 0);
+  Stop();
+  // Rewind to the start; the target has drifted meanwhile.
+  pg_.Exec("UPDATE items SET name = 'stale' WHERE id = 2; DELETE FROM items WHERE id = 3");
+  pg_.Exec("UPDATE ghostlog.sink_offsets SET next_offset = 0");
+  Start(Config());
+  ASSERT_TRUE(WaitFor([&] { return Rows() == "1\ta2\t10;2\tb\t2;3\tc\t3;"; })) << Rows();
+  EXPECT_GE(sink_->stats().direct_copy_conflicts.load(), 1);
+  EXPECT_EQ(pg_.Value("SELECT next_offset FROM ghostlog.sink_offsets WHERE sink = 'sink'"), "2");
+  Stop();
+  ASSERT_TRUE(result_.ok()) << result_.ToString();
+}
+
+// An event set aside while a batch is first read is not set aside again when
+// the target refuses the batch and it is read a second time, event by event.
+TEST_F(SinkTest, ABatchReadTwiceDeadLettersEachEventOnce) {
+  std::vector<log::RecordIn> garbage;
+  garbage.push_back({"{\"id\":9}", std::string("not json"), {}, log::kNoTimestamp});
+  const auto first = Must(log_->Append({"v2.public.items", 0}, std::move(garbage))).front();
+  json end{{"status", "END"},
+           {"ranges", {{{"topic", "v2.public.items"}, {"partition", 0}, {"first", first}, {"last", first}}}}};
+  Must(log_->Append({"v2.transaction", 0}, {{"t", end.dump(), {}, log::kNoTimestamp}}));
+  Txn({Upsert(1, {{"id", 1}, {"name", "a"}, {"qty", "not a number"}}),
+       Upsert(2, {{"id", 2}, {"name", "b"}, {"qty", 2}})});
+  SinkConfig c = Config();
+  c.on_error = OnError::kDeadLetter;
+  Start(c);
+  ASSERT_TRUE(WaitFor([&] { return Rows() == "2\tb\t2;"; })) << Rows();
+  EXPECT_EQ(sink_->stats().dead_lettered.load(), 2);
+  auto dl = Must(log_->Read({"ghostlog.sink.dead_letter", 0}, 0));
+  ASSERT_EQ(dl.size(), 2u);
+  EXPECT_EQ(dl[0].value, std::optional<std::string>("not json"));
+  // The refused change is set aside as its original event.
+  EXPECT_EQ(json::parse(*dl[1].value)["after"]["qty"], "not a number");
 }
 
 // A source transaction larger than max_batch_events is applied in pieces (so

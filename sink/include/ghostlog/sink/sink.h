@@ -55,6 +55,9 @@ struct SinkStats {
   std::atomic<int64_t> batches{0};
   std::atomic<int64_t> dead_lettered{0};
   std::atomic<int64_t> early_pieces{0};  // pieces of large source transactions applied before their commit
+  // Direct COPYs of inserted rows undone because the target already had a
+  // key (a replay); those rows were upserted instead.
+  std::atomic<int64_t> direct_copy_conflicts{0};
   std::atomic<int64_t> last_batch_ms{0};
   std::atomic<int64_t> last_batch_events{0};
   std::atomic<int64_t> committed_offset{0};  // next offset in the transaction topic
