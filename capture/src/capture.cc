@@ -114,10 +114,7 @@ Status Capture::Impl::EnsurePublication(PgConn& sql) {
   }
   ASSIGN_OR_RAISE(auto tables, SelectedTables(sql));
   if (tables.empty()) return Status::InvalidArgument("no source table matches the configured tables patterns");
-  std::string list;
-  for (const auto& t : tables)
-    list += (list.empty() ? "" : ", ") + sql.QuoteIdent(t.schema) + "." + sql.QuoteIdent(t.table);
-  auto r = sql.Exec("CREATE PUBLICATION " + sql.QuoteIdent(cfg_.publication) + " FOR TABLE " + list);
+  auto r = sql.Exec("CREATE PUBLICATION " + sql.QuoteIdent(cfg_.publication) + " FOR TABLE " + QuotedList(sql, tables));
   if (!r.ok()) return r.status().WithContext("creating publication '" + cfg_.publication + "'");
   spdlog::info("capture: created publication {} for {} tables", cfg_.publication, tables.size());
   return Status::OK();

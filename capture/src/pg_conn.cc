@@ -55,12 +55,15 @@ Status PgConn::ResultError(const PGresult* r) const {
     if (c == '\n') c = ' ';
   }
   if (err.empty()) err = LastError();
-  // A broken connection is worth retrying; an SQL error (permissions, a
-  // missing table) is not.
-  const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
-  const bool retryable =
-      state != nullptr && (std::string_view(state).starts_with("08") || std::string_view(state).starts_with("57"));
-  if (PQstatus(conn_) == CONNECTION_BAD || retryable) return Status::Unavailable("PostgreSQL connection lost: " + err);
+  // A broken connection is worth retrying, and so is a transaction the
+  // server rolled back to break a deadlock or a serialization conflict (a
+  // TRUNCATE racing the snapshot); an SQL error (permissions, a missing
+  // table) is not.
+  const std::string_view state = r && PQresultErrorField(r, PG_DIAG_SQLSTATE) ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : "";
+  if (PQstatus(conn_) == CONNECTION_BAD || state.starts_with("08") || state.starts_with("57")) {
+    return Status::Unavailable("PostgreSQL connection lost: " + err);
+  }
+  if (state.starts_with("40")) return Status::Unavailable("PostgreSQL rolled the transaction back: " + err);
   return Status::IOError(err);
 }
 
@@ -134,6 +137,12 @@ std::string PgConn::QuoteIdent(const std::string& ident) const {
   std::string s = q ? q : "\"\"";
   PQfreemem(q);
   return s;
+}
+
+std::string QuotedList(const PgConn& sql, const std::vector<QualifiedName>& tables) {
+  std::string list;
+  for (const auto& t : tables) list += (list.empty() ? "" : ", ") + sql.QuoteIdent(t.schema) + "." + sql.QuoteIdent(t.table);
+  return list;
 }
 
 }  // namespace ghostlog::capture

@@ -74,4 +74,7 @@ struct QualifiedName {
   auto operator<=>(const QualifiedName&) const = default;
 };
 
+// "s"."a", "s"."b": the tables quoted for a statement.
+std::string QuotedList(const PgConn& sql, const std::vector<QualifiedName>& tables);
+
 }  // namespace ghostlog::capture

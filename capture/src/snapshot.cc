@@ -53,6 +53,10 @@ Status Capture::Impl::RunSnapshot(PgConn& sql, const std::optional<std::string>&
 
   RETURN_NOT_OK(sql.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").status());
   if (exported) RETURN_NOT_OK(sql.Exec("SET TRANSACTION SNAPSHOT " + sql.Quote(*exported)).status());
+  // Every table locked at once, as pg_dump does: a TRUNCATE or ALTER of a
+  // table not read yet waits for the snapshot instead of deadlocking with it
+  // (locking each table as it is read lets one wait on the other).
+  if (!tables.empty()) RETURN_NOT_OK(sql.Exec("LOCK TABLE " + QuotedList(sql, tables) + " IN ACCESS SHARE MODE").status());
   int64_t estimate = 0;
   for (const auto& t : tables) {
     ASSIGN_OR_RAISE(auto n,
