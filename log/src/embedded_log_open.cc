@@ -80,6 +80,11 @@ EmbeddedLogImpl::EmbeddedLogImpl(EmbeddedLogOptions options) : opts_(std::move(o
 
 EmbeddedLogImpl::~EmbeddedLogImpl() {
   StopThreads();
+  // A clean close leaves nothing in the write-ahead log to replay: the next
+  // open (a daemon restart, every CLI command) then starts at once instead of
+  // re-inserting and flushing the last memtables first (0.6 s after a 200k-row
+  // capture). Failure costs only that replay: the WAL still holds the data.
+  if (db_ && writer()) db_->Flush(rocksdb::FlushOptions(), cfs_).PermitUncheckedError();
   for (auto* h : cfs_) db_->DestroyColumnFamilyHandle(h);
   cfs_.clear();
   if (db_) db_->Close().PermitUncheckedError();
