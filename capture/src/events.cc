@@ -48,21 +48,31 @@ std::string KeyFromRow(const TableSchema& t, const nlohmann::json& row) {
   return any ? key.dump() : std::string();
 }
 
-namespace {
-
-// A JSON string literal (quotes and escapes) appended to `out`.
-void AppendQuoted(std::string* out, std::string_view v) {
-  const bool plain = std::none_of(v.begin(), v.end(), [](char c) {
-    return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x80;
-  });
-  if (!plain) {
-    out->append(nlohmann::json(std::string(v)).dump());  // escapes, and checks UTF-8
-    return;
-  }
-  out->push_back('"');
-  out->append(v);
-  out->push_back('"');
+std::vector<size_t> NameOrder(const TableSchema& t) {
+  std::vector<size_t> order(t.columns.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return t.columns[a].name < t.columns[b].name; });
+  return order;
 }
+
+Status TupleRowText(const TableSchema& t, const pgoutput::Tuple& tuple, std::string* row, std::string* key) {
+  const bool plain = tuple.size() == t.columns.size() &&
+                     std::all_of(tuple.begin(), tuple.end(), [](const pgoutput::Datum& d) {
+                       return d.kind == pgoutput::Datum::Kind::kNull || d.kind == pgoutput::Datum::Kind::kText;
+                     });
+  if (!plain) {  // the json path has the messages, and the TOAST placeholder
+    ASSIGN_OR_RAISE(nlohmann::json r, RowToJson(t, tuple));
+    *row = r.dump();
+    *key = KeyFromRow(t, r);
+    return Status::OK();
+  }
+  return RowText(t, NameOrder(t), [&](size_t i) -> std::optional<std::string_view> {
+    if (tuple[i].kind == pgoutput::Datum::Kind::kNull) return std::nullopt;
+    return tuple[i].bytes;
+  }, row, key);
+}
+
+namespace {
 
 void AppendField(std::string* out, const char* name) {
   if (out->back() != '{') out->push_back(',');
@@ -76,38 +86,38 @@ void AppendField(std::string* out, const char* name) {
 // The event's JSON text is written directly, in the member order nlohmann's
 // sorted objects gave it before (events_test checks the two agree): building
 // a json object per event and per `source` block was most of capture's CPU.
-log::RecordIn ChangeEvent(const TableSchema& t, std::string key, char op, nlohmann::json before, nlohmann::json after,
-                          const SourceInfo& src, const TxnPosition* txn, int64_t now_ms) {
+log::RecordIn ChangeEventText(const TableSchema& t, std::string key, char op, std::string_view before,
+                              std::string_view after, const SourceInfo& src, const TxnPosition* txn, int64_t now_ms) {
   std::string v;
   v.reserve(512);
   v.push_back('{');
   AppendField(&v, "after");
-  v.append(after.dump());
+  v.append(after);
   AppendField(&v, "before");
-  v.append(before.dump());
+  v.append(before);
   AppendField(&v, "op");
   v.append({'"', op, '"'});
   AppendField(&v, "source");
   v.push_back('{');
   AppendField(&v, "commit_lsn");
-  AppendQuoted(&v, pgoutput::FormatLsn(src.commit_lsn));
+  AppendJsonString(&v, pgoutput::FormatLsn(src.commit_lsn));
   AppendField(&v, "connector");
   v.append("\"postgresql\"");
   AppendField(&v, "db");
-  AppendQuoted(&v, src.db);
+  AppendJsonString(&v, src.db);
   AppendField(&v, "lsn");
   v.append(std::to_string(src.lsn));
   AppendField(&v, "name");
-  AppendQuoted(&v, src.name);
+  AppendJsonString(&v, src.name);
   AppendField(&v, "schema");
-  AppendQuoted(&v, t.schema);
+  AppendJsonString(&v, t.schema);
   AppendField(&v, "sequence");
   // A JSON array of two strings, itself as a string (Debezium's form).
-  AppendQuoted(&v, "[\"" + std::to_string(src.commit_lsn) + "\",\"" + std::to_string(src.lsn) + "\"]");
+  AppendJsonString(&v, "[\"" + std::to_string(src.commit_lsn) + "\",\"" + std::to_string(src.lsn) + "\"]");
   AppendField(&v, "snapshot");
-  AppendQuoted(&v, src.snapshot);
+  AppendJsonString(&v, src.snapshot);
   AppendField(&v, "table");
-  AppendQuoted(&v, t.table);
+  AppendJsonString(&v, t.table);
   AppendField(&v, "ts_ms");
   v.append(std::to_string(src.ts_ms));
   AppendField(&v, "txId");
@@ -121,7 +131,7 @@ log::RecordIn ChangeEvent(const TableSchema& t, std::string key, char op, nlohma
     AppendField(&v, "data_collection_order");
     v.append(std::to_string(txn->data_collection_order));
     AppendField(&v, "id");
-    AppendQuoted(&v, txn->id);
+    AppendJsonString(&v, txn->id);
     AppendField(&v, "total_order");
     v.append(std::to_string(txn->total_order));
     v.push_back('}');

@@ -7,9 +7,13 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "ghostlog/log/types.h"
+#include "pg_types.h"
 #include "pgoutput.h"
 #include "schema_registry.h"
 
@@ -40,8 +44,52 @@ Result<nlohmann::json> RowToJson(const TableSchema& t, const pgoutput::Tuple& tu
 // Compact JSON of the key columns, taken from a row object; "" if the table has none.
 std::string KeyFromRow(const TableSchema& t, const nlohmann::json& row);
 
-log::RecordIn ChangeEvent(const TableSchema& t, std::string key, char op, nlohmann::json before, nlohmann::json after,
-                          const SourceInfo& src, const TxnPosition* txn, int64_t now_ms);
+// Column indexes of `t` in name order: the order of a row object's members
+// (sorted, as nlohmann's objects gave events their text; it is kept).
+std::vector<size_t> NameOrder(const TableSchema& t);
+
+// The row object and the key object (KeyFromRow's text; "" without key
+// columns) as JSON text, straight from text-format values: `value(i)` gives
+// column i's text, or nullopt for NULL. The same text as RowToJson + dump,
+// without building json values; `order` is NameOrder(t).
+template <class Value>
+Status RowText(const TableSchema& t, const std::vector<size_t>& order, Value&& value, std::string* row,
+               std::string* key);
+// The same for a decoded tuple. Unchanged TOAST values take the json path.
+Status TupleRowText(const TableSchema& t, const pgoutput::Tuple& tuple, std::string* row, std::string* key);
+
+// `before` and `after` are JSON text ("null" for none).
+log::RecordIn ChangeEventText(const TableSchema& t, std::string key, char op, std::string_view before,
+                              std::string_view after, const SourceInfo& src, const TxnPosition* txn, int64_t now_ms);
+inline log::RecordIn ChangeEvent(const TableSchema& t, std::string key, char op, const nlohmann::json& before,
+                                 const nlohmann::json& after, const SourceInfo& src, const TxnPosition* txn,
+                                 int64_t now_ms) {
+  return ChangeEventText(t, std::move(key), op, before.dump(), after.dump(), src, txn, now_ms);
+}
 log::RecordIn Tombstone(const TableSchema& t, std::string key);
+
+template <class Value>
+Status RowText(const TableSchema& t, const std::vector<size_t>& order, Value&& value, std::string* row,
+               std::string* key) {
+  row->assign(1, '{');
+  key->clear();
+  for (size_t i : order) {
+    const ColumnSchema& c = t.columns[i];
+    if (row->size() > 1) row->push_back(',');
+    const size_t member = row->size();
+    AppendJsonString(row, c.name);
+    row->push_back(':');
+    if (std::optional<std::string_view> v = value(i)) {
+      Status s = AppendValueJson(c.type_oid, *v, row);
+      if (!s.ok()) return s.WithContext("table " + t.qualified() + " column " + c.name);
+    } else {
+      row->append("null");
+    }
+    if (c.key) key->append(key->empty() ? "{" : ",").append(*row, member);
+  }
+  row->push_back('}');
+  if (!key->empty()) key->push_back('}');
+  return Status::OK();
+}
 
 }  // namespace ghostlog::capture

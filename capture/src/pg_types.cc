@@ -1,6 +1,7 @@
 #include "pg_types.h"
 
 #include <boost/beast/core/detail/base64.hpp>
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -823,6 +824,80 @@ Result<nlohmann::json> TextToJson(Oid type_oid, std::string_view text) {
   if (Oid element = ArrayElementType(type_oid)) return ArrayParser(type_oid, element, text).Parse();
   // money, text-like, network, bit strings, geometric, enums, unknown: as printed.
   return json(std::string(text));
+}
+
+void AppendJsonString(std::string* out, std::string_view v) {
+  const bool plain = std::none_of(v.begin(), v.end(), [](char c) {
+    return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x80;
+  });
+  if (!plain) {
+    out->append(json(std::string(v)).dump());  // escapes, and checks UTF-8
+    return;
+  }
+  out->push_back('"');
+  out->append(v);
+  out->push_back('"');
+}
+
+namespace {
+
+template <typename T>
+bool AppendInt(std::string_view text, std::string* out) {
+  T v{};
+  const char* end = text.data() + text.size();
+  auto [p, ec] = std::from_chars(text.data(), end, v);
+  if (text.empty() || ec != std::errc() || p != end) return false;
+  char buf[24];
+  out->append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+  return true;
+}
+
+}  // namespace
+
+Status AppendValueJson(Oid type_oid, std::string_view text, std::string* out) {
+  bool done = false;
+  switch (type_oid) {
+    case oid::kBool:
+      if (text == "t" || text == "f") {
+        out->append(text == "t" ? "true" : "false");
+        done = true;
+      }
+      break;
+    case oid::kInt2:
+      done = AppendInt<int16_t>(text, out);
+      break;
+    case oid::kInt4:
+      done = AppendInt<int32_t>(text, out);
+      break;
+    case oid::kInt8:
+      done = AppendInt<int64_t>(text, out);
+      break;
+    case oid::kOid:
+      done = AppendInt<uint32_t>(text, out);
+      break;
+    case oid::kNumeric:
+    case oid::kUuid:
+      done = type_oid == oid::kNumeric ? ValidNumeric(text) : ValidUuid(text);
+      if (done) AppendJsonString(out, text);
+      break;
+    case oid::kText:
+    case oid::kVarchar:
+    case oid::kBpchar:
+    case oid::kName:
+    case oid::kChar:
+    case oid::kXml:
+    case oid::kMoney:
+      AppendJsonString(out, text);
+      done = true;
+      break;
+    default:
+      break;
+  }
+  if (done) return Status::OK();
+  // Everything else, and every value the fast path refuses (for its message).
+  ASSIGN_OR_RAISE(json v, TextToJson(type_oid, text));
+  out->append(v.dump());
+  return Status::OK();
 }
 
 }  // namespace ghostlog::capture

@@ -38,6 +38,15 @@ Oid ArrayElementType(Oid array_type);
 // the value if the text does not parse as that type.
 Result<nlohmann::json> TextToJson(Oid type_oid, std::string_view text);
 
+// The same value as JSON text appended to `out`: exactly
+// TextToJson(type_oid, text)->dump(), without a json value for the common
+// scalar types (bool, integers, numeric, uuid, text-like).
+Status AppendValueJson(Oid type_oid, std::string_view text, std::string* out);
+
+// A JSON string literal (quotes, and escapes where needed) appended to `out`,
+// as nlohmann's dump() writes it.
+void AppendJsonString(std::string* out, std::string_view v);
+
 // Well-known type OIDs (pg_type.dat).
 namespace oid {
 inline constexpr Oid kBool = 16, kBytea = 17, kChar = 18, kName = 19, kInt8 = 20, kInt2 = 21, kInt4 = 23, kText = 25,

@@ -139,21 +139,18 @@ Status Capture::Impl::SnapshotTable(PgConn& sql, const QualifiedName& table, std
     const TableSchema& t = *schemas_.FindByName(name);
     SourceInfo src{cfg_.topic_prefix, db_name_, 0, cp_.snapshot->consistent_point, cp_.snapshot->consistent_point,
                    log::NowMs(),      "true"};
-    pgoutput::Tuple tuple(schema.columns.size());
+    const std::vector<size_t> order = NameOrder(t);
+    std::string row, key;
     for (int i = 0; i < n; ++i) {
-      for (size_t c = 0; c < schema.columns.size(); ++c) {
-        if (PQgetisnull(r, i, static_cast<int>(c))) {
-          tuple[c] = {pgoutput::Datum::Kind::kNull, {}};
-        } else {
-          tuple[c] = {pgoutput::Datum::Kind::kText,
-                      std::string(PQgetvalue(r, i, static_cast<int>(c)), PQgetlength(r, i, static_cast<int>(c)))};
-        }
-      }
-      ASSIGN_OR_RAISE(nlohmann::json row, RowToJson(t, tuple));
-      std::string key = KeyFromRow(t, row);
-      RETURN_NOT_OK(
-          writer_.Add(t.topic, name,
-                      ChangeEvent(t, std::move(key), 'r', nullptr, std::move(row), src, nullptr, log::NowMs()), cp_));
+      // The values go from the result into the event's text, no copies between.
+      RETURN_NOT_OK(RowText(
+          t, order,
+          [&](size_t c) -> std::optional<std::string_view> {
+            if (PQgetisnull(r, i, static_cast<int>(c))) return std::nullopt;
+            return std::string_view(PQgetvalue(r, i, static_cast<int>(c)), PQgetlength(r, i, static_cast<int>(c)));
+          },
+          &row, &key));
+      RETURN_NOT_OK(writer_.Add(t.topic, name, ChangeEventText(t, key, 'r', "null", row, src, nullptr, log::NowMs()), cp_));
     }
     last_key.clear();
     nlohmann::json key_json = nlohmann::json::array();

@@ -274,12 +274,12 @@ Status Capture::Impl::OnChange(const pgoutput::Msg& m, pgoutput::Lsn change_lsn)
   using namespace pgoutput;
   const int64_t now = log::NowMs();
   source_.lsn = change_lsn;
-  auto emit = [&](const TableSchema& t, std::string key, char op, nlohmann::json before, nlohmann::json after) {
+  // `before` and `after` as JSON text ("null" for none).
+  auto emit = [&](const TableSchema& t, std::string key, char op, std::string_view before, std::string_view after) {
     TxnPosition pos{std::to_string(source_.xid) + ":" + FormatLsn(source_.commit_lsn), ++txn_order_,
                     ++collection_order_[t.topic]};
     return writer_.Add(t.topic, t.qualified(),
-                       ChangeEvent(t, std::move(key), op, std::move(before), std::move(after), source_, &pos, now),
-                       cp_);
+                       ChangeEventText(t, std::move(key), op, before, after, source_, &pos, now), cp_);
   };
   auto table = [&](Oid relid) -> Result<const TableSchema*> {
     const TableSchema* t = schemas_.Find(relid);
@@ -291,9 +291,10 @@ Status Capture::Impl::OnChange(const pgoutput::Msg& m, pgoutput::Lsn change_lsn)
 
   if (const auto* ins = std::get_if<Insert>(&m)) {
     ASSIGN_OR_RAISE(const TableSchema* t, table(ins->relation));
-    ASSIGN_OR_RAISE(nlohmann::json after, RowToJson(*t, ins->new_tuple));
-    std::string key = KeyFromRow(*t, after);
-    return emit(*t, std::move(key), 'c', nullptr, std::move(after));
+    // Straight to text: inserts carry no unchanged TOAST values to fill in.
+    std::string after, key;
+    RETURN_NOT_OK(TupleRowText(*t, ins->new_tuple, &after, &key));
+    return emit(*t, std::move(key), 'c', "null", after);
   }
   if (const auto* up = std::get_if<Update>(&m)) {
     ASSIGN_OR_RAISE(const TableSchema* t, table(up->relation));
@@ -314,23 +315,23 @@ Status Capture::Impl::OnChange(const pgoutput::Msg& m, pgoutput::Lsn change_lsn)
     }
     if (old_key != new_key) {
       // A key change is a delete of the old key and a create of the new one.
-      RETURN_NOT_OK(emit(*t, old_key, 'd', std::move(before), nullptr));
+      RETURN_NOT_OK(emit(*t, old_key, 'd', before.dump(), "null"));
       RETURN_NOT_OK(writer_.Add(t->topic, "", Tombstone(*t, old_key), cp_));
-      return emit(*t, std::move(new_key), 'c', nullptr, std::move(after));
+      return emit(*t, std::move(new_key), 'c', "null", after.dump());
     }
-    return emit(*t, std::move(new_key), 'u', std::move(before), std::move(after));
+    return emit(*t, std::move(new_key), 'u', before.dump(), after.dump());
   }
   if (const auto* del = std::get_if<Delete>(&m)) {
     ASSIGN_OR_RAISE(const TableSchema* t, table(del->relation));
-    ASSIGN_OR_RAISE(nlohmann::json before, RowToJson(*t, del->old_tuple));
-    std::string key = KeyFromRow(*t, before);
-    RETURN_NOT_OK(emit(*t, key, 'd', std::move(before), nullptr));
+    std::string before, key;
+    RETURN_NOT_OK(TupleRowText(*t, del->old_tuple, &before, &key));
+    RETURN_NOT_OK(emit(*t, key, 'd', before, "null"));
     return writer_.Add(t->topic, "", Tombstone(*t, std::move(key)), cp_);
   }
   if (const auto* tr = std::get_if<Truncate>(&m)) {
     for (Oid relid : tr->relations) {
       ASSIGN_OR_RAISE(const TableSchema* t, table(relid));
-      RETURN_NOT_OK(emit(*t, "", 't', nullptr, nullptr));
+      RETURN_NOT_OK(emit(*t, "", 't', "null", "null"));
     }
     return Status::OK();
   }
