@@ -56,20 +56,23 @@ std::vector<size_t> NameOrder(const TableSchema& t) {
 }
 
 Status TupleRowText(const TableSchema& t, const pgoutput::Tuple& tuple, std::string* row, std::string* key) {
-  const bool plain = tuple.size() == t.columns.size() &&
-                     std::all_of(tuple.begin(), tuple.end(), [](const pgoutput::Datum& d) {
-                       return d.kind == pgoutput::Datum::Kind::kNull || d.kind == pgoutput::Datum::Kind::kText;
-                     });
+  const bool plain =
+      tuple.size() == t.columns.size() && std::all_of(tuple.begin(), tuple.end(), [](const pgoutput::Datum& d) {
+        return d.kind == pgoutput::Datum::Kind::kNull || d.kind == pgoutput::Datum::Kind::kText;
+      });
   if (!plain) {  // the json path has the messages, and the TOAST placeholder
     ASSIGN_OR_RAISE(nlohmann::json r, RowToJson(t, tuple));
     *row = r.dump();
     *key = KeyFromRow(t, r);
     return Status::OK();
   }
-  return RowText(t, NameOrder(t), [&](size_t i) -> std::optional<std::string_view> {
-    if (tuple[i].kind == pgoutput::Datum::Kind::kNull) return std::nullopt;
-    return tuple[i].bytes;
-  }, row, key);
+  return RowText(
+      t, NameOrder(t),
+      [&](size_t i) -> std::optional<std::string_view> {
+        if (tuple[i].kind == pgoutput::Datum::Kind::kNull) return std::nullopt;
+        return tuple[i].bytes;
+      },
+      row, key);
 }
 
 namespace {

@@ -59,7 +59,8 @@ Status PgConn::ResultError(const PGresult* r) const {
   // server rolled back to break a deadlock or a serialization conflict (a
   // TRUNCATE racing the snapshot); an SQL error (permissions, a missing
   // table) is not.
-  const std::string_view state = r && PQresultErrorField(r, PG_DIAG_SQLSTATE) ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : "";
+  const char* code = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+  const std::string_view state = code ? code : "";
   if (PQstatus(conn_) == CONNECTION_BAD || state.starts_with("08") || state.starts_with("57")) {
     return Status::Unavailable("PostgreSQL connection lost: " + err);
   }
@@ -141,7 +142,8 @@ std::string PgConn::QuoteIdent(const std::string& ident) const {
 
 std::string QuotedList(const PgConn& sql, const std::vector<QualifiedName>& tables) {
   std::string list;
-  for (const auto& t : tables) list += (list.empty() ? "" : ", ") + sql.QuoteIdent(t.schema) + "." + sql.QuoteIdent(t.table);
+  for (const auto& t : tables)
+    list += (list.empty() ? "" : ", ") + sql.QuoteIdent(t.schema) + "." + sql.QuoteIdent(t.table);
   return list;
 }
 

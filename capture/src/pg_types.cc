@@ -1,7 +1,7 @@
 #include "pg_types.h"
 
-#include <boost/beast/core/detail/base64.hpp>
 #include <algorithm>
+#include <boost/beast/core/detail/base64.hpp>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -770,6 +770,26 @@ Oid ArrayElementType(Oid array_type) {
   return 0;
 }
 
+namespace {
+
+// Types whose JSON is the text as printed, as a string.
+bool IsTextLike(Oid type_oid) {
+  switch (type_oid) {
+    case oid::kText:
+    case oid::kVarchar:
+    case oid::kBpchar:
+    case oid::kName:
+    case oid::kChar:
+    case oid::kXml:
+    case oid::kMoney:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
 Result<nlohmann::json> TextToJson(Oid type_oid, std::string_view text) {
   switch (type_oid) {
     case oid::kBool:
@@ -810,17 +830,10 @@ Result<nlohmann::json> TextToJson(Oid type_oid, std::string_view text) {
     case oid::kJson:
     case oid::kJsonb:
       return JsonToJson(type_oid, text);
-    case oid::kText:
-    case oid::kVarchar:
-    case oid::kBpchar:
-    case oid::kName:
-    case oid::kChar:
-    case oid::kXml:
-    case oid::kMoney:
-      return json(std::string(text));
     default:
       break;
   }
+  if (IsTextLike(type_oid)) return json(std::string(text));
   if (Oid element = ArrayElementType(type_oid)) return ArrayParser(type_oid, element, text).Parse();
   // money, text-like, network, bit strings, geometric, enums, unknown: as printed.
   return json(std::string(text));
@@ -852,49 +865,38 @@ bool AppendInt(std::string_view text, std::string* out) {
   return true;
 }
 
+// The fast path: false when the value needs TextToJson (another type, or a
+// value the fast path refuses: TextToJson words the message).
+bool AppendScalar(Oid type_oid, std::string_view text, std::string* out) {
+  switch (type_oid) {
+    case oid::kBool:
+      if (text != "t" && text != "f") return false;
+      out->append(text == "t" ? "true" : "false");
+      return true;
+    case oid::kInt2:
+      return AppendInt<int16_t>(text, out);
+    case oid::kInt4:
+      return AppendInt<int32_t>(text, out);
+    case oid::kInt8:
+      return AppendInt<int64_t>(text, out);
+    case oid::kOid:
+      return AppendInt<uint32_t>(text, out);
+    case oid::kNumeric:
+    case oid::kUuid:
+      if (!(type_oid == oid::kNumeric ? ValidNumeric(text) : ValidUuid(text))) return false;
+      AppendJsonString(out, text);
+      return true;
+    default:
+      if (!IsTextLike(type_oid)) return false;
+      AppendJsonString(out, text);
+      return true;
+  }
+}
+
 }  // namespace
 
 Status AppendValueJson(Oid type_oid, std::string_view text, std::string* out) {
-  bool done = false;
-  switch (type_oid) {
-    case oid::kBool:
-      if (text == "t" || text == "f") {
-        out->append(text == "t" ? "true" : "false");
-        done = true;
-      }
-      break;
-    case oid::kInt2:
-      done = AppendInt<int16_t>(text, out);
-      break;
-    case oid::kInt4:
-      done = AppendInt<int32_t>(text, out);
-      break;
-    case oid::kInt8:
-      done = AppendInt<int64_t>(text, out);
-      break;
-    case oid::kOid:
-      done = AppendInt<uint32_t>(text, out);
-      break;
-    case oid::kNumeric:
-    case oid::kUuid:
-      done = type_oid == oid::kNumeric ? ValidNumeric(text) : ValidUuid(text);
-      if (done) AppendJsonString(out, text);
-      break;
-    case oid::kText:
-    case oid::kVarchar:
-    case oid::kBpchar:
-    case oid::kName:
-    case oid::kChar:
-    case oid::kXml:
-    case oid::kMoney:
-      AppendJsonString(out, text);
-      done = true;
-      break;
-    default:
-      break;
-  }
-  if (done) return Status::OK();
-  // Everything else, and every value the fast path refuses (for its message).
+  if (AppendScalar(type_oid, text, out)) return Status::OK();
   ASSIGN_OR_RAISE(json v, TextToJson(type_oid, text));
   out->append(v.dump());
   return Status::OK();

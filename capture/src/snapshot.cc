@@ -56,7 +56,8 @@ Status Capture::Impl::RunSnapshot(PgConn& sql, const std::optional<std::string>&
   // Every table locked at once, as pg_dump does: a TRUNCATE or ALTER of a
   // table not read yet waits for the snapshot instead of deadlocking with it
   // (locking each table as it is read lets one wait on the other).
-  if (!tables.empty()) RETURN_NOT_OK(sql.Exec("LOCK TABLE " + QuotedList(sql, tables) + " IN ACCESS SHARE MODE").status());
+  if (!tables.empty())
+    RETURN_NOT_OK(sql.Exec("LOCK TABLE " + QuotedList(sql, tables) + " IN ACCESS SHARE MODE").status());
   int64_t estimate = 0;
   for (const auto& t : tables) {
     ASSIGN_OR_RAISE(auto n,
@@ -150,7 +151,8 @@ Status Capture::Impl::SnapshotTable(PgConn& sql, const QualifiedName& table, std
             return std::string_view(PQgetvalue(r, i, static_cast<int>(c)), PQgetlength(r, i, static_cast<int>(c)));
           },
           &row, &key));
-      RETURN_NOT_OK(writer_.Add(t.topic, name, ChangeEventText(t, key, 'r', "null", row, src, nullptr, log::NowMs()), cp_));
+      RETURN_NOT_OK(
+          writer_.Add(t.topic, name, ChangeEventText(t, key, 'r', "null", row, src, nullptr, log::NowMs()), cp_));
     }
     last_key.clear();
     nlohmann::json key_json = nlohmann::json::array();
