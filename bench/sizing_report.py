@@ -228,17 +228,17 @@ p(f"- CPU: the lower of the two per-CPU-second figures above ({fmt(per_core)} ch
   "keep arriving, a loaded host). vCPUs = max(2, ⌈peak changes/s ÷ (per-core × safety)⌉).")
 p(f"- RAM: ghostlog's largest measured VmHWM in this run ({max_hwm:.0f} MiB, in {max_case}) × 2 + {OS_MIB} MiB for the operating "
   "system, rounded up to whole GiB, at least 2 GiB. PostgreSQL v2 and v3 are assumed to run on their own hosts; "
-  "co-located, add their shared_buffers (typically 25% of their RAM) and work_mem. **Not covered:** the transform's "
-  "live-lookup index is held in memory and grows with the mapped rows (see the VmHWM column of the catch-up runs; "
-  "docs/benchmarks.md measured 578 MiB at 500 facilities): a national catch-up needs several GB until that index "
-  "moves to disk.")
+  "co-located, add their shared_buffers (typically 25% of their RAM) and work_mem. The transform's live-lookup "
+  "index is kept in the changelog, not in memory; the catch-up runs' VmHWM column shows what the transform "
+  "pipeline still holds while it catches up.")
 p(f"- Disk: average changes/s × 86,400 × days × {BPC:.0f} B/change × {DISK_HEADROOM} headroom for RocksDB "
   f"compaction. {BPC:.0f} B is the larger of the identity pipeline's uncompacted bytes per change ({bpc_raw:.0f} B) and the "
   f"largest catch-up data dir's bytes per eLMIS source row ({bpr_transform:.0f} B, which includes the transform's output "
   "topics), taken as if nothing were ever compacted: an upper bound.")
-p(f"- With compaction, table topics keep only the latest record per key: in the identity run above the data dir shrank "
-  f"to {r['bytes_compacted'] / r['bytes_raw']:.0%} of its size. How much a real history shrinks depends on how often the "
-  "same keys change, so the table uses the uncompacted figure.")
+p(f"- With compaction, table topics keep only the latest record per key: in the identity run above the data dir went "
+  f"to {r['bytes_compacted'] / r['bytes_raw']:.0%} of its size after `ghostlog compact` (both measured with the daemon "
+  "stopped, its memtables flushed). How much a real history shrinks depends on how often the same keys change, so the "
+  "table uses the uncompacted figure.")
 p("- The load figures themselves (changes/s, days) are illustrative, not measured eLMIS traffic.")
 p("")
 p("| load | peak changes/s | average changes/s | days of history | vCPU | RAM | disk (changelog) |")
