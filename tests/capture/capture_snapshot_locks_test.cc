@@ -69,7 +69,8 @@ TEST_F(SnapshotLocksTest, ASnapshotRolledBackByADeadlockIsRetried) {
   // first and detects the deadlock first (the source's own check is put off),
   // so it is the transaction PostgreSQL rolls back.
   RunOnSource("SET deadlock_timeout = '20s'; BEGIN; TRUNCATE b; SELECT pg_sleep(1); TRUNCATE a; COMMIT");
-  ASSERT_TRUE(WaitFor([&] { return pg_.Value("SELECT count(*) FROM pg_locks WHERE relation = 'b'::regclass") != "0"; }));
+  ASSERT_TRUE(
+      WaitFor([&] { return pg_.Value("SELECT count(*) FROM pg_locks WHERE relation = 'b'::regclass") != "0"; }));
   StartCapture(Slow());
   ExpectBothEmptyAndStreaming();
   ASSERT_OK(StopCapture());

@@ -60,8 +60,11 @@ struct Column {
 
 const std::vector<Column>& MixedColumns() {  // declared out of name order
   static const std::vector<Column> cols = {
-      {"zeta", oid::kText, false,
-       {"plain", "", "quote \" and \\ back", "tab\tnewline\n", "\x01ctl", "Dodoma é ü 日本", "\x7f"}, {}},
+      {"zeta",
+       oid::kText,
+       false,
+       {"plain", "", "quote \" and \\ back", "tab\tnewline\n", "\x01ctl", "Dodoma é ü 日本", "\x7f"},
+       {}},
       {"id", oid::kInt4, true, {"0", "-2147483648", "2147483647", "-0", "007"}, {"2147483648", "12x", "", "+5"}},
       {"Upper", oid::kBool, true, {"t", "f"}, {"true", "x"}},
       {"big", oid::kInt8, false, {"-9223372036854775808", "9223372036854775807"}, {"9223372036854775808"}},
@@ -78,7 +81,7 @@ const std::vector<Column>& MixedColumns() {  // declared out of name order
       {"raw", oid::kBytea, false, {"\\xdeadbeef"}, {"xyz"}},
       {"doc", oid::kJsonb, false, {"{\"b\": [1, 2], \"a\": null}"}, {"{bad"}},
       {"arr", 1007, false, {"{1,2,NULL}", "{{1,2},{3,4}}"}, {"{x}"}},  // int4[]
-      {"enum", 99999, false, {"an enum label"}, {}},                 // a type capture does not know
+      {"enum", 99999, false, {"an enum label"}, {}},                   // a type capture does not know
   };
   return cols;
 }
@@ -133,8 +136,8 @@ TEST(RowText, EqualsTheJsonPathForEveryTypeAndValue) {
   two.table = "two";
   two.columns = {{"b", oid::kText, -1, false}, {"a", oid::kInt4, -1, false}};
   std::string row, key = "stale";
-  ASSERT_TRUE(TupleRowText(two, {{pgoutput::Datum::Kind::kText, "x"}, {pgoutput::Datum::Kind::kText, "1"}}, &row, &key)
-                  .ok());
+  ASSERT_TRUE(
+      TupleRowText(two, {{pgoutput::Datum::Kind::kText, "x"}, {pgoutput::Datum::Kind::kText, "1"}}, &row, &key).ok());
   EXPECT_EQ(row, R"({"a":1,"b":"x"})");
   EXPECT_EQ(key, "");
 }
