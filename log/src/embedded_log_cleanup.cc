@@ -205,7 +205,8 @@ Result<Offset> EmbeddedLogImpl::SizeRetentionStart(const PartView& v, int64_t re
   return v.state.next_offset;
 }
 
-Result<CleanupStats> EmbeddedLogImpl::ForEachPartition(const std::optional<std::string>& topic, bool compact) {
+Result<CleanupStats> EmbeddedLogImpl::ForEachPartition(const std::optional<std::string>& topic, bool compact,
+                                                       std::vector<uint32_t>* cleaned) {
   RETURN_NOT_OK(RequireWriter(compact ? "compaction" : "retention"));
   std::vector<std::string> names;
   if (topic) {
@@ -240,13 +241,31 @@ Result<CleanupStats> EmbeddedLogImpl::ForEachPartition(const std::optional<std::
         ASSIGN_OR_RAISE(s, RemovePrefix(tp, v->tid, new_start));
       }
       Add(&total, s);
+      if (cleaned && s.records_removed > 0 && (cleaned->empty() || cleaned->back() != v->tid)) {
+        cleaned->push_back(v->tid);
+      }
     }
   }
   return total;
 }
 
+// On demand, the space comes back before the call returns: the files holding
+// the removed records are rewritten now. (In the background, RocksDB's own
+// compactions reach them; sooner for files full of deletions, see
+// RecordsOptions.)
 Result<CleanupStats> EmbeddedLogImpl::Compact(const std::optional<std::string>& topic) {
-  return ForEachPartition(topic, /*compact=*/true);
+  std::vector<uint32_t> cleaned;
+  ASSIGN_OR_RAISE(CleanupStats total, ForEachPartition(topic, /*compact=*/true, &cleaned));
+  rocksdb::CompactRangeOptions o;
+  o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
+  for (uint32_t tid : cleaned) {
+    const std::string begin = keys::TopicBegin(tid), end = keys::TopicBegin(tid + 1);
+    rocksdb::Slice b(begin), e(end);
+    for (auto* cf : {records_cf(), keyindex_cf()}) {
+      RETURN_NOT_OK(ToStatus(db_->CompactRange(o, cf, &b, &e), "rewriting the compacted topic's files"));
+    }
+  }
+  return total;
 }
 
 Result<CleanupStats> EmbeddedLogImpl::ApplyRetention(const std::optional<std::string>& topic) {

@@ -173,7 +173,9 @@ class EmbeddedLogImpl final : public EmbeddedLog {
   Result<CleanupStats> CompactPartition(const PartView& v, PartitionId p);
   Result<Offset> SizeRetentionStart(const PartView& v, int64_t retention_bytes);
   Result<CleanupStats> RemovePrefix(const TopicPartition& tp, uint32_t tid, Offset new_start);
-  Result<CleanupStats> ForEachPartition(const std::optional<std::string>& topic, bool compact);
+  // `cleaned`, if given, receives the ids of topics where records were removed.
+  Result<CleanupStats> ForEachPartition(const std::optional<std::string>& topic, bool compact,
+                                        std::vector<uint32_t>* cleaned = nullptr);
   void BackgroundLoop();
 
   // reader follow

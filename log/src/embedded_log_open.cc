@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
+#include <rocksdb/utilities/table_properties_collectors.h>
 #include <sys/inotify.h>
 #include <unistd.h>
 #include <boost/uuid/random_generator.hpp>
@@ -48,6 +49,10 @@ rocksdb::ColumnFamilyOptions RecordsOptions(const std::shared_ptr<rocksdb::Cache
   o.write_buffer_size = 16 << 20;
   o.max_write_buffer_number = 3;
   o.compression = rocksdb::kLZ4Compression;
+  // Compaction deletes superseded records one by one: a table file that is
+  // mostly such deletions is compacted soon, so the space comes back.
+  o.table_properties_collector_factories.emplace_back(
+      rocksdb::NewCompactOnDeletionCollectorFactory(/*sliding_window_size=*/1024, /*deletion_trigger=*/512));
   rocksdb::BlockBasedTableOptions t;
   t.block_cache = cache;
   t.block_size = 16 << 10;
