@@ -102,6 +102,9 @@ class Changelog {
 
   // --- cleanup ------------------------------------------------------------
   // Runs compaction on topics whose policy includes compact (all, or `topic`).
+  // The embedded log also rewrites the cleaned topics' files before it
+  // returns, so the disk space is free then (the background pass leaves that
+  // to RocksDB's own compactions).
   virtual Result<CleanupStats> Compact(const std::optional<std::string>& topic) = 0;
   // Applies retention.ms / retention.bytes on topics whose policy includes delete.
   virtual Result<CleanupStats> ApplyRetention(const std::optional<std::string>& topic) = 0;
