@@ -48,13 +48,6 @@ std::string KeyFromRow(const TableSchema& t, const nlohmann::json& row) {
   return any ? key.dump() : std::string();
 }
 
-std::vector<size_t> NameOrder(const TableSchema& t) {
-  std::vector<size_t> order(t.columns.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return t.columns[a].name < t.columns[b].name; });
-  return order;
-}
-
 Status TupleRowText(const TableSchema& t, const pgoutput::Tuple& tuple, std::string* row, std::string* key) {
   const bool plain =
       tuple.size() == t.columns.size() && std::all_of(tuple.begin(), tuple.end(), [](const pgoutput::Datum& d) {
@@ -66,8 +59,11 @@ Status TupleRowText(const TableSchema& t, const pgoutput::Tuple& tuple, std::str
     *key = KeyFromRow(t, r);
     return Status::OK();
   }
+  // A schema from the registry carries its order; any other is sorted here.
+  std::vector<size_t> sorted;
+  const std::vector<size_t>& order = t.name_order.size() == t.columns.size() ? t.name_order : (sorted = NameOrder(t));
   return RowText(
-      t, NameOrder(t),
+      t, order,
       [&](size_t i) -> std::optional<std::string_view> {
         if (tuple[i].kind == pgoutput::Datum::Kind::kNull) return std::nullopt;
         return tuple[i].bytes;

@@ -44,14 +44,10 @@ Result<nlohmann::json> RowToJson(const TableSchema& t, const pgoutput::Tuple& tu
 // Compact JSON of the key columns, taken from a row object; "" if the table has none.
 std::string KeyFromRow(const TableSchema& t, const nlohmann::json& row);
 
-// Column indexes of `t` in name order: the order of a row object's members
-// (sorted, as nlohmann's objects gave events their text; it is kept).
-std::vector<size_t> NameOrder(const TableSchema& t);
-
 // The row object and the key object (KeyFromRow's text; "" without key
 // columns) as JSON text, straight from text-format values: `value(i)` gives
 // column i's text, or nullopt for NULL. The same text as RowToJson + dump,
-// without building json values; `order` is NameOrder(t).
+// without building json values; `order` is t.name_order.
 template <class Value>
 Status RowText(const TableSchema& t, const std::vector<size_t>& order, Value&& value, std::string* row,
                std::string* key);
@@ -61,16 +57,15 @@ Status TupleRowText(const TableSchema& t, const pgoutput::Tuple& tuple, std::str
 // `before` and `after` are JSON text ("null" for none).
 log::RecordIn ChangeEventText(const TableSchema& t, std::string key, char op, std::string_view before,
                               std::string_view after, const SourceInfo& src, const TxnPosition* txn, int64_t now_ms);
-inline log::RecordIn ChangeEvent(const TableSchema& t, std::string key, char op, const nlohmann::json& before,
-                                 const nlohmann::json& after, const SourceInfo& src, const TxnPosition* txn,
-                                 int64_t now_ms) {
-  return ChangeEventText(t, std::move(key), op, before.dump(), after.dump(), src, txn, now_ms);
-}
 log::RecordIn Tombstone(const TableSchema& t, std::string key);
 
 template <class Value>
 Status RowText(const TableSchema& t, const std::vector<size_t>& order, Value&& value, std::string* row,
                std::string* key) {
+  if (order.size() != t.columns.size()) {
+    return Status::Corruption("table " + t.qualified() + ": a column order of " + std::to_string(order.size()) +
+                              " for " + std::to_string(t.columns.size()) + " columns");
+  }
   row->assign(1, '{');
   key->clear();
   for (size_t i : order) {

@@ -770,26 +770,6 @@ Oid ArrayElementType(Oid array_type) {
   return 0;
 }
 
-namespace {
-
-// Types whose JSON is the text as printed, as a string.
-bool IsTextLike(Oid type_oid) {
-  switch (type_oid) {
-    case oid::kText:
-    case oid::kVarchar:
-    case oid::kBpchar:
-    case oid::kName:
-    case oid::kChar:
-    case oid::kXml:
-    case oid::kMoney:
-      return true;
-    default:
-      return false;
-  }
-}
-
-}  // namespace
-
 Result<nlohmann::json> TextToJson(Oid type_oid, std::string_view text) {
   switch (type_oid) {
     case oid::kBool:
@@ -833,7 +813,6 @@ Result<nlohmann::json> TextToJson(Oid type_oid, std::string_view text) {
     default:
       break;
   }
-  if (IsTextLike(type_oid)) return json(std::string(text));
   if (Oid element = ArrayElementType(type_oid)) return ArrayParser(type_oid, element, text).Parse();
   // money, text-like, network, bit strings, geometric, enums, unknown: as printed.
   return json(std::string(text));
@@ -886,10 +865,17 @@ bool AppendScalar(Oid type_oid, std::string_view text, std::string* out) {
       if (!(type_oid == oid::kNumeric ? ValidNumeric(text) : ValidUuid(text))) return false;
       AppendJsonString(out, text);
       return true;
-    default:
-      if (!IsTextLike(type_oid)) return false;
+    case oid::kText:  // text-like: the string as printed
+    case oid::kVarchar:
+    case oid::kBpchar:
+    case oid::kName:
+    case oid::kChar:
+    case oid::kXml:
+    case oid::kMoney:
       AppendJsonString(out, text);
       return true;
+    default:
+      return false;
   }
 }
 

@@ -1,5 +1,7 @@
 #include "schema_registry.h"
 
+#include <algorithm>
+
 namespace ghostlog::capture {
 
 nlohmann::json TableSchema::ToJson() const {
@@ -33,13 +35,22 @@ Result<TableSchema> TableSchema::FromJson(const nlohmann::json& j) {
   }
 }
 
+std::vector<size_t> NameOrder(const TableSchema& t) {
+  std::vector<size_t> order(t.columns.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return t.columns[a].name < t.columns[b].name; });
+  return order;
+}
+
 void SchemaRegistry::Seed(TableSchema s) {
   s.topic = TopicFor(s.schema, s.table);
+  s.name_order = NameOrder(s);
   latest_[s.qualified()] = std::move(s);
 }
 
 std::optional<log::RecordIn> SchemaRegistry::Register(TableSchema s) {
   s.topic = TopicFor(s.schema, s.table);
+  s.name_order = NameOrder(s);
   auto it = latest_.find(s.qualified());
   if (it != latest_.end() && it->second.columns == s.columns && it->second.replica_identity == s.replica_identity) {
     s.version = it->second.version;

@@ -33,6 +33,10 @@ struct TableSchema {
   char replica_identity = 'd';
   std::vector<ColumnSchema> columns;
   int64_t version = 0;
+  // Column indexes in name order: the member order of row objects in events
+  // (sorted, as nlohmann's objects gave them; it is kept). The registry sets
+  // it when it stores a schema, so the hot path does not sort per event.
+  std::vector<size_t> name_order;
 
   std::string qualified() const { return schema + "." + table; }
   bool has_key() const {
@@ -44,6 +48,9 @@ struct TableSchema {
   nlohmann::json ToJson() const;
   static Result<TableSchema> FromJson(const nlohmann::json& j);
 };
+
+// Computes TableSchema::name_order's value for `t`.
+std::vector<size_t> NameOrder(const TableSchema& t);
 
 class SchemaRegistry {
  public:

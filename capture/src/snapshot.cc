@@ -140,12 +140,11 @@ Status Capture::Impl::SnapshotTable(PgConn& sql, const QualifiedName& table, std
     const TableSchema& t = *schemas_.FindByName(name);
     SourceInfo src{cfg_.topic_prefix, db_name_, 0, cp_.snapshot->consistent_point, cp_.snapshot->consistent_point,
                    log::NowMs(),      "true"};
-    const std::vector<size_t> order = NameOrder(t);
     std::string row, key;
     for (int i = 0; i < n; ++i) {
       // The values go from the result into the event's text, no copies between.
       RETURN_NOT_OK(RowText(
-          t, order,
+          t, t.name_order,
           [&](size_t c) -> std::optional<std::string_view> {
             if (PQgetisnull(r, i, static_cast<int>(c))) return std::nullopt;
             return std::string_view(PQgetvalue(r, i, static_cast<int>(c)), PQgetlength(r, i, static_cast<int>(c)));

@@ -89,7 +89,8 @@ EmbeddedLogImpl::~EmbeddedLogImpl() {
   // open (a daemon restart, every CLI command) then starts at once instead of
   // re-inserting and flushing the last memtables first (0.6 s after a 200k-row
   // capture). Failure costs only that replay: the WAL still holds the data.
-  if (db_ && writer()) db_->Flush(rocksdb::FlushOptions(), cfs_).PermitUncheckedError();
+  // After a failed write or fsync nothing more is written.
+  if (db_ && writer() && FatalError().ok()) db_->Flush(rocksdb::FlushOptions(), cfs_).PermitUncheckedError();
   for (auto* h : cfs_) db_->DestroyColumnFamilyHandle(h);
   cfs_.clear();
   if (db_) db_->Close().PermitUncheckedError();

@@ -38,7 +38,7 @@ TEST(ChangeEvent, TextEqualsTheJsonObjectBuild) {
     for (const TxnPosition* txn : std::vector<const TxnPosition*>{nullptr, &pos}) {
       const auto b = op == 'c' || op == 'r' ? nlohmann::json(nullptr) : before;
       const auto a = op == 'd' ? nlohmann::json(nullptr) : after;
-      log::RecordIn r = ChangeEvent(t, R"({"id":1})", op, b, a, src, txn, 1732500000999);
+      log::RecordIn r = ChangeEventText(t, R"({"id":1})", op, b.dump(), a.dump(), src, txn, 1732500000999);
       ASSERT_TRUE(r.value.has_value());
       EXPECT_EQ(*r.value, Reference(t, op, b, a, src, txn, 1732500000999)) << op;
       EXPECT_EQ(r.key, R"({"id":1})");
