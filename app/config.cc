@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -78,6 +79,26 @@ class Section {
     for (const auto& e : *a) {
       if (!e.is_string()) return Where(key, "must be an array of strings");
       out->push_back(e.value<std::string>().value());
+    }
+    return Status::OK();
+  }
+  // A table of string arrays: { "a" = ["x", "y"], ... }.
+  Status StringLists(const std::string& key, std::map<std::string, std::vector<std::string>>* out) {
+    seen_.insert(key);
+    const toml::node* n = t_ ? t_->get(key) : nullptr;
+    if (n == nullptr) return Status::OK();
+    const toml::table* t = n->as_table();
+    const std::string shape = "must be a table of string arrays, e.g. { \"public.t\" = [\"a\", \"b\"] }";
+    if (t == nullptr) return Where(key, shape);
+    out->clear();
+    for (const auto& [name, v] : *t) {
+      const toml::array* a = v.as_array();
+      if (a == nullptr) return Where(key, shape);
+      auto& list = (*out)[std::string(name.str())];
+      for (const auto& e : *a) {
+        if (!e.is_string()) return Where(key, shape);
+        list.push_back(e.value<std::string>().value());
+      }
     }
     return Status::OK();
   }
@@ -160,6 +181,13 @@ Status LoadSink(const toml::table* t, const std::string& file, sink::SinkConfig*
   RETURN_NOT_OK(s.Strings("topics", &c->topics));
   RETURN_NOT_OK(s.String("table", &c->table));
   RETURN_NOT_OK(s.Bool("auto_create", &c->auto_create));
+  RETURN_NOT_OK(s.StringLists("key_columns", &c->key_columns));
+  for (const auto& [table, columns] : c->key_columns) {
+    if (table.find('.') == std::string::npos || columns.empty()) {
+      return s.Where("key_columns", "needs \"schema.table\" = [column, ...] with at least one column; '" + table +
+                                        "' has " + (columns.empty() ? "none" : "no schema"));
+    }
+  }
   std::string on_error = "stop";
   RETURN_NOT_OK(s.String("on_error", &on_error));
   auto e = sink::ParseOnError(on_error);

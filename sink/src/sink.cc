@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "batch.h"
 #include "event_reader.h"
 #include "ghostlog/log/fault.h"
@@ -111,10 +113,12 @@ class Sink::Impl {
     ASSIGN_OR_RAISE(auto name, TargetName(topic));
     const std::string qualified = name.first + "." + name.second;
     if (auto it = tables_.find(qualified); it != tables_.end()) return &it->second;
-    auto t = LoadTable(conn, name.first, name.second);
+    const auto configured = cfg_.key_columns.find(qualified);
+    const auto* keys = configured == cfg_.key_columns.end() ? nullptr : &configured->second;
+    auto t = LoadTable(conn, name.first, name.second, keys);
     if (t.status().IsNotFound() && cfg_.auto_create) {
       RETURN_NOT_OK(AutoCreate(conn, topic, name.first, name.second));
-      t = LoadTable(conn, name.first, name.second);
+      t = LoadTable(conn, name.first, name.second, keys);
     }
     if (!t.ok()) return t.status().WithContext("topic '" + topic + "'");
     return &(tables_[qualified] = std::move(t).value());
@@ -279,7 +283,13 @@ class Sink::Impl {
       Status s = AppendCopyValue(t.columns[col], img.fields[i].value, &c->line);
       if (!s.ok()) return s.WithContext("table " + t.qualified());
     }
-    if (t.last_shape == nullptr || *t.last_shape != shape_) t.last_shape = &*t.shapes.insert(shape_).first;
+    if (t.last_shape == nullptr || *t.last_shape != shape_) {
+      // A configured key has no constraint to refuse a row without it.
+      if (!t.unique_key && !std::includes(shape_.begin(), shape_.end(), t.key_columns.begin(), t.key_columns.end())) {
+        return Status::InvalidArgument("row image of " + t.qualified() + " lacks a key column named in sink.key_columns");
+      }
+      t.last_shape = &*t.shapes.insert(shape_).first;
+    }
     c->columns = t.last_shape;
     return Status::OK();
   }
@@ -349,7 +359,8 @@ class Sink::Impl {
     // have yet, and upserts, each grouped by the columns they carry.
     std::string deletes;
     std::map<const std::vector<size_t>*, std::string> inserts, upserts;
-    const bool direct = t.direct_copy_skips == 0;
+    // Without a unique key a COPY straight in could not notice a replay.
+    const bool direct = t.unique_key && t.direct_copy_skips == 0;
     for (const auto& [key, c] : seg.by_key) {
       std::string& data = c.is_delete                                    ? deletes
                           : direct && (c.insert_first || seg.truncate_first) ? inserts[c.columns]
@@ -358,12 +369,8 @@ class Sink::Impl {
     }
     if (!direct) --t.direct_copy_skips;
     const std::string keys = ColumnList(conn, t, t.key_columns);
+    const std::string key_cond = KeyCondition(conn, t);
     if (!deletes.empty()) {
-      std::string key_cond;
-      for (size_t k : t.key_columns) {
-        const std::string id = conn.Ident(t.columns[k].name);
-        key_cond += (key_cond.empty() ? "t." : " AND t.") + id + " = s." + id;
-      }
       ASSIGN_OR_RAISE(std::string stage, Staging(conn, batch, t, "d", keys));
       RETURN_NOT_OK(conn.CopyIn("COPY " + stage + " FROM STDIN", deletes));
       RETURN_NOT_OK(conn.Exec("DELETE FROM " + t.quoted + " t USING " + stage + " s WHERE " + key_cond).status());
@@ -392,6 +399,25 @@ class Sink::Impl {
       }
       ASSIGN_OR_RAISE(std::string stage, Staging(conn, batch, t, "u", list));
       RETURN_NOT_OK(conn.CopyIn("COPY " + stage + " FROM STDIN", data));
+      if (!t.unique_key) {
+        // No constraint to conflict on: update the rows that have the key,
+        // then insert the keys no row has.
+        std::string update_set;
+        for (size_t c : *cols) {
+          const std::string id = conn.Ident(t.columns[c].name);
+          if (!t.columns[c].key) update_set += (update_set.empty() ? "" : ", ") + id + " = s." + id;
+        }
+        if (!update_set.empty()) {
+          RETURN_NOT_OK(conn.Exec("UPDATE " + t.quoted + " t SET " + update_set + " FROM " + stage + " s WHERE " +
+                                  key_cond)
+                            .status());
+        }
+        RETURN_NOT_OK(conn.Exec("INSERT INTO " + t.quoted + " (" + list + ") OVERRIDING SYSTEM VALUE SELECT " + list +
+                                " FROM " + stage + " s WHERE NOT EXISTS (SELECT 1 FROM " + t.quoted + " t WHERE " +
+                                key_cond + ")")
+                          .status());
+        continue;
+      }
       // OVERRIDING SYSTEM VALUE: the source's ids win over a target's
       // GENERATED ALWAYS identity (harmless on tables without one).
       RETURN_NOT_OK(conn.Exec("INSERT INTO " + t.quoted + " (" + list + ") OVERRIDING SYSTEM VALUE SELECT " + list +
@@ -401,6 +427,18 @@ class Sink::Impl {
     }
     stats_.rows_written += static_cast<int64_t>(seg.by_key.size());
     return Status::OK();
+  }
+
+  // Rows of the target (alias t) and of a staging table (alias s) with the
+  // same key. A configured key may hold NULLs, and NULL matches NULL there.
+  static std::string KeyCondition(TargetConn& conn, const TargetTable& t) {
+    const char* eq = t.unique_key ? " = " : " IS NOT DISTINCT FROM ";
+    std::string cond;
+    for (size_t k : t.key_columns) {
+      const std::string id = conn.Ident(t.columns[k].name);
+      cond += (cond.empty() ? "t." : " AND t.") + id + eq + "s." + id;
+    }
+    return cond;
   }
 
   static std::string ColumnList(TargetConn& conn, const TargetTable& t, const std::vector<size_t>& cols) {
@@ -479,7 +517,9 @@ class Sink::Impl {
   Status ApplyOne(TargetConn& conn, const TargetTable& t, const Change& c) {
     const std::vector<std::optional<std::string>> params = SplitCopyLine(c.line);
     std::string sql;
-    if (c.is_delete) {
+    if (!t.unique_key) {
+      sql = ApplyOneWithoutConstraint(conn, t, c);
+    } else if (c.is_delete) {
       std::string cond;
       for (size_t i = 0; i < c.columns->size(); ++i) {
         cond += (i ? " AND " : "") + conn.Ident(t.columns[(*c.columns)[i]].name) + " = $" + std::to_string(i + 1);
@@ -503,6 +543,30 @@ class Sink::Impl {
                                     t.qualified());
     }
     return r.status();
+  }
+
+  // ApplyOne's statement for a table keyed by the configuration: the
+  // parameters are cast to the column types, since an INSERT ... SELECT does
+  // not infer them.
+  static std::string ApplyOneWithoutConstraint(TargetConn& conn, const TargetTable& t, const Change& c) {
+    std::string cond, values, set;
+    for (size_t i = 0; i < c.columns->size(); ++i) {
+      const TargetColumn& col = t.columns[(*c.columns)[i]];
+      const std::string id = conn.Ident(col.name);
+      const std::string param = "$" + std::to_string(i + 1) + "::" + col.type;
+      values += (i ? ", " : "") + param;
+      if (col.key) {
+        cond += (cond.empty() ? "" : " AND ") + id + " IS NOT DISTINCT FROM " + param;
+      } else {
+        set += (set.empty() ? "" : ", ") + id + " = " + param;
+      }
+    }
+    if (c.is_delete) return "DELETE FROM " + t.quoted + " WHERE " + cond;
+    const std::string insert = "INSERT INTO " + t.quoted + " (" + ColumnList(conn, t, *c.columns) +
+                               ") OVERRIDING SYSTEM VALUE SELECT " + values + " WHERE NOT EXISTS ";
+    if (set.empty()) return insert + "(SELECT 1 FROM " + t.quoted + " WHERE " + cond + ")";
+    return "WITH u AS (UPDATE " + t.quoted + " SET " + set + " WHERE " + cond + " RETURNING 1) " + insert +
+           "(SELECT 1 FROM u)";
   }
 
   // Each change under a savepoint, so the refused one is named (on_error =

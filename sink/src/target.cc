@@ -1,5 +1,7 @@
 #include "target.h"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include <boost/beast/core/detail/base64.hpp>
@@ -107,7 +109,8 @@ std::string TargetConn::Literal(const std::string& s) const {
   return out;
 }
 
-Result<TargetTable> LoadTable(TargetConn& conn, const std::string& schema, const std::string& table) {
+Result<TargetTable> LoadTable(TargetConn& conn, const std::string& schema, const std::string& table,
+                              const std::vector<std::string>* configured_keys) {
   TargetTable t;
   t.schema = schema;
   t.table = table;
@@ -129,9 +132,33 @@ Result<TargetTable> LoadTable(TargetConn& conn, const std::string& schema, const
     if (c.key) t.key_columns.push_back(t.columns.size());
     t.columns.push_back(std::move(c));
   }
+  if (configured_keys != nullptr) {
+    if (!t.key_columns.empty()) {
+      return Status::InvalidArgument("sink.key_columns names columns for " + t.qualified() +
+                                     ", which has a primary key: the sink uses that; remove the entry");
+    }
+    if (configured_keys->empty()) {
+      return Status::InvalidArgument("sink.key_columns for " + t.qualified() + " is an empty list");
+    }
+    for (const std::string& name : *configured_keys) {
+      auto it = t.by_name.find(name);
+      if (it == t.by_name.end()) {
+        return Status::InvalidArgument("sink.key_columns for " + t.qualified() + ": column '" + name +
+                                       "' does not exist in the table");
+      }
+      if (t.columns[it->second].key) {
+        return Status::InvalidArgument("sink.key_columns for " + t.qualified() + " names '" + name + "' twice");
+      }
+      t.columns[it->second].key = true;
+      t.key_columns.push_back(it->second);
+    }
+    std::sort(t.key_columns.begin(), t.key_columns.end());  // table order, as a primary key's
+    t.unique_key = false;
+  }
   if (t.key_columns.empty()) {
     return Status::InvalidArgument("target table " + t.qualified() +
-                                   " has no primary key; the sink upserts by primary key, so add one");
+                                   " has no primary key; the sink upserts by primary key, so add one, or name the "
+                                   "columns that identify a row in sink.key_columns");
   }
   return t;
 }

@@ -63,6 +63,9 @@ struct TargetTable {
   std::vector<TargetColumn> columns;
   std::map<std::string, size_t> by_name;
   std::vector<size_t> key_columns;
+  // False when the key columns come from the configuration (the table has no
+  // primary key): no ON CONFLICT, no direct COPY, NULL keys compare equal.
+  bool unique_key = true;
   std::string qualified() const { return schema + "." + table; }
 
   // Sets of columns the events carry, each stored once: changes point at
@@ -77,8 +80,12 @@ struct TargetTable {
   int direct_copy_skips = 0;
 };
 
-// NotFound if the table does not exist; InvalidArgument if it has no primary key.
-Result<TargetTable> LoadTable(TargetConn& conn, const std::string& schema, const std::string& table);
+// NotFound if the table does not exist. `configured_keys` (may be null) are
+// the key columns the configuration names for it; InvalidArgument if the
+// table has neither a primary key nor configured keys, has both, or lacks a
+// configured column.
+Result<TargetTable> LoadTable(TargetConn& conn, const std::string& schema, const std::string& table,
+                              const std::vector<std::string>* configured_keys);
 
 // Appends the value as one COPY text field for the column (escaped, or \N
 // for null). InvalidArgument names the column if the value cannot be that type.

@@ -265,6 +265,19 @@ TEST_F(BadConfig, SinkWithoutDsn) {
   ExpectOneLine(r, 1, path() + ": sink.dsn is required");
 }
 
+TEST_F(BadConfig, SinkKeyColumnsOfTheWrongShape) {
+  const std::string sink = "[sink]\ndsn = \"host=/x\"\n";
+  auto list = Run(head() + Source() + sink + "key_columns = [\"country\"]\n");
+  ExpectOneLine(list, 1, path() + ":6: sink.key_columns must be a table of string arrays");
+  auto number = Run(head() + Source() + sink + "key_columns = { \"public.t\" = [1] }\n");
+  ExpectOneLine(number, 1, path() + ":6: sink.key_columns must be a table of string arrays");
+  auto empty = Run(head() + Source() + sink + "key_columns = { \"public.t\" = [] }\n");
+  ExpectOneLine(empty, 1, "sink.key_columns needs \"schema.table\" = [column, ...] with at least one column; "
+                          "'public.t' has none");
+  auto bare = Run(head() + Source() + sink + "key_columns = { t = [\"a\"] }\n");
+  ExpectOneLine(bare, 1, "'t' has no schema");
+}
+
 TEST_F(BadConfig, FsyncNever) {
   auto r = Run(head() + "[log]\nfsync = \"never\"\n" + Source());
   ExpectOneLine(r, 1, path() + ":3: log.fsync must be always or interval");

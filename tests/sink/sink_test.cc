@@ -30,14 +30,12 @@ class SinkTest : public ::testing::Test {
   void TearDown() override { Stop(); }
 
   // Appends one source transaction: its events, then its END record.
-  void Txn(const std::vector<std::pair<std::string, json>>& events) {
+  void Txn(const std::vector<std::pair<std::string, json>>& events, const std::string& topic = "v2.public.items") {
     std::vector<log::RecordIn> recs;
     for (const auto& [key, v] : events) recs.push_back({key, v.dump(), {}, log::kNoTimestamp});
-    auto offsets = Must(log_->Append({"v2.public.items", 0}, std::move(recs)));
-    json end{
-        {"status", "END"},
-        {"ranges",
-         {{{"topic", "v2.public.items"}, {"partition", 0}, {"first", offsets.front()}, {"last", offsets.back()}}}}};
+    auto offsets = Must(log_->Append({topic, 0}, std::move(recs)));
+    json end{{"status", "END"},
+             {"ranges", {{{"topic", topic}, {"partition", 0}, {"first", offsets.front()}, {"last", offsets.back()}}}}};
     Must(log_->Append({"v2.transaction", 0}, {{"t", end.dump(), {}, log::kNoTimestamp}}));
   }
   static std::pair<std::string, json> Upsert(int id, json after) {
@@ -273,6 +271,93 @@ TEST_F(SinkTest, AnOffsetFromAnotherChangelogIsRefused) {
   pg_.Exec("DELETE FROM ghostlog.sink_offsets WHERE sink = 'sink'");
   Start(Config());
   ASSERT_TRUE(WaitFor([&] { return Rows() == "1\ta\t1;2\tb\t2;"; })) << Rows();
+}
+
+// A target table without a primary key (v3's reporting_dates) is keyed by the
+// columns the configuration names: changes update the rows with that key and
+// insert the rest, NULL keys match NULL, rows of other keys are left alone,
+// and a replay from an earlier offset changes nothing.
+TEST_F(SinkTest, ATableWithoutPrimaryKeyIsKeyedByTheConfiguredColumns) {
+  ASSERT_TRUE(log_->CreateTopic("v2.public.dates", 1, {}).ok());
+  pg_.Exec("CREATE TABLE dates (due_days int, late_days int, country varchar)");
+  pg_.Exec("INSERT INTO dates VALUES (14, 7, 'Malawi')");  // the target's own row
+  auto row = [](const char* op, json country, json due) {
+    json after{{"due_days", due}, {"late_days", 5}, {"country", country}};
+    return std::make_pair(json{{"country", country}}.dump(), json{{"op", op}, {"before", nullptr}, {"after", after}});
+  };
+  auto del = [](json country) {
+    return std::make_pair(json{{"country", country}}.dump(),
+                          json{{"op", "d"}, {"before", {{"country", country}}}, {"after", nullptr}});
+  };
+  const std::string topic = "v2.public.dates";
+  Txn({row("c", "Tanzania", 10), row("c", "Kenya", 30), row("c", nullptr, 1)}, topic);
+  Txn({row("u", "Tanzania", 12), del("Kenya"), row("u", nullptr, 2)}, topic);
+  auto rows = [&] {
+    std::string out;
+    for (const auto& r : pg_.Query("SELECT * FROM dates ORDER BY country NULLS FIRST")) out += r + ";";
+    return out;
+  };
+  const std::string want = "2\t5\t\\N;14\t7\tMalawi;12\t5\tTanzania;";
+  SinkConfig c = Config();
+  c.topics = {topic};
+  c.key_columns = {{"public.dates", {"country"}}};
+  Start(c);
+  ASSERT_TRUE(WaitFor([&] { return rows() == want; })) << rows() << result_.ToString();
+  Stop();
+  ASSERT_TRUE(result_.ok()) << result_.ToString();
+
+  // Replayed from the start onto a target that lost the rows. A refused event
+  // sends the batch down the slow path (one statement per change): the NULL
+  // key is inserted again, Tanzania's last change is the refused one.
+  Txn({row("u", "Tanzania", "not a number")}, topic);
+  pg_.Exec("DELETE FROM dates WHERE country IS DISTINCT FROM 'Malawi'");
+  pg_.Exec("UPDATE ghostlog.sink_offsets SET next_offset = 0");
+  c.on_error = OnError::kDeadLetter;
+  Start(c);
+  ASSERT_TRUE(WaitFor([&] { return pg_.Value("SELECT next_offset FROM ghostlog.sink_offsets") == "3"; }))
+      << result_.ToString();
+  EXPECT_EQ(rows(), "2\t5\t\\N;14\t7\tMalawi;");
+  EXPECT_EQ(sink_->stats().dead_lettered.load(), 1);
+  Stop();
+  // Again, one source transaction per target transaction: each key updated in place.
+  pg_.Exec("UPDATE ghostlog.sink_offsets SET next_offset = 0");
+  c.max_batch_events = 1;
+  Start(c);
+  ASSERT_TRUE(WaitFor([&] { return pg_.Value("SELECT next_offset FROM ghostlog.sink_offsets") == "3"; }))
+      << result_.ToString();
+  EXPECT_EQ(rows(), want);
+}
+
+TEST_F(SinkTest, ATableWithoutPrimaryKeyNeedsItsKeyColumnsConfigured) {
+  ASSERT_TRUE(log_->CreateTopic("v2.public.dates", 1, {}).ok());
+  pg_.Exec("CREATE TABLE dates (due_days int, country varchar)");
+  Txn({{"{}", json{{"op", "c"}, {"before", nullptr}, {"after", {{"due_days", 1}, {"country", "x"}}}}}},
+      "v2.public.dates");
+  auto refusal = [&](std::map<std::string, std::vector<std::string>> keys) {
+    SinkConfig c = Config();
+    c.topics = {"v2.public.dates"};
+    c.key_columns = std::move(keys);
+    Start(c);
+    EXPECT_TRUE(WaitFor([&] { return done_.load(); }));
+    Stop();
+    return result_.message();
+  };
+  EXPECT_NE(refusal({}).find("public.dates has no primary key; the sink upserts by primary key, so add one, or name "
+                             "the columns that identify a row in sink.key_columns"),
+            std::string::npos)
+      << result_.message();
+  EXPECT_NE(refusal({{"public.dates", {"name"}}}).find("sink.key_columns for public.dates: column 'name' does not "
+                                                      "exist in the table"),
+            std::string::npos)
+      << result_.message();
+  EXPECT_EQ(pg_.Value("SELECT count(*) FROM dates"), "0");
+  Txn({Upsert(1, {{"id", 1}, {"name", "a"}, {"qty", 1}})});
+  SinkConfig c = Config();
+  c.topics = {"v2.public.items"};
+  c.key_columns = {{"public.items", {"name"}}};
+  Start(c);
+  EXPECT_TRUE(WaitFor([&] { return done_.load(); }));
+  EXPECT_NE(result_.message().find("public.items, which has a primary key"), std::string::npos) << result_.message();
 }
 
 }  // namespace

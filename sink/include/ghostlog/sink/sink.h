@@ -19,6 +19,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <stop_token>
 #include <string>
@@ -39,6 +40,12 @@ struct SinkConfig {
   // {prefix}, {schema}, {table}.
   std::string table = "{schema}.{table}";
   bool auto_create = false;
+  // The columns that identify a row, by target "schema.table", for target
+  // tables without a primary key (the v3 reporting database's
+  // reporting_dates, for one). Their changes update the rows whose key
+  // columns are equal (NULL equal to NULL) and insert the rest, since there
+  // is no constraint for ON CONFLICT; tables with a primary key use it.
+  std::map<std::string, std::vector<std::string>> key_columns;
   OnError on_error = OnError::kStop;
   std::string dead_letter_topic = "ghostlog.sink.dead_letter";
   // Changes held in memory at once. A target transaction ends at the first
