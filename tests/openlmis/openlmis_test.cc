@@ -29,7 +29,8 @@ class OpenLmis : public ::testing::Test {
  protected:
   void SetUp() override {
     BenchOptions o;
-    o.sink_extra = "\n[transform]\nmappings = \"" + Src("mappings/openlmis-v2-v3") + "\"\n";
+    o.sink_extra = "key_columns = { \"public.reporting_dates\" = [\"country\"] }\n[transform]\nmappings = \"" +
+                   Src("mappings/openlmis-v2-v3") + "\"\n";
     bench_ = std::make_unique<Bench>(o);
     Bench& b = *bench_;
     Psql(b.source, Src("scripts/demo-data/elmis_v2_schema.sql"));
