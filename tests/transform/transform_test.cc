@@ -526,3 +526,86 @@ TEST_F(TransformTest, ATruncateOfALookedUpTableReMapsItsReaders) {
 
 }  // namespace
 }  // namespace ghostlog::transform
+
+namespace ghostlog::transform {
+namespace {
+
+// lookup_by() finds a row by non-key columns (a supply line by supervisory
+// node and program), and is live like lookup(): a row that starts or stops
+// matching, or changes while it matches, maps its readers again. Each step
+// runs in a new process, so the index is rebuilt from the changelog too.
+TEST_F(TransformTest, LookupByNonKeyColumnsFollowsTheRowsThatMatch) {
+  capture_->Table("public.supply_lines", {"id", "nodeid", "programid", "supplierid"}, {"id"});
+  WriteMapping("10-facilities.toml", R"toml(source = "public.facilities"
+target = "public.kafka_facilities"
+key = ["id"]
+[columns]
+id = "uuid5('facilities', id)"
+zonename = "lookup('public.zones', zoneid, 'name')"
+supplier = "lookup_by('public.supply_lines', 'nodeid, programid', json_array(zoneid, 7), 'supplierid')"
+zone_by_name = "lookup_by('public.zones', 'name', 'Mara', 'id')"
+)toml");
+  auto line = [](int id, int node, int program, int supplier) {
+    return json{{"id", id}, {"nodeid", node}, {"programid", program}, {"supplierid", supplier}};
+  };
+  SnapshotTwoZones();
+  capture_->Txn({{"public.supply_lines", "r", line(1, 1, 7, 100)}, {"public.supply_lines", "r", line(9, 1, 8, 900)}},
+                "SNAPSHOT");
+  capture_->Txn({{"public.facilities", "c", Facility(1, "A", 1)}, {"public.facilities", "c", Facility(2, "B", 2)}});
+  ASSERT_TRUE(RunToEnd(Config()).ok());
+  auto supplier = [&](int id) { return Target("public.kafka_facilities").at(FacilityKey(id))["supplier"]; };
+  EXPECT_EQ(supplier(1), 100);
+  EXPECT_TRUE(supplier(2).is_null());
+  EXPECT_EQ(Target("public.kafka_facilities").at(FacilityKey(1))["zone_by_name"], 2);
+
+  // A new row starts matching: only its reader is mapped again.
+  capture_->Txn({{"public.supply_lines", "c", line(2, 2, 7, 200)}});
+  ASSERT_TRUE(RunToEnd(Config()).ok());
+  EXPECT_EQ(supplier(2), 200);
+  auto txns = Must(log_->Read({"v3.transaction", 0}, 0));
+  EXPECT_EQ(json::parse(*txns.back().value)["event_count"], 1);
+
+  // The matching row changes a column it is not found by; another row moves
+  // away (its old readers lose it); a row of another program changes (nobody
+  // found it: nothing is mapped again).
+  capture_->Txn({{"public.supply_lines", "u", line(1, 1, 7, 101)}, {"public.supply_lines", "u", line(2, 3, 7, 200)}});
+  ASSERT_TRUE(RunToEnd(Config()).ok());
+  EXPECT_EQ(supplier(1), 101);
+  EXPECT_TRUE(supplier(2).is_null());
+  const log::Offset before = Must(log_->DescribePartition({"v3.transaction", 0})).end_offset;
+  capture_->Txn({{"public.supply_lines", "u", line(9, 1, 8, 901)}});
+  ASSERT_TRUE(RunToEnd(Config()).ok());
+  EXPECT_EQ(Must(log_->DescribePartition({"v3.transaction", 0})).end_offset, before);
+
+  // Deleted, then the table truncated and filled again.
+  capture_->Txn({{"public.supply_lines", "d", {{"id", 1}}}});
+  ASSERT_TRUE(RunToEnd(Config()).ok());
+  EXPECT_TRUE(supplier(1).is_null());
+  capture_->Txn({{"public.supply_lines", "c", line(1, 1, 7, 102)}});
+  capture_->Txn({{"public.supply_lines", "t", json::object()}});
+  ASSERT_TRUE(RunToEnd(Config()).ok());
+  EXPECT_TRUE(supplier(1).is_null());
+  capture_->Txn({{"public.supply_lines", "c", line(5, 2, 7, 500)}});
+  ASSERT_TRUE(RunToEnd(Config()).ok());
+  EXPECT_EQ(supplier(2), 500);
+  EXPECT_TRUE(supplier(1).is_null());
+}
+
+TEST_F(TransformTest, LookupByAColumnTheTableLacksStopsTheStageNamingIt) {
+  WriteMapping("10-facilities.toml", R"toml(source = "public.facilities"
+target = "public.kafka_facilities"
+key = ["id"]
+[columns]
+id = "uuid5('facilities', id)"
+zone = "lookup_by('public.zones', 'nmae', 'Mara', 'id')"
+)toml");
+  SnapshotTwoZones();
+  capture_->Txn({{"public.facilities", "c", Facility(1, "A", 1)}});
+  Status s = RunToEnd(Config());
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("lookup_by('public.zones'): public.zones has no column 'nmae'"), std::string::npos)
+      << s.ToString();
+}
+
+}  // namespace
+}  // namespace ghostlog::transform

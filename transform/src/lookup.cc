@@ -25,6 +25,20 @@ Result<const ChangelogLookup::TableInfo*> ChangelogLookup::Info(const std::strin
   return &(tables_[table] = std::move(info));
 }
 
+Result<const ChangelogLookup::TableInfo*> ChangelogLookup::Captured(const std::string& table) {
+  auto found = Info(table);
+  if (!found.status().IsNotFound()) return found;
+  // Not an error: during the first snapshot the looked-up table may simply
+  // come later. Its first event re-maps this row through the reference.
+  if (warned_.insert(table).second) {
+    spdlog::warn("transform: lookup of '{}': {}; reading it as no row until capture records the table "
+                 "(a misspelt table name stays NULL)",
+                 table, found.status().message());
+  }
+  if (refs_ != nullptr) refs_->emplace_back(table, kAnyRow);
+  return nullptr;
+}
+
 Result<std::vector<std::string>> ChangelogLookup::Columns(const std::string& table) {
   auto info = Info(table);
   if (info.status().IsNotFound()) return std::vector<std::string>{};
@@ -42,19 +56,8 @@ Result<log::Offset> ChangelogLookup::TruncatedAt(const std::string& table, const
 }
 
 Result<std::optional<json>> ChangelogLookup::Lookup(const std::string& table, const json& key) {
-  auto found = Info(table);
-  if (found.status().IsNotFound()) {
-    // Not an error: during the first snapshot the looked-up table may simply
-    // come later. Its first event re-maps this row through the reference.
-    if (warned_.insert(table).second) {
-      spdlog::warn("transform: lookup('{}'): {}; reading it as no row until capture records the table "
-                   "(a misspelt table name stays NULL)",
-                   table, found.status().message());
-    }
-    if (refs_ != nullptr) refs_->emplace_back(table, kAnyRow);
-    return std::optional<json>{};
-  }
-  ASSIGN_OR_RAISE(const TableInfo* info, std::move(found));
+  ASSIGN_OR_RAISE(const TableInfo* info, Captured(table));
+  if (info == nullptr) return std::optional<json>{};
   if (info->key.empty()) return Status::InvalidArgument(table + " has no primary key to look up by");
   // The record key capture wrote: a JSON object of the key columns.
   json k = json::object();
@@ -71,6 +74,10 @@ Result<std::optional<json>> ChangelogLookup::Lookup(const std::string& table, co
   }
   const std::string record_key = k.dump();
   if (refs_ != nullptr) refs_->emplace_back(table, record_key);
+  return LatestRow(table, record_key);
+}
+
+Result<std::optional<json>> ChangelogLookup::LatestRow(const std::string& table, const std::string& record_key) {
   const std::string topic = prefix_ + "." + table;
   auto rec = log_.ReadLatest({topic, 0}, record_key);
   if (rec.status().IsNotFound()) return std::optional<json>{};  // no row of that table captured yet

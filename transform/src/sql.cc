@@ -1,6 +1,7 @@
 #include "sql.h"
 
 #include <algorithm>
+#include <regex>
 
 #include "uuid5.h"
 
@@ -62,26 +63,59 @@ void Uuid5Fn(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   sqlite3_result_text(ctx, id.data(), static_cast<int>(id.size()), SQLITE_TRANSIENT);
 }
 
+// The result of lookup()/lookup_by(): the row as JSON text, or one of its
+// columns when the call names one (the argument at `column_arg`).
+void SetRowResult(sqlite3_context* ctx, const char* fn, const std::string& table,
+                  const Result<std::optional<nlohmann::json>>& row, int argc, sqlite3_value** argv, int column_arg) {
+  if (!row.ok()) {
+    const std::string msg = std::string(fn) + "('" + table + "'): " + row.status().message();
+    return sqlite3_result_error(ctx, msg.c_str(), -1);
+  }
+  if (!*row) return sqlite3_result_null(ctx);
+  if (argc <= column_arg) return SetResult(ctx, nlohmann::json((*row)->dump()));
+  const std::string column = Text(argv[column_arg]);
+  auto it = (*row)->find(column);
+  if (it == (*row)->end()) {
+    const std::string msg = std::string(fn) + "('" + table + "'): the row has no column '" + column + "'";
+    return sqlite3_result_error(ctx, msg.c_str(), -1);
+  }
+  SetResult(ctx, *it);
+}
+
 // lookup(table, key) -> the row as JSON text; lookup(table, key, column) -> one value.
 void LookupFn(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   auto* src = static_cast<LookupSource*>(sqlite3_user_data(ctx));
   if (src == nullptr) return sqlite3_result_error(ctx, "lookup() has no changelog to read here", -1);
   if (sqlite3_value_type(argv[1]) == SQLITE_NULL) return sqlite3_result_null(ctx);
   const std::string table = Text(argv[0]);
-  auto row = src->Lookup(table, ToJson(argv[1]));
-  if (!row.ok()) {
-    const std::string msg = "lookup('" + table + "'): " + row.status().message();
-    return sqlite3_result_error(ctx, msg.c_str(), -1);
+  SetRowResult(ctx, "lookup", table, src->Lookup(table, ToJson(argv[1])), argc, argv, 2);
+}
+
+// lookup_by(table, 'col1,col2', json_array(v1, v2)[, column]), or with one
+// column lookup_by(table, 'col', v[, column]): the row whose columns hold the
+// values. NULL if a value is NULL (no row holds NULL, as in SQL's =).
+void LookupByFn(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+  auto* src = static_cast<LookupSource*>(sqlite3_user_data(ctx));
+  if (src == nullptr) return sqlite3_result_error(ctx, "lookup_by() has no changelog to read here", -1);
+  const std::string table = Text(argv[0]);
+  const std::vector<std::string> columns = SplitColumnList(Text(argv[1]));
+  if (sqlite3_value_type(argv[2]) == SQLITE_NULL) return sqlite3_result_null(ctx);
+  std::vector<nlohmann::json> values;
+  if (columns.size() == 1) {
+    values.push_back(ToJson(argv[2]));
+  } else {
+    const auto parts = nlohmann::json::parse(Text(argv[2]), nullptr, false);
+    if (!parts.is_array() || parts.size() != columns.size()) {
+      const std::string msg = "lookup_by('" + table + "'): " + std::to_string(columns.size()) +
+                              " columns need as many values: pass json_array(...)";
+      return sqlite3_result_error(ctx, msg.c_str(), -1);
+    }
+    for (const auto& v : parts) {
+      if (v.is_null()) return sqlite3_result_null(ctx);
+      values.push_back(v);
+    }
   }
-  if (!*row) return sqlite3_result_null(ctx);
-  if (argc == 2) return SetResult(ctx, nlohmann::json((*row)->dump()));
-  const std::string column = Text(argv[2]);
-  auto it = (*row)->find(column);
-  if (it == (*row)->end()) {
-    const std::string msg = "lookup('" + table + "'): the row has no column '" + column + "'";
-    return sqlite3_result_error(ctx, msg.c_str(), -1);
-  }
-  SetResult(ctx, *it);
+  SetRowResult(ctx, "lookup_by", table, src->LookupBy(table, columns, values), argc, argv, 3);
 }
 
 // Expressions may read and call functions, nothing else: a mapping file can
@@ -101,6 +135,33 @@ int Authorize(void*, int action, const char* table, const char*, const char*, co
 }
 
 }  // namespace
+
+std::vector<std::string> SplitColumnList(const std::string& names) {
+  std::vector<std::string> columns;
+  for (size_t from = 0; from <= names.size();) {
+    size_t comma = names.find(',', from);
+    if (comma == std::string::npos) comma = names.size();
+    std::string name = names.substr(from, comma - from);
+    name.erase(0, name.find_first_not_of(' '));
+    name.erase(name.find_last_not_of(' ') + 1);
+    columns.push_back(std::move(name));
+    from = comma + 1;
+  }
+  return columns;
+}
+
+std::vector<std::pair<std::string, std::vector<std::string>>> LiteralLookupBys(const Mapping& m) {
+  static const std::regex call(R"(lookup_by\s*\(\s*'([^']*)'\s*,\s*'([^']*)')", std::regex::icase);
+  std::vector<std::pair<std::string, std::vector<std::string>>> found;
+  std::vector<const std::string*> texts = {&m.where, &m.each};
+  for (const auto& [col, expr] : m.columns) texts.push_back(&expr);
+  for (const std::string* text : texts) {
+    for (std::sregex_iterator it(text->begin(), text->end(), call), end; it != end; ++it) {
+      found.emplace_back((*it)[1].str(), SplitColumnList((*it)[2].str()));
+    }
+  }
+  return found;
+}
 
 std::string BuildSql(const Mapping& m, const std::vector<std::string>& source_columns, const std::string& only) {
   std::string select;
@@ -133,6 +194,9 @@ Result<std::unique_ptr<SqlEngine>> SqlEngine::Open(LookupSource* lookups) {
   // lookup() is not deterministic: the row it reads changes between records.
   if (rc == SQLITE_OK) rc = sqlite3_create_function(db, "lookup", 2, SQLITE_UTF8, lookups, LookupFn, nullptr, nullptr);
   if (rc == SQLITE_OK) rc = sqlite3_create_function(db, "lookup", 3, SQLITE_UTF8, lookups, LookupFn, nullptr, nullptr);
+  for (int argc : {3, 4}) {
+    if (rc == SQLITE_OK) rc = sqlite3_create_function(db, "lookup_by", argc, SQLITE_UTF8, lookups, LookupByFn, nullptr, nullptr);
+  }
   if (rc == SQLITE_OK) rc = sqlite3_set_authorizer(db, Authorize, nullptr);
   if (rc != SQLITE_OK) return Status::IOError(std::string("cannot register SQLite functions: ") + sqlite3_errmsg(db));
   return e;

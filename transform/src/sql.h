@@ -31,7 +31,22 @@ class LookupSource {
   // primary key is `key`: a scalar for a one-column key, or a JSON array (or
   // its text) in key-column order. nullopt if there is no such row.
   virtual Result<std::optional<nlohmann::json>> Lookup(const std::string& table, const nlohmann::json& key) = 0;
+  // The latest row image of `table` whose `columns` (names, in order) hold
+  // `values` (as many, compared as capture wrote them). When several rows
+  // match, the one whose record key sorts first. nullopt if none does.
+  virtual Result<std::optional<nlohmann::json>> LookupBy(const std::string& table,
+                                                         const std::vector<std::string>& columns,
+                                                         const std::vector<nlohmann::json>& values) = 0;
 };
+
+// "a, b" -> {"a", "b"}: lookup_by()'s column list.
+std::vector<std::string> SplitColumnList(const std::string& names);
+
+// The (table, columns) of every lookup_by() in the mapping whose first two
+// arguments are string literals: the indexes the stage keeps from its start,
+// so that it reads those tables' events (and keeps the indexes current) even
+// before any row has looked one up.
+std::vector<std::pair<std::string, std::vector<std::string>>> LiteralLookupBys(const Mapping& m);
 
 class SqlEngine {
  public:

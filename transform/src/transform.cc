@@ -173,6 +173,7 @@ class Transform::Impl {
     for (const auto& m : mappings_) {
       ASSIGN_OR_RAISE(auto columns, lookup_.Columns(m.source));
       RETURN_NOT_OK(engine_->Check(m, columns));
+      for (auto& [table, columns] : LiteralLookupBys(m)) lookup_.Expect(table, std::move(columns));
       by_source_[m.source].push_back(&m);
       by_name_[m.name] = &m;
       std::vector<std::string> sorted = m.key;
@@ -224,7 +225,7 @@ class Transform::Impl {
       if (!topic.starts_with(prefix)) continue;
       const std::string table = topic.substr(prefix.size());
       auto ms = by_source_.find(table);
-      if (ms == by_source_.end()) {
+      if (ms == by_source_.end() && !lookup_.Indexed(table)) {
         ASSIGN_OR_RAISE(bool read, deps_.HasDependents(table));
         if (!read) continue;
       }
@@ -350,6 +351,13 @@ class Transform::Impl {
                     op == "t" ? deps_.AllDependents(table) : deps_.Dependents(table, r.key));
     ASSIGN_OR_RAISE(auto any_row, deps_.Dependents(table, kAnyRow));
     for (auto& row : any_row) dependents.push_back(std::move(row));
+    // ...and rows that found this one by other columns (lookup_by), under
+    // the values it held and the values it holds now.
+    ASSIGN_OR_RAISE(auto by_keys, lookup_.Changed(table, r.key, op == "t"));
+    for (const auto& key : by_keys) {
+      ASSIGN_OR_RAISE(auto readers, deps_.Dependents(table, key));
+      for (auto& row : readers) dependents.push_back(std::move(row));
+    }
     std::sort(dependents.begin(), dependents.end());
     dependents.erase(std::unique(dependents.begin(), dependents.end()), dependents.end());
     for (const auto& row : dependents) {
