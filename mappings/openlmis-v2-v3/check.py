@@ -19,8 +19,9 @@ and a bit more:
         SELECT (expr) AS "col", ... FROM (SELECT ?1 AS "c1", ...) AS src [, each] [WHERE (where)]
     with the v2 source columns, once with all NULLs and once with sample values;
   * uuid5(ns, ...) is called with a known namespace (a v2 table name, or one of
-    the few synthetic namespaces below), and lookup(table, key[, column]) names
-    a v2 table and column that exist.
+    the few synthetic namespaces below), and lookup(table, key[, column]) and
+    lookup_by(table, columns, values[, column]) name a v2 table and columns
+    that exist.
 Exit status 0 when everything passes, 1 otherwise.
 """
 import argparse
@@ -116,6 +117,8 @@ class Checker:
         self.db.create_function("uuid5", -1, self._remember(self._uuid5), deterministic=True)
         self.db.create_function("lookup", 2, self._remember(self._lookup))
         self.db.create_function("lookup", 3, self._remember(self._lookup))
+        self.db.create_function("lookup_by", 3, self._remember(self._lookup_by))
+        self.db.create_function("lookup_by", 4, self._remember(self._lookup_by))
 
     def _remember(self, fn):
         # sqlite3 only says "user-defined function raised exception": keep the reason.
@@ -156,6 +159,21 @@ class Checker:
         if column is None:
             return json.dumps({c: sample_value(t) for c, t in zip(info["columns"], info["types"])})
         return sample_value(info["types"][info["columns"].index(column)])
+
+    def _lookup_by(self, table, columns, values, column=None):
+        if table not in self.v2:
+            raise ValueError(f"lookup_by: unknown v2 table {table!r}")
+        names = [c.strip() for c in str(columns).split(",")]
+        for c in names:
+            if c not in self.v2[table]["columns"]:
+                raise ValueError(f"lookup_by({table!r}): no column {c!r}")
+        if len(names) > 1 and values is not None:
+            parts = json.loads(values)
+            if not isinstance(parts, list) or len(parts) != len(names):
+                raise ValueError(f"lookup_by({table!r}): {len(names)} columns need json_array() of as many values")
+        for c in names:
+            self.reads.add((table, c))
+        return self._lookup(table, values, column)
 
     def err(self, file, msg):
         self.errors.append(f"{os.path.basename(file)}: {msg}")

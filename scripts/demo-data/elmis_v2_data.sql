@@ -20,6 +20,7 @@
 --   * schedules (monthly; quarterly for the laboratory program) and periods
 --     from Jan 2024 to Jun 2026; history up to Sep 2025 (the data's "today" is
 --     20 Oct 2025)
+--   * supply lines (the national node, one per active program)
 --   * supervisory nodes (national, one per region), requisition groups (one per
 --     region; one without a node), members, program schedules, users
 --   * requisitions of every supported program and past period (about 88%
@@ -344,6 +345,13 @@ INSERT INTO supervisory_nodes (id, parentid, facilityid, name, code, description
 SELECT 100 + r.n, 1, (SELECT min(i) FROM fac WHERE fac.region = r.n), r.name || ' RHMT', 'SN-' || r.code,
        CASE WHEN r.n % 2 = 0 THEN 'Regional Health Management Team' END, 1, setup, 1, setup
 FROM regions r, cfg WHERE EXISTS (SELECT 1 FROM fac WHERE fac.region = r.n);
+
+-- Supply lines: the national node (where approval ends) of every active program, each supplied by a facility of its own.
+INSERT INTO supply_lines (id, description, supervisorynodeid, programid, supplyingfacilityid, exportorders,
+                          createdby, createddate, modifiedby, modifieddate)
+SELECT p.id, 'MSD supply of ' || p.name, 1, p.id, 1 + (p.id * 7) % (SELECT count(*) FROM fac), p.id <> 5,
+       1, setup, 1, setup
+FROM programs p, cfg WHERE p.active ORDER BY p.id;
 
 INSERT INTO requisition_groups (id, code, name, description, supervisorynodeid, createdby, createddate, modifiedby, modifieddate)
 SELECT 1, 'RG-NONE', 'Unassigned', 'Facilities not yet in a group', NULL::int, 1, setup, 1, setup FROM cfg

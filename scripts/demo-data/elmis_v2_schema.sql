@@ -304,6 +304,19 @@ CREATE TABLE requisition_group_program_schedules (
   modifieddate timestamp DEFAULT now(),
   PRIMARY KEY (id)
 );
+CREATE TABLE supply_lines (
+  id serial,
+  description varchar(250),
+  supervisorynodeid integer NOT NULL,
+  programid integer NOT NULL,
+  supplyingfacilityid integer NOT NULL,
+  exportorders boolean NOT NULL,
+  createdby integer,
+  createddate timestamp DEFAULT now(),
+  modifiedby integer,
+  modifieddate timestamp DEFAULT now(),
+  PRIMARY KEY (id)
+);
 CREATE TABLE users (
   id serial,
   username varchar(50) NOT NULL,
@@ -453,6 +466,9 @@ ALTER TABLE requisition_group_members ADD UNIQUE (requisitiongroupid, facilityid
 ALTER TABLE requisition_group_program_schedules ADD UNIQUE (requisitiongroupid, programid),
   ADD FOREIGN KEY (requisitiongroupid) REFERENCES requisition_groups, ADD FOREIGN KEY (programid) REFERENCES programs,
   ADD FOREIGN KEY (scheduleid) REFERENCES processing_schedules, ADD FOREIGN KEY (dropofffacilityid) REFERENCES facilities;
+ALTER TABLE supply_lines ADD UNIQUE (supervisorynodeid, programid),
+  ADD FOREIGN KEY (supervisorynodeid) REFERENCES supervisory_nodes, ADD FOREIGN KEY (programid) REFERENCES programs,
+  ADD FOREIGN KEY (supplyingfacilityid) REFERENCES facilities;
 ALTER TABLE users ADD UNIQUE (username), ADD FOREIGN KEY (facilityid) REFERENCES facilities,
   ADD FOREIGN KEY (supervisorid) REFERENCES users;
 ALTER TABLE requisitions ADD FOREIGN KEY (facilityid) REFERENCES facilities, ADD FOREIGN KEY (programid) REFERENCES programs,
