@@ -55,6 +55,23 @@ class FakeCapture {
     keys_[table] = key;
   }
 
+  // A new schema of a table capture already records, written as capture
+  // does: in a transaction of its own range of the schema topic.
+  void NewSchema(const std::string& table, const std::vector<std::string>& columns,
+                 const std::vector<std::string>& key) {
+    json cols = json::array();
+    for (const auto& c : columns) {
+      cols.push_back({{"name", c}, {"key", std::find(key.begin(), key.end(), c) != key.end()}, {"type_oid", 25}});
+    }
+    const auto at =
+        Must(log_.Append({"v2.schema", 0}, {log::RecordIn{table, json{{"columns", cols}}.dump(), {}, log::kNoTimestamp}}));
+    keys_[table] = key;
+    json t{{"status", "END"},
+           {"id", std::to_string(++xid_)},
+           {"ranges", {{{"topic", "v2.schema"}, {"partition", 0}, {"first", at[0]}, {"last", at[0]}}}}};
+    Must(log_.Append({"v2.transaction", 0}, {log::RecordIn{"", t.dump(), {}, log::kNoTimestamp}}));
+  }
+
   // What capture writes when its snapshot is complete.
   void SnapshotDone() {
     Must(log_.Append({"v2.transaction", 0},
@@ -605,6 +622,44 @@ zone = "lookup_by('public.zones', 'nmae', 'Mara', 'id')"
   EXPECT_FALSE(s.ok());
   EXPECT_NE(s.message().find("lookup_by('public.zones'): public.zones has no column 'nmae'"), std::string::npos)
       << s.ToString();
+}
+
+}  // namespace
+}  // namespace ghostlog::transform
+
+namespace ghostlog::transform {
+namespace {
+
+// A table's primary key changes while the stage runs: lookups use the new key
+// columns from the transaction that carries the new schema on, not the ones
+// learnt at the first lookup (here the old key would still find the old row).
+TEST_F(TransformTest, ALookedUpTableWithANewPrimaryKeyIsLookedUpByIt) {
+  SnapshotTwoZones();
+  capture_->Txn({{"public.facilities", "c", Facility(1, "A", 1)}});
+  Transform t(Config(), *log_);
+  Status result;
+  std::atomic<bool> done{false};
+  std::jthread th([&](std::stop_token stop) {
+    result = t.Run(stop);
+    done = true;
+  });
+  auto caught_up = [&] {
+    const log::Offset end = Must(log_->DescribePartition({"v2.transaction", 0})).end_offset;
+    for (int i = 0; i < 2000 && !done && t.stats().committed_offset < end; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return t.stats().committed_offset == end;
+  };
+  ASSERT_TRUE(caught_up()) << result.ToString();
+  EXPECT_EQ(ZoneOf(1), "Pwani");
+
+  capture_->NewSchema("public.zones", {"id", "name"}, {"id", "name"});
+  capture_->Txn({{"public.facilities", "u", Facility(1, "A2", 1)}});
+  for (int i = 0; i < 2000 && !done; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_TRUE(done) << "the facility was mapped with the old key: " << ZoneOf(1);
+  EXPECT_NE(result.message().find("the key of public.zones is (id, name): pass json_array(id, name)"),
+            std::string::npos)
+      << result.ToString();
 }
 
 }  // namespace

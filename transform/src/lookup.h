@@ -11,6 +11,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -56,6 +57,20 @@ class ChangelogLookup : public LookupSource {
 
   // The stage maps a TRUNCATE of `table`: forget where its last one was.
   void Truncated(const std::string& table) { truncated_at_.erase(table); }
+
+  // Capture recorded a new schema for `table` (nullopt: for some tables) (a
+  // column added, another primary key): what was learnt of the old one is
+  // read again when needed.
+  void SchemaChanged(const std::optional<std::string>& table) {
+    if (!table) {
+      tables_.clear();
+      indexes_.clear();
+      return;
+    }
+    tables_.erase(*table);
+    warned_.erase(*table);
+    indexes_.erase(*table);
+  }
 
   // The columns of `table` ("schema.table") as capture last recorded them in
   // INPUT.schema; empty if capture has not seen the table yet.

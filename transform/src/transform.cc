@@ -224,6 +224,10 @@ class Transform::Impl {
       const std::string topic = range.at("topic").get<std::string>();
       if (!topic.starts_with(prefix)) continue;
       const std::string table = topic.substr(prefix.size());
+      if (table == "schema") {
+        RETURN_NOT_OK(ReadSchemaChanges(topic, range.at("first").get<log::Offset>(), range.at("last").get<log::Offset>()));
+        continue;
+      }
       auto ms = by_source_.find(table);
       if (ms == by_source_.end() && !lookup_.Indexed(table)) {
         ASSIGN_OR_RAISE(bool read, deps_.HasDependents(table));
@@ -296,6 +300,21 @@ class Transform::Impl {
       RETURN_NOT_OK(log_.WaitForData({in_txn_, 0}, scan, std::chrono::milliseconds(200)).status());
     }
     return Status::Aborted("transform " + cfg_.group + ": stopped while waiting for the snapshot");
+  }
+
+  // Capture writes a table's new schema in the transaction that first has
+  // rows of that shape: lookups must not go on with the old key columns.
+  Status ReadSchemaChanges(const std::string& topic, log::Offset first, log::Offset last) {
+    auto recs = log_.Read({topic, 0}, first, {last - first + 1, 64 << 20});
+    if (recs.status().IsOutOfRange()) {
+      lookup_.SchemaChanged(std::nullopt);  // removed since: which tables, nobody knows now
+      return Status::OK();
+    }
+    RETURN_NOT_OK(recs.status());
+    for (const auto& r : *recs) {
+      if (r.offset <= last) lookup_.SchemaChanged(r.key);
+    }
+    return Status::OK();
   }
 
   Status MapRange(const std::string& topic, log::Offset first, log::Offset last,
