@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 
 #include "batch.h"
 #include "event_reader.h"
@@ -39,6 +40,7 @@ class Sink::Impl {
   Impl(SinkConfig c, log::Changelog& log) : cfg_(std::move(c)), log_(log) {}
 
   Status Run(std::stop_token stop) {
+    RETURN_NOT_OK(LoadDeadLettered());
     auto backoff = std::chrono::milliseconds(500);
     while (!stop.stop_requested()) {
       Status s = RunOnce(stop);
@@ -311,6 +313,41 @@ class Sink::Impl {
     return Status::OK();
   }
 
+  // What this sink has dead-lettered before, from the headers of the
+  // dead-letter topic's last records: a restart between a dead letter and its
+  // batch's commit reads the batch again, and must not set the event aside
+  // twice. Dead letters go out in offset order per topic, so the tail has
+  // the highest; kDeadLetterScan bounds the start-up read.
+  static constexpr log::Offset kDeadLetterScan = 10000;
+  Status LoadDeadLettered() {
+    auto info = log_.DescribePartition({cfg_.dead_letter_topic, 0});
+    if (info.status().IsNotFound()) return Status::OK();
+    RETURN_NOT_OK(info.status());
+    for (log::Offset at = std::max(info->log_start_offset, info->end_offset - kDeadLetterScan);
+         at < info->end_offset;) {
+      ASSIGN_OR_RAISE(auto recs, log_.Read({cfg_.dead_letter_topic, 0}, at, {1000, 16 << 20}));
+      if (recs.empty()) break;
+      for (const auto& r : recs) {
+        std::string sink, topic, offset;
+        for (const auto& h : r.headers) {
+          if (h.key == kSinkHeader) sink = h.value;
+          if (h.key == "ghostlog.topic") topic = h.value;
+          if (h.key == "ghostlog.offset") offset = h.value;
+        }
+        log::Offset at_source = -1;
+        if (sink != cfg_.name || topic.empty() ||
+            std::from_chars(offset.data(), offset.data() + offset.size(), at_source).ec != std::errc()) {
+          continue;
+        }
+        log::Offset& upto = dead_lettered_upto_.try_emplace(topic, -1).first->second;
+        upto = std::max(upto, at_source);
+      }
+      at = recs.back().offset + 1;
+    }
+    return Status::OK();
+  }
+  static constexpr const char* kSinkHeader = "ghostlog.sink";
+
   Status DeadLetterOrStop(const std::string& topic, const log::Record& r, const std::string& why) {
     const std::string where = "topic '" + topic + "' offset " + std::to_string(r.offset);
     if (cfg_.on_error == OnError::kStop) return Status::InvalidArgument(where + ": " + why);
@@ -326,6 +363,7 @@ class Sink::Impl {
     dl.headers.push_back({"ghostlog.error", why});
     dl.headers.push_back({"ghostlog.topic", topic});
     dl.headers.push_back({"ghostlog.offset", std::to_string(r.offset)});
+    dl.headers.push_back({kSinkHeader, cfg_.name});
     RETURN_NOT_OK(log_.Append({cfg_.dead_letter_topic, 0}, {std::move(dl)}).status());
     upto = r.offset;
     ++stats_.dead_lettered;
@@ -646,7 +684,7 @@ class Sink::Impl {
   std::string changelog_id_;  // this changelog's ClusterId(), stored with every offset
   std::map<std::string, TargetTable> tables_;
   std::set<std::string> topics_;                        // names changes point at
-  std::map<std::string, log::Offset> dead_lettered_upto_;  // per topic, by this process
+  std::map<std::string, log::Offset> dead_lettered_upto_;  // per topic: the highest offset set aside
   EventView event_;                                      // buffers reused event to event
   std::vector<std::pair<size_t, size_t>> order_;         // (target column, field) of the event
   std::vector<size_t> shape_;

@@ -182,6 +182,40 @@ TEST_F(SinkTest, ABatchReadTwiceDeadLettersEachEventOnce) {
   EXPECT_EQ(json::parse(*dl[1].value)["after"]["qty"], "not a number");
 }
 
+// A dead letter is written when its batch is read, before the batch commits.
+// A sink that stops in between (here: the target refuses the apply) reads the
+// batch again when it restarts, in a new process: the event is set aside once.
+TEST_F(SinkTest, ADeadLetterIsWrittenOnceAcrossARestartBeforeItsBatchCommitted) {
+  std::vector<log::RecordIn> garbage;
+  garbage.push_back({"{\"id\":9}", std::string("not json"), {}, log::kNoTimestamp});
+  const auto first = Must(log_->Append({"v2.public.items", 0}, std::move(garbage))).front();
+  json end{{"status", "END"},
+           {"ranges", {{{"topic", "v2.public.items"}, {"partition", 0}, {"first", first}, {"last", first}}}}};
+  Must(log_->Append({"v2.transaction", 0}, {{"t", end.dump(), {}, log::kNoTimestamp}}));
+  Txn({Upsert(1, {{"id", 1}, {"name", "a"}, {"qty", 1}})});
+  SinkConfig c = Config();
+  c.on_error = OnError::kDeadLetter;
+  log::fault::Arm("sink.apply_piece", Status::IOError("injected failure"));
+  Start(c);
+  ASSERT_TRUE(WaitFor([&] { return done_.load(); }));
+  log::fault::DisarmAll();
+  ASSERT_NE(result_.message().find("injected failure"), std::string::npos) << result_.ToString();
+  EXPECT_EQ(Must(log_->DescribePartition({"ghostlog.sink.dead_letter", 0})).end_offset, 1);
+  EXPECT_EQ(Rows(), "");
+
+  Start(c);  // a new Sink: nothing of the first one's memory
+  ASSERT_TRUE(WaitFor([&] { return Rows() == "1\ta\t1;"; })) << Rows() << result_.ToString();
+  EXPECT_EQ(Must(log_->DescribePartition({"ghostlog.sink.dead_letter", 0})).end_offset, 1);
+  EXPECT_EQ(sink_->stats().dead_lettered.load(), 0);
+  // Another sink's dead letters are its own business.
+  Stop();
+  pg_.Exec("DELETE FROM items; DELETE FROM ghostlog.sink_offsets");
+  c.name = "other";
+  Start(c);
+  ASSERT_TRUE(WaitFor([&] { return Rows() == "1\ta\t1;"; })) << Rows() << result_.ToString();
+  EXPECT_EQ(Must(log_->DescribePartition({"ghostlog.sink.dead_letter", 0})).end_offset, 2);
+}
+
 // A source transaction larger than max_batch_events is applied in pieces (so
 // memory stays bounded), yet the target only ever holds it whole: a failure
 // after some pieces leaves none of it, and the next run applies all of it.

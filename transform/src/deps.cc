@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 #include <algorithm>
+#include <charconv>
 #include <nlohmann/json.hpp>
 
 namespace ghostlog::transform {
@@ -85,8 +86,12 @@ Status DependencyIndex::BuildReaders() {
   }
 }
 
-Status DependencyIndex::Set(const std::string& row, std::vector<Ref> refs, std::vector<log::RecordIn>* refs_out,
-                            std::vector<log::RecordIn>* readers_out) {
+Status DependencyIndex::Set(const std::string& row, std::vector<Ref> refs, const Seen& seen,
+                            std::vector<log::RecordIn>* refs_out, std::vector<log::RecordIn>* readers_out) {
+  auto seen_at = [&](const Ref& ref) {
+    auto it = seen.find(ref);
+    return it == seen.end() ? log::Offset{-1} : it->second;
+  };
   std::sort(refs.begin(), refs.end());
   refs.erase(std::unique(refs.begin(), refs.end()), refs.end());
   std::vector<Ref> old;
@@ -99,6 +104,9 @@ Status DependencyIndex::Set(const std::string& row, std::vector<Ref> refs, std::
     }
     std::sort(old.begin(), old.end());
   }
+  // Unchanged refs keep the offsets they were first read at: a later change
+  // then maps the row again even if it read that change meanwhile (once too
+  // often, never too few).
   if (old == refs) return Status::OK();
   refs_out->push_back(
       {row, refs.empty() ? std::nullopt : std::optional<std::string>(json(refs).dump()), {}, log::kNoTimestamp});
@@ -108,20 +116,25 @@ Status DependencyIndex::Set(const std::string& row, std::vector<Ref> refs, std::
   for (const auto& [table, key] : gone) {
     readers_out->push_back({ReaderKey(table, key, row), std::nullopt, {}, log::kNoTimestamp});
   }
-  for (const auto& [table, key] : added) {
-    readers_out->push_back({ReaderKey(table, key, row), "", {}, log::kNoTimestamp});
+  for (const auto& ref : added) {
+    const log::Offset at = seen_at(ref);
+    readers_out->push_back({ReaderKey(ref.first, ref.second, row), at < 0 ? std::string() : std::to_string(at), {},
+                            log::kNoTimestamp});
   }
-  for (const auto& [table, key] : refs) {
-    overlay_readers_[ReaderKey(table, key, "")].insert(row);
-    read_tables_.insert(table);
+  for (const auto& ref : refs) {
+    overlay_readers_[ReaderKey(ref.first, ref.second, "")][row] = seen_at(ref);
+    read_tables_.insert(ref.first);
   }
   overlay_[row] = std::move(refs);
   return Status::OK();
 }
 
-Result<std::vector<std::string>> DependencyIndex::Readers(const std::string& prefix, const std::string& table) {
+Result<std::vector<std::string>> DependencyIndex::Readers(const std::string& prefix, const std::string& table,
+                                                          log::Offset changed_at) {
   std::vector<std::string> rows;
   if (!read_tables_.count(table)) return rows;
+  // Whether a reader that read the row at `seen` has yet to see the change.
+  auto stale = [&](log::Offset seen) { return changed_at < 0 || seen < changed_at; };
   std::string after;
   for (;;) {
     ASSIGN_OR_RAISE(auto page, log_.ReadLatestByPrefix({readers_topic_, 0}, prefix, after, kPage));
@@ -129,7 +142,12 @@ Result<std::vector<std::string>> DependencyIndex::Readers(const std::string& pre
       const size_t sep = r.key.find('\0', table.size() + 1);
       if (sep == std::string::npos) continue;
       std::string row = r.key.substr(sep + 1);
-      if (!overlay_.count(row)) rows.push_back(std::move(row));  // the overlay knows better
+      if (overlay_.count(row)) continue;  // the overlay knows better
+      log::Offset seen = -1;
+      if (r.value && !r.value->empty()) {
+        std::from_chars(r.value->data(), r.value->data() + r.value->size(), seen);
+      }
+      if (stale(seen)) rows.push_back(std::move(row));
     }
     if (page.size() < kPage) break;
     after = page.back().key;
@@ -137,9 +155,9 @@ Result<std::vector<std::string>> DependencyIndex::Readers(const std::string& pre
   for (auto it = overlay_readers_.lower_bound(prefix); it != overlay_readers_.end() && it->first.starts_with(prefix);
        ++it) {
     const std::string ref_key = it->first.substr(table.size() + 1, it->first.size() - table.size() - 2);
-    for (const auto& row : it->second) {
+    for (const auto& [row, seen] : it->second) {
       const auto& now = overlay_.at(row);
-      if (std::binary_search(now.begin(), now.end(), Ref{table, ref_key})) rows.push_back(row);
+      if (std::binary_search(now.begin(), now.end(), Ref{table, ref_key}) && stale(seen)) rows.push_back(row);
     }
   }
   std::sort(rows.begin(), rows.end());
@@ -147,12 +165,13 @@ Result<std::vector<std::string>> DependencyIndex::Readers(const std::string& pre
   return rows;
 }
 
-Result<std::vector<std::string>> DependencyIndex::Dependents(const std::string& table, const std::string& key) {
-  return Readers(ReaderKey(table, key, ""), table);
+Result<std::vector<std::string>> DependencyIndex::Dependents(const std::string& table, const std::string& key,
+                                                             log::Offset changed_at) {
+  return Readers(ReaderKey(table, key, ""), table, changed_at);
 }
 
 Result<std::vector<std::string>> DependencyIndex::AllDependents(const std::string& table) {
-  return Readers(table + '\0', table);
+  return Readers(table + '\0', table, -1);
 }
 
 Result<bool> DependencyIndex::HasDependents(const std::string& table) {

@@ -11,6 +11,12 @@
 // Reads of the batch being built see its own changes through an overlay that
 // lives until the batch is written (Committed) or dropped (Discard).
 //
+// A readers record's value is the offset of the looked-up row's record that
+// the reader read ("" if unknown). A change at or below it is one the reader
+// has already seen, so it is not mapped again for it: a catch-up maps a row
+// after the rows it looks up are all in the changelog, and their snapshot
+// events, mapped later, would otherwise map every reader a second time.
+//
 // Thread-safety: none; the transform's thread owns it.
 #pragma once
 
@@ -27,6 +33,7 @@ namespace ghostlog::transform {
 class DependencyIndex {
  public:
   using Ref = std::pair<std::string, std::string>;  // source table, record key
+  using Seen = std::map<Ref, log::Offset>;           // offset of the record read, per ref
 
   DependencyIndex(log::Changelog& log, std::string refs_topic, std::string readers_topic);
 
@@ -35,13 +42,16 @@ class DependencyIndex {
   // interrupted build is redone, ended by a completion record).
   Status Open(const log::TopicConfig& compacted);
 
-  // Sets the rows `row` (mapping name '\0' source record key) read, appending
-  // the records that persist the change (nothing if it did not change).
-  Status Set(const std::string& row, std::vector<Ref> refs, std::vector<log::RecordIn>* refs_out,
+  // Sets the rows `row` (mapping name '\0' source record key) read, and the
+  // offsets it read them at, appending the records that persist the change
+  // (nothing if the refs did not change).
+  Status Set(const std::string& row, std::vector<Ref> refs, const Seen& seen, std::vector<log::RecordIn>* refs_out,
              std::vector<log::RecordIn>* readers_out);
 
-  // The rows that read (table, key); empty if none.
-  Result<std::vector<std::string>> Dependents(const std::string& table, const std::string& key);
+  // The rows that read (table, key); empty if none. With `changed_at`, not
+  // those that read that row's record at `changed_at` or a later one.
+  Result<std::vector<std::string>> Dependents(const std::string& table, const std::string& key,
+                                              log::Offset changed_at = -1);
   // The rows that read any row of `table` (a TRUNCATE changes them all).
   Result<std::vector<std::string>> AllDependents(const std::string& table);
   // Whether any row reads `table` (may say yes for a row the batch just
@@ -57,14 +67,15 @@ class DependencyIndex {
  private:
   // Rows of the readers records under `prefix` (table \0 [key \0]), read from
   // the changelog, minus rows the overlay changed, plus the overlay's own.
-  Result<std::vector<std::string>> Readers(const std::string& prefix, const std::string& table);
+  Result<std::vector<std::string>> Readers(const std::string& prefix, const std::string& table,
+                                           log::Offset changed_at);
   Status BuildReaders();
   Status LoadReadTables();
 
   log::Changelog& log_;
   const std::string refs_topic_, readers_topic_;
   std::map<std::string, std::vector<Ref>> overlay_;               // row -> refs set in this batch
-  std::map<std::string, std::set<std::string>> overlay_readers_;  // table \0 key \0 -> rows the overlay added
+  std::map<std::string, std::map<std::string, log::Offset>> overlay_readers_;  // table \0 key \0 -> row -> seen
   // Tables any row has ever looked up (a few names): most events are of tables
   // nobody looks up, and this spares them a read of the readers topic.
   std::set<std::string> read_tables_;

@@ -82,9 +82,14 @@ Result<std::optional<json>> ChangelogLookup::LatestRow(const std::string& table,
   auto rec = log_.ReadLatest({topic, 0}, record_key);
   if (rec.status().IsNotFound()) return std::optional<json>{};  // no row of that table captured yet
   RETURN_NOT_OK(rec.status());
-  if (!*rec || !(*rec)->value) return std::optional<json>{};
+  if (!*rec) return std::optional<json>{};
   ASSIGN_OR_RAISE(log::Offset truncated_at, TruncatedAt(table, topic));
-  if (truncated_at > (*rec)->offset) return std::optional<json>{};
+  // What the reader saw: this record, or the TRUNCATE after it.
+  if (seen_ != nullptr) {
+    log::Offset& at = (*seen_)[{table, record_key}];
+    at = std::max(at, std::max(truncated_at, (*rec)->offset));
+  }
+  if (!(*rec)->value || truncated_at > (*rec)->offset) return std::optional<json>{};
   json v = json::parse(*(*rec)->value, nullptr, false);
   if (v.is_discarded()) return Status::Corruption(table + " key " + record_key + ": the latest event is not JSON");
   if (v.value("op", "") == "d") return std::optional<json>{};

@@ -53,7 +53,12 @@ class ChangelogLookup : public LookupSource {
   // mapped row depends on, so that a change to them re-emits it. A table
   // without a recorded schema yet (capture's snapshot reaches it later) reads
   // as "no row" and is recorded as (table, kAnyRow).
-  void Collect(std::vector<std::pair<std::string, std::string>>* refs) { refs_ = refs; }
+  // `seen` (with `refs`) gets the offset of the record each lookup read.
+  void Collect(std::vector<std::pair<std::string, std::string>>* refs,
+               std::map<std::pair<std::string, std::string>, log::Offset>* seen) {
+    refs_ = refs;
+    seen_ = seen;
+  }
 
   // The stage maps a TRUNCATE of `table`: forget where its last one was.
   void Truncated(const std::string& table) { truncated_at_.erase(table); }
@@ -105,6 +110,7 @@ class ChangelogLookup : public LookupSource {
   std::map<std::string, std::map<std::string, ColumnIndex>> indexes_;  // table -> column list -> index
   std::map<std::string, std::set<std::vector<std::string>>> expected_;   // table -> column lists (Expect)
   std::vector<std::pair<std::string, std::string>>* refs_ = nullptr;
+  std::map<std::pair<std::string, std::string>, log::Offset>* seen_ = nullptr;
 };
 
 }  // namespace ghostlog::transform

@@ -367,7 +367,7 @@ class Transform::Impl {
     const std::string table = topic.substr(cfg_.input_prefix.size() + 1);
     if (op == "t") lookup_.Truncated(table);
     ASSIGN_OR_RAISE(std::vector<std::string> dependents,
-                    op == "t" ? deps_.AllDependents(table) : deps_.Dependents(table, r.key));
+                    op == "t" ? deps_.AllDependents(table) : deps_.Dependents(table, r.key, r.offset));
     ASSIGN_OR_RAISE(auto any_row, deps_.Dependents(table, kAnyRow));
     for (auto& row : any_row) dependents.push_back(std::move(row));
     // ...and rows that found this one by other columns (lookup_by), under
@@ -395,16 +395,17 @@ class Transform::Impl {
     RETURN_NOT_OK(EnsureTopic(cfg_.output_prefix + "." + m.target, Compacted()));
     std::vector<json> rows;
     std::vector<DependencyIndex::Ref> refs;
+    DependencyIndex::Seen seen;
     if (after != nullptr) {
-      lookup_.Collect(&refs);
+      lookup_.Collect(&refs, &seen);
       auto mapped = engine_->Evaluate(m, *after);
-      lookup_.Collect(nullptr);
+      lookup_.Collect(nullptr, nullptr);
       if (!mapped.ok()) return Failed(topic, r, &m, mapped.status().message(), p);
       rows = std::move(mapped).value();
     }
     Status s = EmitRows(topic, r, m, op, v, std::move(rows), p);
     if (!s.ok()) return Failed(topic, r, &m, s.message(), p);
-    RETURN_NOT_OK(deps_.Set(m.name + kRowState + r.key, std::move(refs), &p->refs, &p->readers));
+    RETURN_NOT_OK(deps_.Set(m.name + kRowState + r.key, std::move(refs), seen, &p->refs, &p->readers));
     return Status::OK();
   }
 
