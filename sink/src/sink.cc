@@ -288,7 +288,8 @@ class Sink::Impl {
     if (t.last_shape == nullptr || *t.last_shape != shape_) {
       // A configured key has no constraint to refuse a row without it.
       if (!t.unique_key && !std::includes(shape_.begin(), shape_.end(), t.key_columns.begin(), t.key_columns.end())) {
-        return Status::InvalidArgument("row image of " + t.qualified() + " lacks a key column named in sink.key_columns");
+        return Status::InvalidArgument("row image of " + t.qualified() +
+                                       " lacks a key column named in sink.key_columns");
       }
       t.last_shape = &*t.shapes.insert(shape_).first;
     }
@@ -446,9 +447,9 @@ class Sink::Impl {
           if (!t.columns[c].key) update_set += (update_set.empty() ? "" : ", ") + id + " = s." + id;
         }
         if (!update_set.empty()) {
-          RETURN_NOT_OK(conn.Exec("UPDATE " + t.quoted + " t SET " + update_set + " FROM " + stage + " s WHERE " +
-                                  key_cond)
-                            .status());
+          RETURN_NOT_OK(
+              conn.Exec("UPDATE " + t.quoted + " t SET " + update_set + " FROM " + stage + " s WHERE " + key_cond)
+                  .status());
         }
         RETURN_NOT_OK(conn.Exec("INSERT INTO " + t.quoted + " (" + list + ") OVERRIDING SYSTEM VALUE SELECT " + list +
                                 " FROM " + stage + " s WHERE NOT EXISTS (SELECT 1 FROM " + t.quoted + " t WHERE " +

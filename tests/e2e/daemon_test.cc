@@ -272,8 +272,9 @@ TEST_F(BadConfig, SinkKeyColumnsOfTheWrongShape) {
   auto number = Run(head() + Source() + sink + "key_columns = { \"public.t\" = [1] }\n");
   ExpectOneLine(number, 1, path() + ":6: sink.key_columns must be a table of string arrays");
   auto empty = Run(head() + Source() + sink + "key_columns = { \"public.t\" = [] }\n");
-  ExpectOneLine(empty, 1, "sink.key_columns needs \"schema.table\" = [column, ...] with at least one column; "
-                          "'public.t' has none");
+  ExpectOneLine(empty, 1,
+                "sink.key_columns needs \"schema.table\" = [column, ...] with at least one column; "
+                "'public.t' has none");
   auto bare = Run(head() + Source() + sink + "key_columns = { t = [\"a\"] }\n");
   ExpectOneLine(bare, 1, "'t' has no schema");
 }

@@ -145,9 +145,10 @@ TEST_F(OpenLmis, ReportingViewsEqualTheirOraclesThroughSnapshotStreamingKillAndR
   // - a row found by non-key columns changes: the requisitions whose supply
   //   line (by node and program, lookup_by) now names another facility.
   b.source.Exec("UPDATE losses_adjustments_types SET description = 'Expired (past use-by date)' WHERE name = 'EXPIRED'");
-  const std::string ils_supplied = "SELECT count(*) FROM kafka_requisitions r JOIN kafka_programs p ON p.id = "
-                                   "r.programid JOIN kafka_facilities f ON f.id = r.supplyingfacilityid "
-                                   "WHERE p.code = 'ILS' AND f.code ";
+  const std::string ils_supplied =
+      "SELECT count(*) FROM kafka_requisitions r JOIN kafka_programs p ON p.id = "
+      "r.programid JOIN kafka_facilities f ON f.id = r.supplyingfacilityid "
+      "WHERE p.code = 'ILS' AND f.code ";
   const std::string new_supplier = b.source.Value(
       "UPDATE supply_lines s SET supplyingfacilityid = f.id FROM facilities f WHERE s.programid = 1 "
       "AND f.id = CASE WHEN s.supplyingfacilityid = 3 THEN 4 ELSE 3 END RETURNING f.code");
@@ -174,7 +175,8 @@ TEST_F(OpenLmis, ReportingViewsEqualTheirOraclesThroughSnapshotStreamingKillAndR
                           pair + ")");
   EXPECT_NE(b.target.Value("SELECT count(*) FROM adjustments WHERE stock_adjustment_reason = 'Expired (past use-by date)'"),
             "0");
-  EXPECT_EQ(b.target.Value(ils_supplied + "<> '" + new_supplier + "'"), "0") << "the supply line's change did not follow";
+  EXPECT_EQ(b.target.Value(ils_supplied + "<> '" + new_supplier + "'"), "0")
+      << "the supply line's change did not follow";
   EXPECT_NE(b.target.Value(ils_supplied + "= '" + new_supplier + "'"), "0");
 
   // kill -9 in the middle of the workload; the restart resumes exactly once.

@@ -38,6 +38,13 @@ class SinkTest : public ::testing::Test {
              {"ranges", {{{"topic", topic}, {"partition", 0}, {"first", offsets.front()}, {"last", offsets.back()}}}}};
     Must(log_->Append({"v2.transaction", 0}, {{"t", end.dump(), {}, log::kNoTimestamp}}));
   }
+  // A source transaction of one event that is not JSON.
+  void GarbageTxn() {
+    const auto at = Must(log_->Append({"v2.public.items", 0}, {{"{\"id\":9}", "not json", {}, log::kNoTimestamp}}));
+    json end{{"status", "END"},
+             {"ranges", {{{"topic", "v2.public.items"}, {"partition", 0}, {"first", at[0]}, {"last", at[0]}}}}};
+    Must(log_->Append({"v2.transaction", 0}, {{"t", end.dump(), {}, log::kNoTimestamp}}));
+  }
   static std::pair<std::string, json> Upsert(int id, json after) {
     return {"{\"id\":" + std::to_string(id) + "}", json{{"op", "u"}, {"before", nullptr}, {"after", after}}};
   }
@@ -162,12 +169,7 @@ TEST_F(SinkTest, InsertsAreCopiedStraightInAndAReplayFallsBackToUpserts) {
 // An event set aside while a batch is first read is not set aside again when
 // the target refuses the batch and it is read a second time, event by event.
 TEST_F(SinkTest, ABatchReadTwiceDeadLettersEachEventOnce) {
-  std::vector<log::RecordIn> garbage;
-  garbage.push_back({"{\"id\":9}", std::string("not json"), {}, log::kNoTimestamp});
-  const auto first = Must(log_->Append({"v2.public.items", 0}, std::move(garbage))).front();
-  json end{{"status", "END"},
-           {"ranges", {{{"topic", "v2.public.items"}, {"partition", 0}, {"first", first}, {"last", first}}}}};
-  Must(log_->Append({"v2.transaction", 0}, {{"t", end.dump(), {}, log::kNoTimestamp}}));
+  GarbageTxn();
   Txn({Upsert(1, {{"id", 1}, {"name", "a"}, {"qty", "not a number"}}),
        Upsert(2, {{"id", 2}, {"name", "b"}, {"qty", 2}})});
   SinkConfig c = Config();
@@ -186,12 +188,7 @@ TEST_F(SinkTest, ABatchReadTwiceDeadLettersEachEventOnce) {
 // A sink that stops in between (here: the target refuses the apply) reads the
 // batch again when it restarts, in a new process: the event is set aside once.
 TEST_F(SinkTest, ADeadLetterIsWrittenOnceAcrossARestartBeforeItsBatchCommitted) {
-  std::vector<log::RecordIn> garbage;
-  garbage.push_back({"{\"id\":9}", std::string("not json"), {}, log::kNoTimestamp});
-  const auto first = Must(log_->Append({"v2.public.items", 0}, std::move(garbage))).front();
-  json end{{"status", "END"},
-           {"ranges", {{{"topic", "v2.public.items"}, {"partition", 0}, {"first", first}, {"last", first}}}}};
-  Must(log_->Append({"v2.transaction", 0}, {{"t", end.dump(), {}, log::kNoTimestamp}}));
+  GarbageTxn();
   Txn({Upsert(1, {{"id", 1}, {"name", "a"}, {"qty", 1}})});
   SinkConfig c = Config();
   c.on_error = OnError::kDeadLetter;
@@ -380,8 +377,9 @@ TEST_F(SinkTest, ATableWithoutPrimaryKeyNeedsItsKeyColumnsConfigured) {
                              "the columns that identify a row in sink.key_columns"),
             std::string::npos)
       << result_.message();
-  EXPECT_NE(refusal({{"public.dates", {"name"}}}).find("sink.key_columns for public.dates: column 'name' does not "
-                                                      "exist in the table"),
+  EXPECT_NE(refusal({{"public.dates", {"name"}}})
+                .find("sink.key_columns for public.dates: column 'name' does not "
+                      "exist in the table"),
             std::string::npos)
       << result_.message();
   EXPECT_EQ(pg_.Value("SELECT count(*) FROM dates"), "0");

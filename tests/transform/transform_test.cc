@@ -63,8 +63,8 @@ class FakeCapture {
     for (const auto& c : columns) {
       cols.push_back({{"name", c}, {"key", std::find(key.begin(), key.end(), c) != key.end()}, {"type_oid", 25}});
     }
-    const auto at =
-        Must(log_.Append({"v2.schema", 0}, {log::RecordIn{table, json{{"columns", cols}}.dump(), {}, log::kNoTimestamp}}));
+    const auto at = Must(
+        log_.Append({"v2.schema", 0}, {log::RecordIn{table, json{{"columns", cols}}.dump(), {}, log::kNoTimestamp}}));
     keys_[table] = key;
     json t{{"status", "END"},
            {"id", std::to_string(++xid_)},
@@ -139,25 +139,33 @@ zonename = "lookup('public.zones', zoneid, 'name')"
     return c;
   }
 
-  // Runs the stage until it has consumed the whole input transaction topic.
-  Status RunToEnd(TransformConfig c) {
-    Transform t(c, *log_);
+  // The stage on a thread of its own, until destroyed.
+  struct Running {
+    Running(TransformConfig c, log::Changelog& log)
+        : log_(log), t(std::move(c), log), th([this](std::stop_token stop) {
+            result = t.Run(stop);
+            done = true;
+          }) {}
+    // Waits (up to 20 s) until the stage has mapped the whole input
+    // transaction topic, or stopped.
+    Status CaughtUp() {
+      const log::Offset end = Must(log_.DescribePartition({"v2.transaction", 0})).end_offset;
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+      while (!done && t.stats().committed_offset < end && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+      if (done) return result;
+      return t.stats().committed_offset < end ? Status::TimedOut("transform did not catch up") : Status::OK();
+    }
+    log::Changelog& log_;
+    Transform t;
     Status result;
     std::atomic<bool> done{false};
-    std::jthread th([&](std::stop_token stop) {
-      result = t.Run(stop);
-      done = true;
-    });
-    const log::Offset end = Must(log_->DescribePartition({"v2.transaction", 0})).end_offset;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (!done && t.stats().committed_offset < end && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    th.request_stop();
-    th.join();
-    if (result.ok() && t.stats().committed_offset < end) return Status::TimedOut("transform did not catch up");
-    return result;
-  }
+    std::jthread th;  // last: stopped and joined before the rest goes
+  };
+
+  // Runs the stage until it has consumed the whole input transaction topic.
+  Status RunToEnd(TransformConfig c) { return Running(std::move(c), *log_).CaughtUp(); }
 
   // The target table the output topics describe, folded as the sink applies
   // them, following v3.transaction: key text -> row.
@@ -636,27 +644,14 @@ namespace {
 TEST_F(TransformTest, ALookedUpTableWithANewPrimaryKeyIsLookedUpByIt) {
   SnapshotTwoZones();
   capture_->Txn({{"public.facilities", "c", Facility(1, "A", 1)}});
-  Transform t(Config(), *log_);
-  Status result;
-  std::atomic<bool> done{false};
-  std::jthread th([&](std::stop_token stop) {
-    result = t.Run(stop);
-    done = true;
-  });
-  auto caught_up = [&] {
-    const log::Offset end = Must(log_->DescribePartition({"v2.transaction", 0})).end_offset;
-    for (int i = 0; i < 2000 && !done && t.stats().committed_offset < end; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    return t.stats().committed_offset == end;
-  };
-  ASSERT_TRUE(caught_up()) << result.ToString();
+  Running running(Config(), *log_);
+  ASSERT_TRUE(running.CaughtUp().ok()) << running.result.ToString();
   EXPECT_EQ(ZoneOf(1), "Pwani");
 
   capture_->NewSchema("public.zones", {"id", "name"}, {"id", "name"});
   capture_->Txn({{"public.facilities", "u", Facility(1, "A2", 1)}});
-  for (int i = 0; i < 2000 && !done; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  ASSERT_TRUE(done) << "the facility was mapped with the old key: " << ZoneOf(1);
+  const Status result = running.CaughtUp();
+  ASSERT_TRUE(running.done) << "the facility was mapped with the old key: " << ZoneOf(1);
   EXPECT_NE(result.message().find("the key of public.zones is (id, name): pass json_array(id, name)"),
             std::string::npos)
       << result.ToString();

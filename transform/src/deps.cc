@@ -118,8 +118,8 @@ Status DependencyIndex::Set(const std::string& row, std::vector<Ref> refs, const
   }
   for (const auto& ref : added) {
     const log::Offset at = seen_at(ref);
-    readers_out->push_back({ReaderKey(ref.first, ref.second, row), at < 0 ? std::string() : std::to_string(at), {},
-                            log::kNoTimestamp});
+    readers_out->push_back(
+        {ReaderKey(ref.first, ref.second, row), at < 0 ? std::string() : std::to_string(at), {}, log::kNoTimestamp});
   }
   for (const auto& ref : refs) {
     overlay_readers_[ReaderKey(ref.first, ref.second, "")][row] = seen_at(ref);

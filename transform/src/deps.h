@@ -33,7 +33,7 @@ namespace ghostlog::transform {
 class DependencyIndex {
  public:
   using Ref = std::pair<std::string, std::string>;  // source table, record key
-  using Seen = std::map<Ref, log::Offset>;           // offset of the record read, per ref
+  using Seen = std::map<Ref, log::Offset>;          // offset of the record read, per ref
 
   DependencyIndex(log::Changelog& log, std::string refs_topic, std::string readers_topic);
 
@@ -67,8 +67,7 @@ class DependencyIndex {
  private:
   // Rows of the readers records under `prefix` (table \0 [key \0]), read from
   // the changelog, minus rows the overlay changed, plus the overlay's own.
-  Result<std::vector<std::string>> Readers(const std::string& prefix, const std::string& table,
-                                           log::Offset changed_at);
+  Result<std::vector<std::string>> Readers(const std::string& prefix, const std::string& table, log::Offset changed_at);
   Status BuildReaders();
   Status LoadReadTables();
 

@@ -31,9 +31,10 @@ Result<const ChangelogLookup::TableInfo*> ChangelogLookup::Captured(const std::s
   // Not an error: during the first snapshot the looked-up table may simply
   // come later. Its first event re-maps this row through the reference.
   if (warned_.insert(table).second) {
-    spdlog::warn("transform: lookup of '{}': {}; reading it as no row until capture records the table "
-                 "(a misspelt table name stays NULL)",
-                 table, found.status().message());
+    spdlog::warn(
+        "transform: lookup of '{}': {}; reading it as no row until capture records the table "
+        "(a misspelt table name stays NULL)",
+        table, found.status().message());
   }
   if (refs_ != nullptr) refs_->emplace_back(table, kAnyRow);
   return nullptr;

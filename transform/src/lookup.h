@@ -89,7 +89,7 @@ class ChangelogLookup : public LookupSource {
   struct ColumnIndex {
     std::vector<std::string> columns;
     std::map<std::string, std::set<std::string>> keys;  // values (JSON array text) -> record keys
-    std::map<std::string, std::string> values;           // record key -> values
+    std::map<std::string, std::string> values;          // record key -> values
   };
   Result<const TableInfo*> Info(const std::string& table);
   // Info, or nullptr (recorded as a reference to the whole table, and warned
@@ -107,8 +107,8 @@ class ChangelogLookup : public LookupSource {
   std::map<std::string, TableInfo> tables_;
   std::set<std::string> warned_;                  // tables reported as not captured yet
   std::map<std::string, log::Offset> truncated_at_;  // table -> offset of its latest TRUNCATE, -1: none
-  std::map<std::string, std::map<std::string, ColumnIndex>> indexes_;  // table -> column list -> index
-  std::map<std::string, std::set<std::vector<std::string>>> expected_;   // table -> column lists (Expect)
+  std::map<std::string, std::map<std::string, ColumnIndex>> indexes_;   // table -> column list -> index
+  std::map<std::string, std::set<std::vector<std::string>>> expected_;  // table -> column lists (Expect)
   std::vector<std::pair<std::string, std::string>>* refs_ = nullptr;
   std::map<std::pair<std::string, std::string>, log::Offset>* seen_ = nullptr;
 };

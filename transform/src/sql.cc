@@ -195,7 +195,8 @@ Result<std::unique_ptr<SqlEngine>> SqlEngine::Open(LookupSource* lookups) {
   if (rc == SQLITE_OK) rc = sqlite3_create_function(db, "lookup", 2, SQLITE_UTF8, lookups, LookupFn, nullptr, nullptr);
   if (rc == SQLITE_OK) rc = sqlite3_create_function(db, "lookup", 3, SQLITE_UTF8, lookups, LookupFn, nullptr, nullptr);
   for (int argc : {3, 4}) {
-    if (rc == SQLITE_OK) rc = sqlite3_create_function(db, "lookup_by", argc, SQLITE_UTF8, lookups, LookupByFn, nullptr, nullptr);
+    if (rc == SQLITE_OK)
+      rc = sqlite3_create_function(db, "lookup_by", argc, SQLITE_UTF8, lookups, LookupByFn, nullptr, nullptr);
   }
   if (rc == SQLITE_OK) rc = sqlite3_set_authorizer(db, Authorize, nullptr);
   if (rc != SQLITE_OK) return Status::IOError(std::string("cannot register SQLite functions: ") + sqlite3_errmsg(db));

@@ -225,7 +225,8 @@ class Transform::Impl {
       if (!topic.starts_with(prefix)) continue;
       const std::string table = topic.substr(prefix.size());
       if (table == "schema") {
-        RETURN_NOT_OK(ReadSchemaChanges(topic, range.at("first").get<log::Offset>(), range.at("last").get<log::Offset>()));
+        RETURN_NOT_OK(
+            ReadSchemaChanges(topic, range.at("first").get<log::Offset>(), range.at("last").get<log::Offset>()));
         continue;
       }
       auto ms = by_source_.find(table);
