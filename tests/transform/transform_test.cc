@@ -665,9 +665,9 @@ namespace {
 
 // A catch-up maps a snapshot only once capture has written all of it, so a
 // row's lookups already read the latest rows; the snapshot events of those
-// rows, mapped after it, must not map it a second time (at national scale
-// that doubled the work and held hundreds of thousands of rows in one batch).
-// A later change of a looked-up row still does.
+// rows, mapped after it, must not map it a second time (line items sort
+// before requisitions: the national catch-up took 18.8 min with the second
+// mapping, 15.5 without). A later change of a looked-up row still does.
 TEST_F(TransformTest, ARowIsNotMappedAgainForAChangeItHasAlreadyRead) {
   capture_->Txn({{"public.facilities", "r", Facility(1, "A", 1)}, {"public.facilities", "r", Facility(2, "B", 2)}},
                 "SNAPSHOT");
