@@ -143,7 +143,7 @@ Result<std::vector<std::string>> DependencyIndex::Readers(const std::string& pre
       if (sep == std::string::npos) continue;
       std::string row = r.key.substr(sep + 1);
       if (overlay_.count(row)) continue;  // the overlay knows better
-      log::Offset seen = -1;
+      log::Offset seen = -1;  // unknown (written before offsets were kept): mapped again
       if (r.value && !r.value->empty()) {
         std::from_chars(r.value->data(), r.value->data() + r.value->size(), seen);
       }
