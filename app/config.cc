@@ -220,6 +220,7 @@ Status LoadTransform(const toml::table* t, const std::string& file, transform::T
   c->on_error = *e;
   RETURN_NOT_OK(s.String("dead_letter_topic", &c->dead_letter_topic));
   RETURN_NOT_OK(s.Int("max_batch_events", &c->max_batch_events, 1));
+  RETURN_NOT_OK(s.Int("max_batch_bytes", &c->max_batch_bytes, 1 << 16));
   if (c->input_prefix.empty() || c->output_prefix.empty() || c->group.empty() || c->input_prefix == c->output_prefix) {
     return Status::InvalidArgument(file +
                                    ": transform.input_prefix and transform.output_prefix must be set and differ, "

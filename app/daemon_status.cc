@@ -76,6 +76,7 @@ nlohmann::json StatusJson(const DaemonConfig& c, const capture::Capture* cap, co
                                 {"events_in", s.events_in.load()},
                                 {"events_out", s.events_out.load()},
                                 {"dead_lettered", s.dead_lettered.load()},
+                                {"chunks", s.chunks.load()},
                                 {"last_source_ts_ms", s.last_source_ts_ms.load()}};
     position(&j["stages"]["transform"], c.transform->input_prefix + ".transaction", s.committed_offset.load());
   }
@@ -143,6 +144,8 @@ std::string Metrics(const nlohmann::json& st) {
     gauge("ghostlog_transform_events_out_total", "Change events the mappings produced.", t["events_out"].get<double>());
     gauge("ghostlog_transform_dead_lettered_total", "Events sent to the transform's dead-letter topic.",
           t["dead_lettered"].get<double>());
+    gauge("ghostlog_transform_chunks_total", "Pieces of large source transactions' output written before their end.",
+          t["chunks"].get<double>());
     gauge("ghostlog_transform_lag_transactions", "Transactions captured but not yet mapped.",
           t["lag_transactions"].get<double>());
   }

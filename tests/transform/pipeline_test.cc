@@ -32,7 +32,7 @@ class TransformPipeline : public ::testing::Test {
     fs::create_directories(maps_);
     WriteMapping("name");
     BenchOptions o;
-    o.sink_extra = "\n[transform]\nmappings = \"" + maps_ + "\"\n";
+    o.sink_extra = "\n[transform]\nmappings = \"" + maps_ + "\"\n" + TransformExtra();
     bench_ = std::make_unique<Bench>(o);
     Bench& b = *bench_;
     b.source.Exec(
@@ -46,6 +46,8 @@ class TransformPipeline : public ::testing::Test {
         "  active boolean)");
     b.source.Exec("CREATE EXTENSION IF NOT EXISTS \"uuid-ossp\"");
   }
+
+  virtual std::string TransformExtra() const { return ""; }
 
   void WriteMapping(const std::string& name_expr) {
     std::ofstream(maps_ + "/10-facilities.toml") << Mapping(name_expr);
@@ -146,6 +148,38 @@ TEST_F(TransformPipeline, SnapshotStreamingKillAndRewindWithAFixedMapping) {
   ASSERT_EQ(reset.code, 0) << reset.err;
   ASSERT_TRUE(b.StartHealthy());
   ASSERT_TRUE(Converges()) << "after the fix and rewind";
+}
+
+// Batches of 64 KiB: a source transaction of 60,000 rows is written in
+// hundreds of chunks, and the daemon is kill -9'd between two of them. The
+// restart undoes them and maps the transaction again; the target gets all of
+// it, through one target transaction.
+class TransformPipelineSmallBatches : public TransformPipeline {
+ protected:
+  std::string TransformExtra() const override { return "max_batch_bytes = 65536\n"; }
+};
+
+TEST_F(TransformPipelineSmallBatches, ATransactionKilledBetweenItsChunksIsMappedAgainWhole) {
+  Bench& b = *bench_;
+  ASSERT_TRUE(b.StartHealthy());
+  ASSERT_TRUE(Converges()) << "after the snapshot";
+  const std::string chunked = "outgrows a batch; writing it in chunks";
+  const size_t before = b.daemon().CurrentLog().rfind(chunked);
+  b.source.Exec(
+      "INSERT INTO facilities SELECT g, 'F' || g, 'Facility ' || g, 1 + g % 5, true"
+      "  FROM generate_series(1001, 61000) g");
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const size_t at = b.daemon().CurrentLog().rfind(chunked);
+        return at != std::string::npos && (before == std::string::npos || at > before);
+      },
+      120s, 10ms))
+      << b.daemon().LogTail();
+  b.daemon().Kill();
+  ASSERT_TRUE(b.StartHealthy());
+  ASSERT_TRUE(Converges("f.name", 180s)) << "after kill -9 between chunks";
+  EXPECT_NE(b.daemon().CurrentLog().find("was partly written; undoing that part"), std::string::npos)
+      << "the kill came after the last chunk" << b.daemon().LogTail();
 }
 
 TEST_F(TransformPipeline, ABrokenMappingStopsNothingButIsNamed) {

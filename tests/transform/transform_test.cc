@@ -114,7 +114,9 @@ id = "json_extract(code, '$.x')"
 
   TransformConfig c = Config();
   c.on_error = OnError::kDeadLetter;
-  ASSERT_TRUE(RunToEnd(c).ok());
+  Running run(c, *log_);
+  ASSERT_TRUE(run.CaughtUp().ok());
+  EXPECT_EQ(run.t.stats().dead_lettered, 2);
   auto dead = Must(log_->Read({"ghostlog.transform.dead_letter", 0}, 0));
   ASSERT_EQ(dead.size(), 2u);
   EXPECT_NE(dead[1].headers[0].value.find("key column id is NULL"), std::string::npos) << dead[1].headers[0].value;

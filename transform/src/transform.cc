@@ -9,10 +9,12 @@
 #include <set>
 
 #include "deps.h"
+#include "ghostlog/log/fault.h"
 #include "ghostlog/log/stop_sleep.h"
 #include "ghostlog/transform/mapping.h"
 #include "lookup.h"
 #include "sql.h"
+#include "undo.h"
 
 namespace ghostlog::transform {
 
@@ -33,7 +35,8 @@ Status CheckMappings(const std::string& path) {
 
 namespace {
 
-// What one atomic write will carry: whole input transactions.
+// What one atomic write will carry: whole input transactions, or (a chunk)
+// the ones before a large input transaction and the start of its output.
 struct Pending {
   std::vector<std::string> order;                         // output topics, first use first
   std::map<std::string, std::vector<log::RecordIn>> out;  // by output topic
@@ -44,6 +47,27 @@ struct Pending {
   int64_t transactions = 0, events_in = 0, events_out = 0;
   size_t bytes = 0;  // keys and values of `out`, and of the other records up to `counted`
   size_t counted[3] = {0, 0, 0};
+  int64_t last_source_ts_ms = 0;
+
+  // The input transaction being mapped: its offset, where its output begins
+  // in each topic (absolute offsets: chunks may be written already), and how
+  // many state, refs, readers and dead-letter records came before it.
+  log::Offset txn_offset = -1;
+  std::vector<std::string> txn_order;
+  std::map<std::string, log::Offset> txn_first;
+  size_t txn_marks[4] = {0, 0, 0, 0};
+  int64_t chunks = 0;  // of it, written
+
+  void BeginTxn(log::Offset offset) {
+    ++transactions;
+    txn_offset = offset;
+    txn_order.clear();
+    txn_first.clear();
+    txn_marks[0] = state.size();
+    txn_marks[1] = refs.size();
+    txn_marks[2] = readers.size();
+    txn_marks[3] = dead.size();
+  }
 
   // Bytes of the records the batch will write (what its atomic write holds again).
   size_t Bytes() {
@@ -56,24 +80,28 @@ struct Pending {
     }
     return bytes;
   }
-  int64_t last_source_ts_ms = 0;
 
-  void Emit(const std::string& topic, log::RecordIn r) {
-    auto [it, fresh] = out.try_emplace(topic);
-    if (fresh) order.push_back(topic);
-    bytes += r.key.size() + (r.value ? r.value->size() : 0);
-    it->second.push_back(std::move(r));
-    ++events_out;
+  // A chunk of the transaction was written: what remains is its own.
+  void ChunkWritten(std::vector<log::RecordIn> its_dead) {
+    order.clear();
+    out.clear();
+    state.clear();
+    refs.clear();
+    readers.clear();
+    txns.clear();
+    dead = std::move(its_dead);
+    state_now.clear();  // the changelog has them now
+    producer_now.clear();
+    transactions = 1;
+    events_in = events_out = 0;
+    bytes = 0;
+    std::fill(std::begin(counted), std::end(counted), 0);
+    std::fill(std::begin(txn_marks), std::end(txn_marks), 0);
+    ++chunks;
   }
 };
 
 }  // namespace
-
-// A batch also ends, at a transaction boundary, once the records it will
-// write hold this many bytes: one input event can yield several wide output
-// rows and index records (a snapshot chunk of line items, a looked-up row
-// with many readers), and the atomic write holds the batch a second time.
-constexpr size_t kMaxBatchBytes = 16 << 20;
 
 class Transform::Impl {
  public:
@@ -86,7 +114,9 @@ class Transform::Impl {
         state_topic_("__ghostlog.transform." + cfg_.group + ".state"),
         refs_topic_("__ghostlog.transform." + cfg_.group + ".refs"),
         readers_topic_("__ghostlog.transform." + cfg_.group + ".readers"),
-        deps_(log, refs_topic_, readers_topic_) {}
+        chunked_checkpoint_("transform." + cfg_.group + ".chunked"),
+        deps_(log, refs_topic_, readers_topic_),
+        undo_(log, "__ghostlog.transform." + cfg_.group + ".undo") {}
 
   const TransformStats& stats() const { return stats_; }
 
@@ -102,6 +132,7 @@ class Transform::Impl {
     RETURN_NOT_OK(deps_.Open(Compacted()));  // before EnsureTopic learns the end offsets: it may write
     RETURN_NOT_OK(EnsureTopic(refs_topic_, Compacted()));
     RETURN_NOT_OK(EnsureTopic(readers_topic_, Compacted()));
+    RETURN_NOT_OK(EnsureTopic(undo_.topic(), Compacted()));
     log::Offset from = 0;
     auto committed = log_.Committed(cfg_.group, {in_txn_, 0});
     if (committed.ok()) {
@@ -112,6 +143,13 @@ class Transform::Impl {
     } else {
       return committed.status();
     }
+    // An input transaction partly written when the stage stopped (even if
+    // the group was reset since) is undone; otherwise the undo topic holds a
+    // whole transaction's before-images, if a stop came before it was cleared.
+    auto chunked = log_.ReadCheckpoint(chunked_checkpoint_);
+    if (!chunked.ok() && !chunked.status().IsNotFound()) return chunked.status();
+    if (chunked.ok() && !chunked->empty()) RETURN_NOT_OK(Undo(*chunked, from));
+    RETURN_NOT_OK(undo_.Clear());
     stats_.committed_offset = from;
     spdlog::info("transform {}: {} mappings, reading '{}' from offset {}", cfg_.group, mappings_.size(), in_txn_, from);
     while (!stop.stop_requested()) {
@@ -133,21 +171,31 @@ class Transform::Impl {
         failed = MapTransaction(t, &p);
         if (!failed.ok()) break;
         p.next_in = t.offset + 1;
-        if (p.events_in >= cfg_.max_batch_events || p.Bytes() >= kMaxBatchBytes) break;
+        // A chunked transaction ends its batch: a failure after it must
+        // not map again what its chunks wrote.
+        if (p.chunks > 0 || p.events_in >= cfg_.max_batch_events ||
+            p.Bytes() >= static_cast<size_t>(cfg_.max_batch_bytes)) {
+          break;
+        }
       }
       if (!failed.ok()) {
         // Commit the transactions before the one that failed, so the stage
         // stops exactly at it; then stop. The failed attempt's changes to
-        // the dependency index were never written: forget them first.
+        // the dependency index were never written: forget them first. If
+        // chunks of it were, those wrote the transactions before it.
         deps_.ClearOverlay();
-        Pending done;
-        done.next_in = from;
-        for (const auto& t : *txns) {
-          if (t.offset >= p.next_in) break;
-          RETURN_NOT_OK(MapTransaction(t, &done));
-          done.next_in = t.offset + 1;
+        if (p.chunks > 0) {
+          RETURN_NOT_OK(Undo(std::to_string(p.txn_offset), p.txn_offset));
+        } else {
+          Pending done;
+          done.next_in = from;
+          for (const auto& t : *txns) {
+            if (t.offset >= p.next_in) break;
+            RETURN_NOT_OK(MapTransaction(t, &done));
+            done.next_in = t.offset + 1;
+          }
+          RETURN_NOT_OK(Commit(&done));
         }
-        RETURN_NOT_OK(Commit(&done));
         if (failed.code() == Status::Code::kAborted && stop.stop_requested()) return Status::OK();  // stopped while waiting
         return failed;
       }
@@ -208,7 +256,7 @@ class Transform::Impl {
 
   // --- mapping ----------------------------------------------------------------
   Status MapTransaction(const log::Record& t, Pending* p) {
-    ++p->transactions;
+    p->BeginTxn(t.offset);
     if (!t.value) return Status::OK();
     json j = json::parse(*t.value, nullptr, false);
     if (j.is_discarded()) {
@@ -217,8 +265,6 @@ class Transform::Impl {
     const std::string status = j.value("status", "");
     if (status != "END" && status != "SNAPSHOT") return Status::OK();  // ABORTED ranges are garbage
     if (status == "SNAPSHOT" && t.offset > snapshot_done_at_) RETURN_NOT_OK(AwaitSnapshotDone(t.offset));
-    std::map<std::string, size_t> before;  // output records per topic before this transaction
-    for (const auto& [topic, recs] : p->out) before[topic] = recs.size();
     const std::string prefix = cfg_.input_prefix + ".";
     for (const auto& range : j.value("ranges", json::array())) {
       const std::string topic = range.at("topic").get<std::string>();
@@ -242,17 +288,13 @@ class Transform::Impl {
     // The output transaction: ranges of what this input transaction produced.
     json ranges = json::array(), collections = json::array();
     int64_t count = 0;
-    for (const auto& topic : p->order) {
-      const size_t from = before.count(topic) ? before[topic] : 0, to = p->out[topic].size();
-      if (to == from) continue;
-      const log::Offset base = end_.at(topic);
-      ranges.push_back({{"topic", topic},
-                        {"partition", 0},
-                        {"first", base + static_cast<log::Offset>(from)},
-                        {"last", base + static_cast<log::Offset>(to) - 1}});
-      collections.push_back({{"data_collection", topic.substr(cfg_.output_prefix.size() + 1)},
-                             {"event_count", static_cast<int64_t>(to - from)}});
-      count += static_cast<int64_t>(to - from);
+    for (const auto& topic : p->txn_order) {
+      const log::Offset first = p->txn_first.at(topic);
+      const log::Offset end = end_.at(topic) + static_cast<log::Offset>(p->out[topic].size());
+      ranges.push_back({{"topic", topic}, {"partition", 0}, {"first", first}, {"last", end - 1}});
+      collections.push_back(
+          {{"data_collection", topic.substr(cfg_.output_prefix.size() + 1)}, {"event_count", end - first}});
+      count += end - first;
     }
     if (count == 0) return Status::OK();
     json out{{"status", status},
@@ -335,6 +377,7 @@ class Transform::Impl {
         if (r.offset > last) break;
         ++p->events_in;
         RETURN_NOT_OK(MapEvent(topic, r, mappings, p));
+        RETURN_NOT_OK(WriteChunkIfFull(p));
       }
       at = recs->back().offset + 1;
     }
@@ -352,8 +395,7 @@ class Transform::Impl {
       if (op == "t") {
         const std::string out_topic = cfg_.output_prefix + "." + m->target;
         RETURN_NOT_OK(EnsureTopic(out_topic, Compacted()));
-        p->Emit(
-            out_topic,
+        Emit(p, out_topic,
             log::RecordIn{"", json{{"op", "t"}, {"source", Source(topic, r, *m, v)}}.dump(), {}, log::kNoTimestamp});
         continue;
       }
@@ -385,6 +427,7 @@ class Transform::Impl {
       auto m = by_name_.find(row.substr(0, sep));
       if (m == by_name_.end()) continue;  // a mapping that was removed
       RETURN_NOT_OK(Remap(*m->second, row.substr(sep + 1), p));
+      RETURN_NOT_OK(WriteChunkIfFull(p));
     }
     return Status::OK();
   }
@@ -459,7 +502,7 @@ class Transform::Impl {
       p->producer_now[out_topic + '\0' + key] = r.key;
       // {"after":...,"op":...,"source":...}: the bytes json(...).dump() would write.
       std::string value = "{\"after\":" + row.dump() + ",\"op\":\"" + op + "\",\"source\":" + source + "}";
-      p->Emit(out_topic, log::RecordIn{key, std::move(value), {{kProducerHeader, r.key}}, log::kNoTimestamp});
+      Emit(p, out_topic, log::RecordIn{key, std::move(value), {{kProducerHeader, r.key}}, log::kNoTimestamp});
     }
     std::vector<std::string> remap;  // remaining owners of rows this one gave up
     for (const auto& key : previous) {
@@ -470,7 +513,7 @@ class Transform::Impl {
       if (owners.empty()) {
         p->producer_now[out_topic + '\0' + key] = "";
         std::string value = "{\"before\":" + key + ",\"op\":\"d\",\"source\":" + source + "}";
-        p->Emit(out_topic, log::RecordIn{key, std::move(value), {{kProducerHeader, ""}}, log::kNoTimestamp});
+        Emit(p, out_topic, log::RecordIn{key, std::move(value), {{kProducerHeader, ""}}, log::kNoTimestamp});
       } else {
         remap.push_back(owners.front());
       }
@@ -560,9 +603,75 @@ class Transform::Impl {
   }
 
   // --- the atomic write -------------------------------------------------------
+  void Emit(Pending* p, const std::string& topic, log::RecordIn r) {
+    auto [it, fresh] = p->out.try_emplace(topic);
+    if (fresh) p->order.push_back(topic);
+    if (p->txn_first.try_emplace(topic, end_.at(topic) + static_cast<log::Offset>(it->second.size())).second) {
+      p->txn_order.push_back(topic);
+    }
+    p->bytes += r.key.size() + (r.value ? r.value->size() : 0);
+    it->second.push_back(std::move(r));
+    ++p->events_out;
+  }
+
   Status Commit(Pending* p) {
+    RETURN_NOT_OK(Write(p, p->next_in, p->chunks > 0 ? std::optional<std::string>("") : std::nullopt, {}));
+    return p->chunks > 0 ? undo_.Clear() : Status::OK();
+  }
+
+  // Writes the batch so far, in the middle of input transaction
+  // p->txn_offset, with the before-images of the index records it changed,
+  // commits the group at that transaction and marks it as chunked (undo.h).
+  Status WriteChunkIfFull(Pending* p) {
+    if (p->Bytes() < static_cast<size_t>(cfg_.max_batch_bytes)) return Status::OK();
+    std::vector<log::RecordIn> undo;
+    RETURN_NOT_OK(undo_.Save(state_topic_, p->state, p->txn_marks[0], &undo));
+    RETURN_NOT_OK(undo_.Save(refs_topic_, p->refs, p->txn_marks[1], &undo));
+    RETURN_NOT_OK(undo_.Save(readers_topic_, p->readers, p->txn_marks[2], &undo));
+    // Its dead letters wait for its end: an undone chunk must not leave any.
+    std::vector<log::RecordIn> its_dead(p->dead.begin() + static_cast<std::ptrdiff_t>(p->txn_marks[3]),
+                                        p->dead.end());
+    p->dead.resize(p->txn_marks[3]);
+    --p->transactions;  // not done yet
+    RETURN_NOT_OK(Write(p, p->txn_offset, std::to_string(p->txn_offset), std::move(undo)));
+    ++stats_.chunks;
+    if (p->chunks == 0) {
+      spdlog::info("transform {}: the output of input transaction {} of '{}' outgrows a batch; writing it in chunks",
+                   cfg_.group, p->txn_offset, in_txn_);
+    }
+    p->ChunkWritten(std::move(its_dead));
+    GHOSTLOG_FAULT("transform.chunk_written");
+    return Status::OK();
+  }
+
+  // Part of input transaction `at` was written before the stage stopped: its
+  // index records go back to what they were, and it is mapped again from
+  // there. (Its output records are listed by no output transaction, so the
+  // sink never applies them; the new mapping's records supersede them.)
+  // The group stays at `from`.
+  Status Undo(const std::string& txn_offset, log::Offset from) {
+    GHOSTLOG_FAULT("transform.undo");
+    spdlog::warn("transform {}: input transaction at offset {} of '{}' was partly written; undoing that part",
+                 cfg_.group, txn_offset, in_txn_);
+    RETURN_NOT_OK(undo_.Restore([&](UndoLog::Batches batches, bool last) -> Status {
+      Pending p;
+      for (auto& [topic, recs] : batches) {
+        auto* list = topic == state_topic_ ? &p.state : topic == refs_topic_ ? &p.refs
+                     : topic == readers_topic_ ? &p.readers : nullptr;
+        if (list == nullptr) return Status::Corruption("'" + undo_.topic() + "' names topic '" + topic + "'");
+        *list = std::move(recs);
+      }
+      return Write(&p, from, last ? std::optional<std::string>("") : std::nullopt, {});
+    }));
+    return undo_.Clear();
+  }
+
+  // One atomic write of the batch, committing the group at `next_in`; with
+  // `chunked`, setting the chunked-transaction checkpoint to it ("": none).
+  Status Write(Pending* p, log::Offset next_in, std::optional<std::string> chunked, std::vector<log::RecordIn> undo) {
     log::AtomicWrite w;
     std::vector<std::pair<std::string, size_t>> expect;  // topic, records
+    const auto dead = static_cast<int64_t>(p->dead.size());
     auto add = [&](const std::string& topic, std::vector<log::RecordIn>& recs) {
       if (recs.empty()) return;
       expect.emplace_back(topic, recs.size());
@@ -574,8 +683,10 @@ class Transform::Impl {
     add(readers_topic_, p->readers);
     add(out_txn_, p->txns);
     add(cfg_.dead_letter_topic, p->dead);
+    add(undo_.topic(), undo);
     w.group = cfg_.group;
-    w.offsets.push_back({{in_txn_, 0}, log::CommittedOffset{p->next_in, "", 0}});
+    w.offsets.push_back({{in_txn_, 0}, log::CommittedOffset{next_in, "", 0}});
+    if (chunked) w.checkpoints[chunked_checkpoint_] = std::move(*chunked);
     ASSIGN_OR_RAISE(auto offsets, log_.Write(std::move(w)));
     deps_.ClearOverlay();  // the index's changes are in the changelog now
     for (size_t i = 0; i < expect.size(); ++i) {
@@ -591,8 +702,8 @@ class Transform::Impl {
     stats_.transactions += p->transactions;
     stats_.events_in += p->events_in;
     stats_.events_out += p->events_out;
-    stats_.dead_lettered += static_cast<int64_t>(p->dead.size());
-    stats_.committed_offset = p->next_in;
+    stats_.dead_lettered += dead;
+    stats_.committed_offset = next_in;
     if (p->last_source_ts_ms > 0) stats_.last_source_ts_ms = p->last_source_ts_ms;
     return Status::OK();
   }
@@ -600,12 +711,13 @@ class Transform::Impl {
   TransformConfig cfg_;
   log::Changelog& log_;
   ChangelogLookup lookup_;
-  const std::string in_txn_, out_txn_, state_topic_, refs_topic_, readers_topic_;
+  const std::string in_txn_, out_txn_, state_topic_, refs_topic_, readers_topic_, chunked_checkpoint_;
   std::vector<Mapping> mappings_;
   std::map<std::string, std::vector<const Mapping*>> by_source_;
   std::map<std::string, const Mapping*> by_name_;
   std::map<std::string, std::vector<std::string>> sorted_keys_;  // mapping name -> key columns, sorted
   DependencyIndex deps_;
+  UndoLog undo_;
   std::stop_token stop_;
   log::Offset snapshot_done_at_ = -1;  // where the snapshot being mapped ends
   log::Offset snapshot_scan_ = 0;      // how far AwaitSnapshotDone has looked

@@ -33,6 +33,10 @@ struct TransformConfig {
   OnError on_error = OnError::kStop;
   std::string dead_letter_topic = "ghostlog.transform.dead_letter";
   int64_t max_batch_events = 20000;  // input events per atomic write (whole transactions)
+  // Bytes of records per atomic write. A batch ends at a transaction boundary
+  // once it holds this many; one input transaction whose output alone is
+  // larger is written in chunks of about this size (see undo.h).
+  int64_t max_batch_bytes = 16 << 20;
 };
 
 struct TransformStats {
@@ -40,6 +44,7 @@ struct TransformStats {
   std::atomic<int64_t> events_in{0};
   std::atomic<int64_t> events_out{0};
   std::atomic<int64_t> dead_lettered{0};
+  std::atomic<int64_t> chunks{0};  // pieces of input transactions written before their end
   std::atomic<int64_t> committed_offset{0};  // next offset in INPUT.transaction
   std::atomic<int64_t> last_source_ts_ms{0};
 };

@@ -1,0 +1,157 @@
+// An input transaction whose output outgrows a batch is written in chunks;
+// a stop between them undoes what the chunks changed in the stage's index and
+// maps the transaction again (transform/src/undo.h).
+#include "ghostlog/log/fault.h"
+#include "transform/transform_fixture.h"
+
+namespace ghostlog::transform::testing {
+namespace {
+
+class ChunkTest : public TransformTest {
+ protected:
+  static constexpr int kRows = 300;  // about 100 KB of output: dozens of 4 KiB chunks
+
+  TransformConfig SmallBatches() {
+    TransformConfig c = Config();
+    c.max_batch_bytes = 4096;
+    return c;
+  }
+
+  // One source transaction of kRows facilities (`code` + id, active or not).
+  void BigTxn(const std::string& op, const std::string& code, bool active = true) {
+    std::vector<Change> changes;
+    for (int id = 1; id <= kRows; ++id) {
+      changes.push_back({"public.facilities", op, Facility(id, code + std::to_string(id), 1, active)});
+    }
+    capture_->Txn(changes);
+  }
+
+  // Runs the stage until it fails after `skip` + 1 chunks, as a crash would
+  // (the failure cannot undo them either).
+  Status RunAndStopAfterChunk(int skip, TransformConfig c) {
+    log::fault::Arm("transform.chunk_written", Status::IOError("injected stop"), 1, skip);
+    log::fault::Arm("transform.undo", Status::IOError("injected crash"));
+    Status s = RunToEnd(std::move(c));
+    log::fault::DisarmAll();
+    return s;
+  }
+
+  log::CommittedOffset Committed() { return Must(log_->Committed("ghostlog-transform", {"v2.transaction", 0})); }
+  // The input transaction partly written ("" if none).
+  std::string PartlyWritten() { return Must(log_->ReadCheckpoint("transform.ghostlog-transform.chunked")); }
+  size_t OutputTransactions() { return Must(log_->Read({"v3.transaction", 0}, 0, {100000, 1 << 30})).size(); }
+  bool UndoIsEmpty() {
+    auto info = Must(log_->DescribePartition({"__ghostlog.transform.ghostlog-transform.undo", 0}));
+    return info.log_start_offset == info.end_offset;
+  }
+};
+
+TEST_F(ChunkTest, ALargeTransactionIsWrittenInChunksAndListedAsOne) {
+  SnapshotTwoZones();
+  capture_->SnapshotDone();
+  BigTxn("c", "F");
+  Running run(SmallBatches(), *log_);
+  ASSERT_TRUE(run.CaughtUp().ok());
+  EXPECT_GT(run.t.stats().chunks, 10);
+  EXPECT_EQ(run.t.stats().events_in, kRows) << "zones: nobody looks them up yet";
+  EXPECT_EQ(run.t.stats().events_out, kRows);
+
+  auto txns = Must(log_->Read({"v3.transaction", 0}, 0));
+  ASSERT_EQ(txns.size(), 1u) << "one output transaction for the source transaction";
+  const json t = json::parse(*txns[0].value);
+  EXPECT_EQ(t["event_count"], kRows);
+  EXPECT_EQ(t["ranges"][0]["first"], 0);
+  EXPECT_EQ(t["ranges"][0]["last"], kRows - 1);
+  const auto target = Target("public.kafka_facilities");
+  ASSERT_EQ(target.size(), static_cast<size_t>(kRows));
+  EXPECT_EQ(target.at(FacilityKey(kRows))["zonename"], "Pwani");
+  EXPECT_EQ(PartlyWritten(), "");
+  EXPECT_TRUE(UndoIsEmpty());
+}
+
+// Each facility stops mapping (where = active): its target row must be
+// deleted, which the stage knows from the state saying what the row produced.
+// A chunk has already written "produces nothing" for its rows; without the
+// undo, mapping the transaction again would delete none of them.
+TEST_F(ChunkTest, AStopBetweenChunksIsUndoneAndTheTransactionMappedAgain) {
+  BigTxn("c", "F");
+  ASSERT_TRUE(RunToEnd(Config()).ok());
+  ASSERT_EQ(Target("public.kafka_facilities").size(), static_cast<size_t>(kRows));
+  BigTxn("u", "G", /*active=*/false);
+
+  for (int skip : {0, 5}) {
+    Status s = RunAndStopAfterChunk(skip, SmallBatches());
+    ASSERT_EQ(s.message(), "injected crash") << s.ToString();
+    EXPECT_EQ(Committed().offset, 1) << "at the transaction";
+    EXPECT_EQ(PartlyWritten(), "1") << s.ToString();
+    EXPECT_FALSE(UndoIsEmpty());
+    EXPECT_EQ(Target("public.kafka_facilities").size(), static_cast<size_t>(kRows)) << "no chunk is applied";
+  }
+  ASSERT_TRUE(RunToEnd(SmallBatches()).ok());
+  EXPECT_TRUE(Target("public.kafka_facilities").empty());
+  EXPECT_EQ(OutputTransactions(), 2u);
+  EXPECT_EQ(Committed().offset, 2);
+  EXPECT_EQ(PartlyWritten(), "");
+  EXPECT_TRUE(UndoIsEmpty());
+
+  // The index is what a run without chunks leaves: a new version of every
+  // row maps again (nothing is left thinking it still produces a row).
+  BigTxn("u", "H");
+  ASSERT_TRUE(RunToEnd(Config()).ok());
+  const auto target = Target("public.kafka_facilities");
+  ASSERT_EQ(target.size(), static_cast<size_t>(kRows));
+  EXPECT_EQ(target.at(FacilityKey(7))["code"], "H7");
+}
+
+TEST_F(ChunkTest, AChangeToARowManyRowsLookUpIsWrittenInChunks) {
+  SnapshotTwoZones();
+  capture_->SnapshotDone();
+  BigTxn("c", "F");
+  ASSERT_TRUE(RunToEnd(Config()).ok());
+  capture_->Txn({{"public.zones", "u", {{"id", 1}, {"name", "Pwani Region"}}}});
+
+  ASSERT_EQ(RunAndStopAfterChunk(2, SmallBatches()).code(), Status::Code::kIOError);
+  EXPECT_EQ(ZoneOf(kRows), "Pwani");
+  Running run(SmallBatches(), *log_);
+  ASSERT_TRUE(run.CaughtUp().ok());
+  EXPECT_GT(run.t.stats().chunks, 10);
+  for (int id = 1; id <= kRows; ++id) ASSERT_EQ(ZoneOf(id), "Pwani Region") << id;
+  EXPECT_EQ(OutputTransactions(), 2u);
+}
+
+TEST_F(ChunkTest, ADeadLetterOfAChunkedTransactionIsWrittenOnce) {
+  WriteMapping("20-strict.toml", R"toml(source = "public.facilities"
+target = "public.strict"
+key = ["id"]
+[columns]
+id = "json_extract(code, '$.x')"
+)toml");
+  constexpr int kBad = 200;  // in the 28th of 42 chunks
+  std::vector<Change> changes;
+  for (int id = 1; id <= kRows; ++id) {
+    const std::string code = id == kBad ? "not json" : "{\"x\": " + std::to_string(id) + "}";
+    changes.push_back({"public.facilities", "c", Facility(id, code, 1)});
+  }
+  capture_->Txn(changes);
+
+  // Stopping at it undoes what the chunks before it wrote.
+  Status s = RunToEnd(SmallBatches());
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("malformed JSON"), std::string::npos) << s.message();
+  EXPECT_EQ(Committed().offset, 0);
+  EXPECT_EQ(PartlyWritten(), "");
+  EXPECT_TRUE(UndoIsEmpty());
+
+  TransformConfig c = SmallBatches();
+  c.on_error = OnError::kDeadLetter;
+  ASSERT_EQ(RunAndStopAfterChunk(35, c).code(), Status::Code::kIOError);  // after the dead letter
+  Running run(c, *log_);
+  ASSERT_TRUE(run.CaughtUp().ok());
+  EXPECT_EQ(run.t.stats().dead_lettered, 1);
+  EXPECT_GT(run.t.stats().chunks, 35);
+  EXPECT_EQ(Must(log_->Read({"ghostlog.transform.dead_letter", 0}, 0)).size(), 1u);
+  EXPECT_EQ(Target("public.strict").size(), static_cast<size_t>(kRows - 1));
+}
+
+}  // namespace
+}  // namespace ghostlog::transform::testing
