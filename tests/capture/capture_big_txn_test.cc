@@ -6,7 +6,9 @@
 // holds the transaction in memory, so each peak RSS stays far below its size
 // (capture's bound in the issue: 200 MB; the sink, holding the transaction
 // whole, used to peak at 735 MiB here). A sink killed (SIGKILL) between
-// pieces leaves none of the transaction in the target.
+// pieces leaves none of the transaction in the target. Then
+// `ghostlog run --stage transform` maps it, in chunks, under the same bound
+// (holding its output whole, it peaked at 2,012 MiB here).
 #include <fstream>
 
 #include "capture_harness.h"
@@ -103,6 +105,41 @@ TEST(CaptureBigTransaction, AMillionRowTransactionStaysUnder200MBInCaptureAndInS
   EXPECT_LT(sink_peak, int64_t{200} << 20);
   EXPECT_EQ(pg.ValueIn("target", "SELECT count(*) FROM big WHERE payload = md5(id::text)"), std::to_string(kRows));
   EXPECT_EQ(sink.Term(), 0) << sink.Tail();
+
+  // The transform maps it (an identity mapping) in chunks, into one output
+  // transaction; it used to hold the whole output in memory.
+  std::filesystem::create_directories(dir.sub("maps"));
+  std::ofstream(dir.sub("maps/big.toml")) << "source = \"public.big\"\ntarget = \"public.big\"\nkey = [\"id\"]\n"
+                                             "[columns]\nid = \"id\"\npayload = \"payload\"\n";
+  const std::string transform_config = dir.sub("transform.toml");
+  std::ofstream(transform_config) << "data_dir = \"" << dir.sub("data") << "\"\n[http]\nlisten = \"\"\n[transform]\n"
+                                  << "mappings = \"" << dir.sub("maps") << "\"\n";
+  Daemon transform(transform_config, dir.sub("ghostlog.log"), "transform");
+  transform.Start();
+  o.mode = log::OpenMode::kReader;
+  reader = log::testing::Must(log::EmbeddedLog::Open(o));
+  json out;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        if (!reader->Refresh().ok()) return false;
+        auto info = reader->DescribePartition({"v3.transaction", 0});
+        if (!info.ok() || info->end_offset == 0) return false;
+        auto last = reader->Read({"v3.transaction", 0}, info->end_offset - 1);
+        if (!last.ok() || last->empty() || !last->back().value) return false;
+        out = json::parse(*last->back().value);
+        return true;
+      },
+      std::chrono::seconds(300)))
+      << transform.Tail();
+  const int64_t transform_peak = PeakRss(transform.pid());
+  RecordProperty("transform_rss_peak_mb", std::to_string(transform_peak >> 20));
+  std::cout << "[ big txn ] " << kRows << " rows: transform peak RSS " << (transform_peak >> 20) << " MiB\n";
+  EXPECT_EQ(out["event_count"], kRows);
+  EXPECT_EQ(log::testing::Must(reader->DescribePartition({"v3.transaction", 0})).end_offset, 1) << "one output transaction";
+  EXPECT_NE(transform.Tail().find("writing it in chunks"), std::string::npos) << transform.Tail();
+  ASSERT_GT(transform_peak, 0);
+  EXPECT_LT(transform_peak, int64_t{200} << 20);
+  EXPECT_EQ(transform.Term(), 0) << transform.Tail();
 }
 
 }  // namespace

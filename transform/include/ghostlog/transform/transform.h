@@ -33,10 +33,11 @@ struct TransformConfig {
   OnError on_error = OnError::kStop;
   std::string dead_letter_topic = "ghostlog.transform.dead_letter";
   int64_t max_batch_events = 20000;  // input events per atomic write (whole transactions)
-  // Bytes of records per atomic write. A batch ends at a transaction boundary
-  // once it holds this many; one input transaction whose output alone is
-  // larger is written in chunks of about this size (see undo.h).
-  int64_t max_batch_bytes = 16 << 20;
+  // Bytes of records per atomic write (counting what each costs in memory).
+  // A batch ends at a transaction boundary once it holds this many; one
+  // input transaction whose output alone is larger is written in chunks of
+  // about this size (see undo.h). The process holds a few times this much.
+  int64_t max_batch_bytes = 4 << 20;
 };
 
 struct TransformStats {
