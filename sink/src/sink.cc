@@ -252,8 +252,34 @@ class Sink::Impl {
     c.offset = r.offset;
     Status s = is_delete ? KeyLine(table, event_.before, &c) : RowLine(table, event_.after, &c);
     if (!s.ok()) return DeadLetterOrStop(topic, r, s.message());
-    batch->Add(table.qualified(), std::move(c), r.key);
+    if (table.unique_key) {
+      batch->Add(table.qualified(), std::move(c), r.key);
+    } else {
+      std::string key = ConfiguredKey(table, c);
+      batch->Add(table.qualified(), std::move(c), key);
+    }
     return Status::OK();
+  }
+
+  // A table keyed by sink.key_columns may get changes under different record
+  // keys with the same key columns' values (a source without a primary key,
+  // keyed by its whole row): they change one target row, so the batch
+  // collapses them by those values (COPY text, tab-separated), last wins.
+  static std::string ConfiguredKey(const TargetTable& t, const Change& c) {
+    if (c.is_delete) return c.line;  // the key columns, in key_columns order
+    std::vector<std::string_view> fields;
+    std::string_view rest = c.line;
+    for (size_t tab; (tab = rest.find('\t')) != std::string_view::npos; rest.remove_prefix(tab + 1)) {
+      fields.push_back(rest.substr(0, tab));
+    }
+    fields.push_back(rest);
+    std::string key;
+    for (size_t i = 0; i < t.key_columns.size(); ++i) {  // RowLine checked that the row has them all
+      const auto at = std::lower_bound(c.columns->begin(), c.columns->end(), t.key_columns[i]) - c.columns->begin();
+      if (i > 0) key += '\t';
+      key.append(fields[static_cast<size_t>(at)]);
+    }
+    return key;
   }
 
   // An upsert's columns and COPY line, in target column order.
