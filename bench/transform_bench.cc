@@ -203,6 +203,8 @@ void BM_TransformCatchUp(benchmark::State& state) {
     c.mappings = (src.dir / "maps").string();
     c.group = "bench" + std::to_string(run);
     c.output_prefix = "out" + std::to_string(run++);
+    // The batch size against memory (docs/transform.md): default 4 MiB.
+    if (const char* b = std::getenv("GHOSTLOG_BENCH_BATCH_BYTES")) c.max_batch_bytes = std::atoll(b);
     transform::Transform t(c, *src.log);
     const log::Offset end = src.log->DescribePartition({"v2.transaction", 0})->end_offset;
     std::jthread th([&](std::stop_token stop) { (void)t.Run(stop); });

@@ -639,7 +639,11 @@ class Transform::Impl {
                                         p->dead.end());
     p->dead.resize(p->txn_marks[3]);
     --p->transactions;  // not done yet
-    RETURN_NOT_OK(Write(p, p->txn_offset, std::to_string(p->txn_offset), std::move(undo)));
+    // Without output transaction records nothing in it reaches the sink, and
+    // a crash that loses it loses its undo with it: no fsync for such a chunk
+    // (the transaction's last write is synced, and the log's prefix with it).
+    const auto durability = p->txns.empty() ? log::Durability::kNoSync : log::Durability::kPolicy;
+    RETURN_NOT_OK(Write(p, p->txn_offset, std::to_string(p->txn_offset), std::move(undo), durability));
     ++stats_.chunks;
     if (p->chunks == 0) {
       spdlog::info("transform {}: the output of input transaction {} of '{}' outgrows a batch; writing it in chunks",
@@ -674,8 +678,10 @@ class Transform::Impl {
 
   // One atomic write of the batch, committing the group at `next_in`; with
   // `chunked`, setting the chunked-transaction checkpoint to it ("": none).
-  Status Write(Pending* p, log::Offset next_in, std::optional<std::string> chunked, std::vector<log::RecordIn> undo) {
+  Status Write(Pending* p, log::Offset next_in, std::optional<std::string> chunked, std::vector<log::RecordIn> undo,
+               log::Durability durability = log::Durability::kPolicy) {
     log::AtomicWrite w;
+    w.durability = durability;
     std::vector<std::pair<std::string, size_t>> expect;  // topic, records
     const auto dead = static_cast<int64_t>(p->dead.size());
     auto add = [&](const std::string& topic, std::vector<log::RecordIn>& recs) {
