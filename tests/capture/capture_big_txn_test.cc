@@ -135,7 +135,8 @@ TEST(CaptureBigTransaction, AMillionRowTransactionStaysUnder200MBInCaptureAndInS
   RecordProperty("transform_rss_peak_mb", std::to_string(transform_peak >> 20));
   std::cout << "[ big txn ] " << kRows << " rows: transform peak RSS " << (transform_peak >> 20) << " MiB\n";
   EXPECT_EQ(out["event_count"], kRows);
-  EXPECT_EQ(log::testing::Must(reader->DescribePartition({"v3.transaction", 0})).end_offset, 1) << "one output transaction";
+  EXPECT_EQ(log::testing::Must(reader->DescribePartition({"v3.transaction", 0})).end_offset, 1)
+      << "one output transaction";
   EXPECT_NE(transform.Tail().find("writing it in chunks"), std::string::npos) << transform.Tail();
   ASSERT_GT(transform_peak, 0);
   EXPECT_LT(transform_peak, int64_t{200} << 20);

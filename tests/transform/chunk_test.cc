@@ -120,12 +120,7 @@ TEST_F(ChunkTest, AChangeToARowManyRowsLookUpIsWrittenInChunks) {
 }
 
 TEST_F(ChunkTest, ADeadLetterOfAChunkedTransactionIsWrittenOnce) {
-  WriteMapping("20-strict.toml", R"toml(source = "public.facilities"
-target = "public.strict"
-key = ["id"]
-[columns]
-id = "json_extract(code, '$.x')"
-)toml");
+  WriteStrictMapping();
   constexpr int kBad = 200;  // in the 28th of 42 chunks
   std::vector<Change> changes;
   for (int id = 1; id <= kRows; ++id) {

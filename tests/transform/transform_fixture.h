@@ -76,8 +76,10 @@ class FakeCapture {
   // What capture writes when its snapshot is complete.
   void SnapshotDone() {
     Must(log_.Append({"v2.transaction", 0},
-                     {log::RecordIn{"snapshot:done", json{{"status", "SNAPSHOT_DONE"}, {"ranges", json::array()}}.dump(),
-                                    {}, log::kNoTimestamp}}));
+                     {log::RecordIn{"snapshot:done",
+                                    json{{"status", "SNAPSHOT_DONE"}, {"ranges", json::array()}}.dump(),
+                                    {},
+                                    log::kNoTimestamp}}));
   }
 
   void Txn(const std::vector<Change>& changes, const std::string& status = "END") {
@@ -132,6 +134,17 @@ zonename = "lookup('public.zones', zoneid, 'name')"
   void WriteMapping(const std::string& name, const std::string& text) {
     std::filesystem::create_directories(dir_.sub("maps"));
     std::ofstream(dir_.sub("maps/" + name)) << text;
+  }
+
+  // A second mapping whose key comes from JSON in `code`: a code that is
+  // not JSON fails it, one without "x" gives a NULL key.
+  void WriteStrictMapping() {
+    WriteMapping("20-strict.toml", R"toml(source = "public.facilities"
+target = "public.strict"
+key = ["id"]
+[columns]
+id = "json_extract(code, '$.x')"
+)toml");
   }
 
   TransformConfig Config() {

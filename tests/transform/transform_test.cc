@@ -94,12 +94,7 @@ name = "name"
 }
 
 TEST_F(TransformTest, ABadRecordStopsOrIsDeadLettered) {
-  WriteMapping("20-strict.toml", R"toml(source = "public.facilities"
-target = "public.strict"
-key = ["id"]
-[columns]
-id = "json_extract(code, '$.x')"
-)toml");
+  WriteStrictMapping();
   capture_->Txn({{"public.facilities", "c", Facility(1, "{\"x\": 1}", 1)}});
   capture_->Txn({{"public.facilities", "c", Facility(2, "not json", 1)}});
   capture_->Txn({{"public.facilities", "c", Facility(3, "{\"y\": 1}", 1)}});  // key evaluates to NULL
@@ -139,7 +134,6 @@ name = "nmae"
   EXPECT_TRUE(log_->Committed("ghostlog-transform", {"v2.transaction", 0}).status().IsNotFound());
 }
 
-
 TEST_F(TransformTest, LiveLookupsReEmitRowsWhenTheLookedUpRowChanges) {
   SnapshotTwoZones();
   capture_->Txn({{"public.facilities", "c", Facility(1, "A", 1)},
@@ -173,7 +167,6 @@ TEST_F(TransformTest, LiveLookupsReEmitRowsWhenTheLookedUpRowChanges) {
   EXPECT_TRUE(ZoneOf(3).is_null());
   EXPECT_EQ(ZoneOf(1), "Pwani 3");
 }
-
 
 // The reverse index (who reads a row) is a topic of its own since the index
 // moved out of memory; a data dir from before has only the forward one, and
@@ -218,7 +211,6 @@ code = "code"
   EXPECT_EQ(seen.begin()->second["zoneid"], 2);
 }
 
-
 // A lookup() into a table capture has not recorded (added to the publication
 // later, say) reads as no row, and the table's first event re-maps the row
 // (here in a new process each time, so the reference also survives a restart).
@@ -257,7 +249,6 @@ regionname = "lookup('public.regions', regionid, 'name')"
   EXPECT_EQ(json::parse(*last.back().value)["event_count"], 1) << "only district 1 is re-emitted";
 }
 
-
 // Snapshot chunks wait until capture's whole snapshot is in the changelog, so
 // a row is never mapped before the rows it looks up are there: facilities
 // come before zones here, and no facility is ever emitted without its zone.
@@ -294,7 +285,6 @@ TEST_F(TransformTest, TheSnapshotIsMappedOnlyOnceItIsComplete) {
   EXPECT_EQ(again.stats().committed_offset.load(), end);
 }
 
-
 // A TRUNCATE of a looked-up table: every row that read it is mapped again
 // (its lookups now find nothing), and rows inserted after it are found again.
 TEST_F(TransformTest, ATruncateOfALookedUpTableReMapsItsReaders) {
@@ -313,7 +303,6 @@ TEST_F(TransformTest, ATruncateOfALookedUpTableReMapsItsReaders) {
   EXPECT_TRUE(ZoneOf(1).is_null());
   EXPECT_EQ(ZoneOf(2), "Mara Region");
 }
-
 
 // lookup_by() finds a row by non-key columns (a supply line by supervisory
 // node and program), and is live like lookup(): a row that starts or stops
@@ -392,7 +381,6 @@ zone = "lookup_by('public.zones', 'nmae', 'Mara', 'id')"
       << s.ToString();
 }
 
-
 // A table's primary key changes while the stage runs: lookups use the new key
 // columns from the transaction that carries the new schema on, not the ones
 // learnt at the first lookup (here the old key would still find the old row).
@@ -411,7 +399,6 @@ TEST_F(TransformTest, ALookedUpTableWithANewPrimaryKeyIsLookedUpByIt) {
             std::string::npos)
       << result.ToString();
 }
-
 
 // A catch-up maps a snapshot only once capture has written all of it, so a
 // row's lookups already read the latest rows; the snapshot events of those

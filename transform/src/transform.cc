@@ -402,7 +402,7 @@ class Transform::Impl {
         const std::string out_topic = cfg_.output_prefix + "." + m->target;
         RETURN_NOT_OK(EnsureTopic(out_topic, Compacted()));
         Emit(p, out_topic,
-            log::RecordIn{"", json{{"op", "t"}, {"source", Source(topic, r, *m, v)}}.dump(), {}, log::kNoTimestamp});
+             log::RecordIn{"", json{{"op", "t"}, {"source", Source(topic, r, *m, v)}}.dump(), {}, log::kNoTimestamp});
         continue;
       }
       if (op != "c" && op != "u" && op != "r" && op != "d") return Failed(topic, r, m, "unknown op '" + op + "'", p);
@@ -635,8 +635,7 @@ class Transform::Impl {
     RETURN_NOT_OK(undo_.Save(refs_topic_, p->refs, p->txn_marks[1], &undo));
     RETURN_NOT_OK(undo_.Save(readers_topic_, p->readers, p->txn_marks[2], &undo));
     // Its dead letters wait for its end: an undone chunk must not leave any.
-    std::vector<log::RecordIn> its_dead(p->dead.begin() + static_cast<std::ptrdiff_t>(p->txn_marks[3]),
-                                        p->dead.end());
+    std::vector<log::RecordIn> its_dead(p->dead.begin() + static_cast<std::ptrdiff_t>(p->txn_marks[3]), p->dead.end());
     p->dead.resize(p->txn_marks[3]);
     --p->transactions;  // not done yet
     // Without output transaction records nothing in it reaches the sink, and
@@ -666,8 +665,10 @@ class Transform::Impl {
     RETURN_NOT_OK(undo_.Restore([&](UndoLog::Batches batches, bool last) -> Status {
       Pending p;
       for (auto& [topic, recs] : batches) {
-        auto* list = topic == state_topic_ ? &p.state : topic == refs_topic_ ? &p.refs
-                     : topic == readers_topic_ ? &p.readers : nullptr;
+        auto* list = topic == state_topic_     ? &p.state
+                     : topic == refs_topic_    ? &p.refs
+                     : topic == readers_topic_ ? &p.readers
+                                               : nullptr;
         if (list == nullptr) return Status::Corruption("'" + undo_.topic() + "' names topic '" + topic + "'");
         *list = std::move(recs);
       }

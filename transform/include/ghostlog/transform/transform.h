@@ -45,7 +45,7 @@ struct TransformStats {
   std::atomic<int64_t> events_in{0};
   std::atomic<int64_t> events_out{0};
   std::atomic<int64_t> dead_lettered{0};
-  std::atomic<int64_t> chunks{0};  // pieces of input transactions written before their end
+  std::atomic<int64_t> chunks{0};            // pieces of input transactions written before their end
   std::atomic<int64_t> committed_offset{0};  // next offset in INPUT.transaction
   std::atomic<int64_t> last_source_ts_ms{0};
 };
