@@ -27,6 +27,17 @@ int64_t PeakRss(pid_t pid) {
   return -1;
 }
 
+// The last record of a transaction topic, as the reader sees it now; null if
+// there is none yet.
+json LastTransaction(log::EmbeddedLog& reader, const std::string& topic) {
+  if (!reader.Refresh().ok()) return nullptr;
+  auto info = reader.DescribePartition({topic, 0});
+  if (!info.ok() || info->end_offset == 0) return nullptr;
+  auto last = reader.Read({topic, 0}, info->end_offset - 1);
+  if (!last.ok() || last->empty() || !last->back().value) return nullptr;
+  return json::parse(*last->back().value);
+}
+
 TEST(CaptureBigTransaction, AMillionRowTransactionStaysUnder200MBInCaptureAndInSink) {
   constexpr int64_t kRows = 1'000'000;
   PgCluster pg;
@@ -52,13 +63,8 @@ TEST(CaptureBigTransaction, AMillionRowTransactionStaysUnder200MBInCaptureAndInS
   json end;
   ASSERT_TRUE(WaitFor(
       [&] {
-        if (!reader->Refresh().ok()) return false;
-        auto info = reader->DescribePartition({"v2.transaction", 0});
-        if (!info.ok() || info->end_offset == 0) return false;
-        auto last = reader->Read({"v2.transaction", 0}, info->end_offset - 1);
-        if (!last.ok() || last->empty() || !last->back().value) return false;
-        end = json::parse(*last->back().value);
-        return end["status"] == "END";
+        end = LastTransaction(*reader, "v2.transaction");
+        return end.is_object() && end["status"] == "END";
       },
       std::chrono::seconds(240)))
       << daemon.Tail();
@@ -121,13 +127,8 @@ TEST(CaptureBigTransaction, AMillionRowTransactionStaysUnder200MBInCaptureAndInS
   json out;
   ASSERT_TRUE(WaitFor(
       [&] {
-        if (!reader->Refresh().ok()) return false;
-        auto info = reader->DescribePartition({"v3.transaction", 0});
-        if (!info.ok() || info->end_offset == 0) return false;
-        auto last = reader->Read({"v3.transaction", 0}, info->end_offset - 1);
-        if (!last.ok() || last->empty() || !last->back().value) return false;
-        out = json::parse(*last->back().value);
-        return true;
+        out = LastTransaction(*reader, "v3.transaction");
+        return out.is_object();
       },
       std::chrono::seconds(300)))
       << transform.Tail();

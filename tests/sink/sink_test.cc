@@ -79,9 +79,10 @@ class SinkTest : public ::testing::Test {
     for (int i = 0; i < 1500 && !pred(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
     return pred();
   }
-  std::string Rows() {
+  // The rows `query` returns, each followed by ';'.
+  std::string Rows(const std::string& query = "SELECT * FROM items ORDER BY id") {
     std::string out;
-    for (const auto& r : pg_.Query("SELECT * FROM items ORDER BY id")) out += r + ";";
+    for (const auto& r : pg_.Query(query)) out += r + ";";
     return out;
   }
 
@@ -323,11 +324,7 @@ TEST_F(SinkTest, ATableWithoutPrimaryKeyIsKeyedByTheConfiguredColumns) {
   const std::string topic = "v2.public.dates";
   Txn({row("c", "Tanzania", 10), row("c", "Kenya", 30), row("c", nullptr, 1)}, topic);
   Txn({row("u", "Tanzania", 12), del("Kenya"), row("u", nullptr, 2)}, topic);
-  auto rows = [&] {
-    std::string out;
-    for (const auto& r : pg_.Query("SELECT * FROM dates ORDER BY country NULLS FIRST")) out += r + ";";
-    return out;
-  };
+  auto rows = [&] { return Rows("SELECT * FROM dates ORDER BY country NULLS FIRST"); };
   const std::string want = "2\t5\t\\N;14\t7\tMalawi;12\t5\tTanzania;";
   SinkConfig c = Config();
   c.topics = {topic};
@@ -373,11 +370,7 @@ TEST_F(SinkTest, ChangesUnderDifferentRecordKeysToOneConfiguredKeyAreOneRow) {
   Txn({event("c", 10, "Tanzania"), event("c", 12, "Tanzania"), event("c", 1, "Kenya"), event("d", 2, "Kenya"),
        event("d", 3, "Uganda"), event("c", 4, "Uganda"), event("c", 5, "Malawi"), event("d", 6, "Malawi")},
       "v2.public.dates");
-  auto rows = [&] {
-    std::string out;
-    for (const auto& r : pg_.Query("SELECT * FROM dates ORDER BY country")) out += r + ";";
-    return out;
-  };
+  auto rows = [&] { return Rows("SELECT * FROM dates ORDER BY country"); };
   const std::string want = "12\tTanzania;4\tUganda;";
   SinkConfig c = Config();
   c.topics = {"v2.public.dates"};

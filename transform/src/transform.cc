@@ -612,7 +612,8 @@ class Transform::Impl {
   void Emit(Pending* p, const std::string& topic, log::RecordIn r) {
     auto [it, fresh] = p->out.try_emplace(topic);
     if (fresh) p->order.push_back(topic);
-    if (p->txn_first.try_emplace(topic, end_.at(topic) + static_cast<log::Offset>(it->second.size())).second) {
+    if (auto [first, added] = p->txn_first.try_emplace(topic, 0); added) {
+      first->second = end_.at(topic) + static_cast<log::Offset>(it->second.size());
       p->txn_order.push_back(topic);
     }
     p->bytes += kRecordOverhead + r.key.size() + (r.value ? r.value->size() : 0);

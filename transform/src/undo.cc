@@ -13,16 +13,15 @@ constexpr int64_t kPage = 1000;
 
 Status UndoLog::Save(const std::string& topic, const std::vector<log::RecordIn>& records, size_t from,
                      std::vector<log::RecordIn>* out) {
-  std::set<std::string> now;  // saved by this call: not in the undo topic yet
+  std::set<std::string> now;  // keys this call has looked at (its saves are not in the undo topic yet)
   for (size_t i = from; i < records.size(); ++i) {
     std::string key = topic + '\0' + records[i].key;
-    if (now.count(key)) continue;
+    if (!now.insert(key).second) continue;  // looked at once per call
     ASSIGN_OR_RAISE(auto saved, log_.ReadLatest({topic_, 0}, key));
     if (saved) continue;  // changed by an earlier chunk: its before-image is the one to keep
     ASSIGN_OR_RAISE(auto before, log_.ReadLatest({topic, 0}, records[i].key));
     std::string image(1, kHadNone);
     if (before && before->value) image = kHadValue + *before->value;
-    now.insert(key);
     out->push_back(log::RecordIn{std::move(key), std::move(image), {}, log::kNoTimestamp});
   }
   return Status::OK();
