@@ -14,6 +14,7 @@
 #include "pg_conn.h"
 #include "pgoutput.h"
 #include "schema_registry.h"
+#include "snapshot_reader.h"
 #include "txn_writer.h"
 
 namespace ghostlog::capture {
@@ -46,7 +47,9 @@ class Capture::Impl {
 
   // snapshot.cc
   Status RunSnapshot(PgConn& sql, const std::optional<std::string>& exported_snapshot, std::stop_token stop);
-  Status SnapshotTable(PgConn& sql, const QualifiedName& table, std::stop_token stop);
+  Result<std::vector<SnapshotJob>> SnapshotJobs(PgConn& sql, const std::vector<QualifiedName>& tables);
+  Status WriteSnapshotChunk(const TableSchema& t, SnapshotChunk chunk);
+  Status SnapshotTableDone(const TableSchema& t);
   Result<TableSchema> CatalogSchema(PgConn& sql, const QualifiedName& table);
 
   // stream.cc
@@ -69,6 +72,8 @@ class Capture::Impl {
   TxnWriter writer_;
   Checkpoint cp_;
   std::string db_name_;
+  // Schema records of snapshot tables, written with each table's first chunk.
+  std::map<std::string, log::RecordIn> pending_schemas_;
 
   // Current transaction (streaming).
   bool in_txn_ = false;

@@ -11,9 +11,8 @@ std::string Checkpoint::Encode() const {
     nlohmann::json s{{"done", snapshot->done},
                      {"consistent_point", pgoutput::FormatLsn(snapshot->consistent_point)},
                      {"tables_done", snapshot->tables_done},
-                     {"current_table", snapshot->current_table},
+                     {"in_progress", snapshot->in_progress},
                      {"rows", snapshot->rows}};
-    if (snapshot->last_key_json) s["last_key"] = *snapshot->last_key_json;
     j["snapshot"] = std::move(s);
   }
   if (!inflight.empty()) {
@@ -36,9 +35,11 @@ Result<Checkpoint> Checkpoint::Decode(const std::string& text) {
       p.done = s.at("done").get<bool>();
       ASSIGN_OR_RAISE(p.consistent_point, pgoutput::ParseLsn(s.at("consistent_point").get<std::string>()));
       p.tables_done = s.at("tables_done").get<std::vector<std::string>>();
-      p.current_table = s.value("current_table", "");
       p.rows = s.value("rows", int64_t{0});
-      if (s.contains("last_key")) p.last_key_json = s["last_key"].get<std::string>();
+      if (s.contains("in_progress")) p.in_progress = s["in_progress"].get<std::map<std::string, std::string>>();
+      // Written before tables were read in parallel: at most one in progress.
+      if (s.contains("last_key") && !s.value("current_table", "").empty())
+        p.in_progress[s["current_table"].get<std::string>()] = s["last_key"].get<std::string>();
       c.snapshot = std::move(p);
     }
     if (j.contains("inflight")) {

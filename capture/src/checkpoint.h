@@ -16,9 +16,10 @@ namespace ghostlog::capture {
 struct SnapshotProgress {
   bool done = false;
   pgoutput::Lsn consistent_point = 0;
-  std::vector<std::string> tables_done;      // "schema.table"
-  std::string current_table;                 // being read; empty if none
-  std::optional<std::string> last_key_json;  // JSON array of the last key read in current_table
+  std::vector<std::string> tables_done;  // "schema.table"
+  // Tables partly read: "schema.table" -> JSON array of the text of the last
+  // key written. Several at once when tables are read in parallel.
+  std::map<std::string, std::string> in_progress;
   int64_t rows = 0;
 };
 

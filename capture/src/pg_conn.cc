@@ -65,6 +65,7 @@ Status PgConn::ResultError(const PGresult* r) const {
     return Status::Unavailable("PostgreSQL connection lost: " + err);
   }
   if (state.starts_with("40")) return Status::Unavailable("PostgreSQL rolled the transaction back: " + err);
+  if (state == "55P03") return Status::Busy(err);  // lock_not_available: a NOWAIT lock request
   return Status::IOError(err);
 }
 

@@ -1,5 +1,6 @@
 // The snapshot: every selected table read inside the slot's exported snapshot
-// (or, when resuming after a crash, a fresh one), in primary-key chunks.
+// (or, when resuming after a crash, a fresh one), in primary-key chunks, by
+// reader connections that share it (snapshot_reader.h).
 //
 // Each chunk is one atomic changelog write: its rows as op "r" events, a
 // SNAPSHOT record in the transaction topic, and the checkpoint naming the last
@@ -7,10 +8,10 @@
 // continues after the last key written.
 #include <spdlog/spdlog.h>
 
-#include <thread>
-
 #include "capture_impl.h"
-#include "pg_types.h"
+#include "ghostlog/log/fault.h"
+#include "ghostlog/log/stop_sleep.h"
+#include "snapshot_reader.h"
 
 namespace ghostlog::capture {
 
@@ -67,117 +68,106 @@ Status Capture::Impl::RunSnapshot(PgConn& sql, const std::optional<std::string>&
   }
   stats_.snapshot_rows_estimated = estimate;
   stats_.snapshot_rows = cp_.snapshot->rows;
-  spdlog::info("capture: snapshot of {} tables, about {} rows", tables.size(), estimate);
-  for (const auto& t : tables) {
-    const std::string name = t.schema + "." + t.table;
-    const auto& done = cp_.snapshot->tables_done;
-    if (std::find(done.begin(), done.end(), name) != done.end()) continue;
-    RETURN_NOT_OK(SnapshotTable(sql, t, stop));
-    if (stop.stop_requested()) {
-      sql.Exec("ROLLBACK").status();
-      return Status::OK();
+  ASSIGN_OR_RAISE(std::vector<SnapshotJob> jobs, SnapshotJobs(sql, tables));
+  const int readers = static_cast<int>(std::min<size_t>(cfg_.snapshot_readers, jobs.size()));
+  spdlog::info("capture: snapshot of {} tables ({} left), about {} rows, {} reader connections", tables.size(),
+               jobs.size(), estimate, readers);
+  const ReadOptions opt{cfg_.snapshot_chunk_rows, cfg_.topic_prefix, db_name_, cp_.snapshot->consistent_point};
+  const auto started = std::chrono::steady_clock::now();
+  const int64_t rows_before = cp_.snapshot->rows;
+  auto write = [&](SnapshotChunk c) -> Status {
+    RETURN_NOT_OK(WriteSnapshotChunk(jobs[c.job].schema, std::move(c)));
+    if (cfg_.snapshot_max_rows_per_second > 0) {
+      // Throttle: never run ahead of the configured rate (the readers wait
+      // for the writer, so this holds them back too).
+      const auto due = started + std::chrono::microseconds((cp_.snapshot->rows - rows_before) * 1'000'000 /
+                                                           cfg_.snapshot_max_rows_per_second);
+      SleepUntilStopped(stop,
+                        std::chrono::duration_cast<std::chrono::milliseconds>(due - std::chrono::steady_clock::now()));
     }
+    return Status::OK();
+  };
+  // Tables the readers handed back, and all of them without readers, are
+  // read here, on the connection that holds their locks.
+  std::vector<size_t> here;
+  if (readers == 0) {
+    for (size_t j = 0; j < jobs.size(); ++j) here.push_back(j);
+  } else {
+    ASSIGN_OR_RAISE(auto id, sql.QueryValue("SELECT pg_export_snapshot()"));
+    GHOSTLOG_FAULT("capture.snapshot_readers_start");
+    SnapshotReaders pool(cfg_.dsn, id.value_or(""), jobs, opt, readers);
+    while (!stop.stop_requested()) {
+      ASSIGN_OR_RAISE(SnapshotReaders::Item item, pool.Next(stop));
+      if (item.kind == SnapshotReaders::Item::kFinished) break;
+      if (item.kind == SnapshotReaders::Item::kChunk) RETURN_NOT_OK(write(std::move(item.chunk)));
+      if (item.kind == SnapshotReaders::Item::kTableDone) RETURN_NOT_OK(SnapshotTableDone(jobs[item.job].schema));
+      if (item.kind == SnapshotReaders::Item::kDeferred) here.push_back(item.job);
+    }
+  }
+  for (size_t j : here) {
+    if (stop.stop_requested()) break;
+    RETURN_NOT_OK(ReadTable(sql, jobs, j, opt, write, stop));
+    if (!stop.stop_requested()) RETURN_NOT_OK(SnapshotTableDone(jobs[j].schema));
+  }
+  if (stop.stop_requested()) {
+    sql.Exec("ROLLBACK").status();
+    return Status::OK();
   }
   RETURN_NOT_OK(sql.Exec("COMMIT").status());
   cp_.snapshot->done = true;
-  cp_.snapshot->current_table.clear();
-  cp_.snapshot->last_key_json.reset();
+  cp_.snapshot->in_progress.clear();
   RETURN_NOT_OK(writer_.WriteSnapshotDone(cp_, cp_.snapshot->rows));
   spdlog::info("capture: snapshot complete, {} rows", cp_.snapshot->rows);
   return Status::OK();
 }
 
-Status Capture::Impl::SnapshotTable(PgConn& sql, const QualifiedName& table, std::stop_token stop) {
-  ASSIGN_OR_RAISE(TableSchema schema, CatalogSchema(sql, table));
-  const std::string name = schema.qualified();
-  std::vector<size_t> key_cols;
-  for (size_t i = 0; i < schema.columns.size(); ++i) {
-    if (schema.columns[i].key) key_cols.push_back(i);
-  }
-  std::string cols, keys;
-  for (const auto& c : schema.columns) cols += (cols.empty() ? "" : ", ") + sql.QuoteIdent(c.name);
-  for (size_t k : key_cols) keys += (keys.empty() ? "" : ", ") + sql.QuoteIdent(schema.columns[k].name);
-  const std::string from = " FROM " + sql.QuoteIdent(table.schema) + "." + sql.QuoteIdent(table.table);
-
-  // Resume point: the last key written, as the text of each key column.
-  std::vector<std::optional<std::string>> last_key;
-  if (cp_.snapshot->current_table == name && cp_.snapshot->last_key_json) {
-    for (const auto& v : nlohmann::json::parse(*cp_.snapshot->last_key_json)) last_key.push_back(v.get<std::string>());
-  }
-  if (key_cols.empty()) {
-    // No key to page by: one cursor over the table; not resumable mid-table.
-    RETURN_NOT_OK(sql.Exec("DECLARE ghostlog_snap NO SCROLL CURSOR FOR SELECT " + cols + from).status());
-  }
-  // "$1::integer, $2::text": parameters cast to the key columns' own types so
-  // that the row comparison uses their ordering (and the primary-key index).
-  std::string typed_params;
-  for (size_t i = 0; i < key_cols.size(); ++i) {
-    ASSIGN_OR_RAISE(auto type, sql.QueryValue("SELECT format_type(" +
-                                              std::to_string(schema.columns[key_cols[i]].type_oid) + ", NULL)"));
-    typed_params += (i ? ", $" : "$") + std::to_string(i + 1) + "::" + type.value_or("text");
-  }
-  const auto started = std::chrono::steady_clock::now();
-  const int64_t rows_before = cp_.snapshot->rows;
-  for (int64_t chunk = 0; !stop.stop_requested(); ++chunk) {
-    Result<PgResult> res = Status::Aborted("no query ran");
-    if (key_cols.empty()) {
-      res = sql.Exec("FETCH " + std::to_string(cfg_.snapshot_chunk_rows) + " FROM ghostlog_snap");
-    } else {
-      std::string query = "SELECT " + cols + from;
-      if (!last_key.empty()) query += " WHERE (" + keys + ") > (" + typed_params + ")";
-      query += " ORDER BY " + keys + " LIMIT " + std::to_string(cfg_.snapshot_chunk_rows);
-      res = sql.ExecParams(query, last_key);
+Result<std::vector<SnapshotJob>> Capture::Impl::SnapshotJobs(PgConn& sql, const std::vector<QualifiedName>& tables) {
+  std::vector<SnapshotJob> jobs;
+  for (const auto& table : tables) {
+    const std::string name = table.schema + "." + table.table;
+    const auto& done = cp_.snapshot->tables_done;
+    if (std::find(done.begin(), done.end(), name) != done.end()) continue;
+    // Registered here, on the capture thread, so the readers encode events
+    // with the version the schema topic gets before the table's first chunk.
+    ASSIGN_OR_RAISE(TableSchema schema, CatalogSchema(sql, table));
+    if (auto record = schemas_.Register(std::move(schema))) pending_schemas_[name] = std::move(*record);
+    SnapshotJob job{*schemas_.FindByName(name), {}};
+    if (auto it = cp_.snapshot->in_progress.find(name); it != cp_.snapshot->in_progress.end()) {
+      // Resume point: the last key written, as the text of each key column.
+      for (const auto& v : nlohmann::json::parse(it->second)) job.resume_after.push_back(v.get<std::string>());
     }
-    if (!res.ok()) return res.status().WithContext("snapshot of " + name);
-    PGresult* r = res->get();
-    const int n = PQntuples(r);
-    if (n == 0) break;
+    jobs.push_back(std::move(job));
+  }
+  return jobs;
+}
 
-    writer_.Begin("snapshot:" + name + ":" + std::to_string(cp_.snapshot->rows), 0, cp_.snapshot->consistent_point,
-                  log::NowMs(), "SNAPSHOT");
-    RETURN_NOT_OK(EnsureTableTopic(schema));
-    RETURN_NOT_OK(AddSchemaIfChanged(schema));
-    const TableSchema& t = *schemas_.FindByName(name);
-    SourceInfo src{cfg_.topic_prefix, db_name_, 0, cp_.snapshot->consistent_point, cp_.snapshot->consistent_point,
-                   log::NowMs(),      "true"};
-    std::string row, key;
-    for (int i = 0; i < n; ++i) {
-      // The values go from the result into the event's text, no copies between.
-      RETURN_NOT_OK(RowText(
-          t, t.name_order,
-          [&](size_t c) -> std::optional<std::string_view> {
-            if (PQgetisnull(r, i, static_cast<int>(c))) return std::nullopt;
-            return std::string_view(PQgetvalue(r, i, static_cast<int>(c)), PQgetlength(r, i, static_cast<int>(c)));
-          },
-          &row, &key));
-      RETURN_NOT_OK(
-          writer_.Add(t.topic, name, ChangeEventText(t, key, 'r', "null", row, src, nullptr, log::NowMs()), cp_));
-    }
-    last_key.clear();
+Status Capture::Impl::WriteSnapshotChunk(const TableSchema& t, SnapshotChunk chunk) {
+  const std::string name = t.qualified();
+  const auto n = static_cast<int64_t>(chunk.events.size());
+  writer_.Begin("snapshot:" + name + ":" + std::to_string(cp_.snapshot->rows), 0, cp_.snapshot->consistent_point,
+                log::NowMs(), "SNAPSHOT");
+  RETURN_NOT_OK(EnsureTableTopic(t));
+  if (auto it = pending_schemas_.find(name); it != pending_schemas_.end()) {
+    RETURN_NOT_OK(writer_.Add(schemas_.schema_topic(), "", std::move(it->second), cp_));
+    pending_schemas_.erase(it);
+  }
+  for (auto& e : chunk.events) RETURN_NOT_OK(writer_.Add(t.topic, name, std::move(e), cp_));
+  if (!chunk.last_key.empty()) {
     nlohmann::json key_json = nlohmann::json::array();
-    for (size_t k : key_cols) {
-      last_key.emplace_back(PQgetvalue(r, n - 1, static_cast<int>(k)));
-      key_json.push_back(*last_key.back());
-    }
-    cp_.snapshot->current_table = name;
-    cp_.snapshot->last_key_json = key_json.dump();
-    cp_.snapshot->rows += n;
-    RETURN_NOT_OK(writer_.Commit(cp_));
-    stats_.snapshot_rows = cp_.snapshot->rows;
-    stats_.events += n;
-    if (n < cfg_.snapshot_chunk_rows) break;
-    if (cfg_.snapshot_max_rows_per_second > 0) {
-      // Throttle: never run ahead of the configured rate.
-      const auto due = started + std::chrono::microseconds((cp_.snapshot->rows - rows_before) * 1'000'000 /
-                                                           cfg_.snapshot_max_rows_per_second);
-      std::this_thread::sleep_until(due);
-    }
+    for (const auto& k : chunk.last_key) key_json.push_back(*k);
+    cp_.snapshot->in_progress[name] = key_json.dump();
   }
-  if (key_cols.empty()) RETURN_NOT_OK(sql.Exec("CLOSE ghostlog_snap").status());
-  if (stop.stop_requested()) return Status::OK();
+  cp_.snapshot->rows += n;
+  RETURN_NOT_OK(writer_.Commit(cp_));
+  stats_.snapshot_rows = cp_.snapshot->rows;
+  stats_.events += n;
+  return Status::OK();
+}
+
+Status Capture::Impl::SnapshotTableDone(const TableSchema& t) {
+  const std::string name = t.qualified();
   cp_.snapshot->tables_done.push_back(name);
-  cp_.snapshot->current_table.clear();
-  cp_.snapshot->last_key_json.reset();
+  cp_.snapshot->in_progress.erase(name);
   spdlog::info("capture: snapshot of {} done ({} rows so far)", name, cp_.snapshot->rows);
   return writer_.WriteCheckpoint(cp_);
 }

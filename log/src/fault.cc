@@ -1,6 +1,7 @@
 #include "ghostlog/log/fault.h"
 
 #include <atomic>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 
@@ -9,12 +10,15 @@ namespace {
 
 struct Armed {
   Status status;
-  int remaining;
-  int skip;
+  int remaining = 0;
+  int skip = 0;
+  bool paused = false;
+  int waiting = 0;
 };
 
 std::atomic<bool> g_any{false};
 std::mutex g_mu;
+std::condition_variable g_resumed;
 std::map<std::string, Armed>& Points() {
   static std::map<std::string, Armed> points;
   return points;
@@ -32,12 +36,39 @@ void DisarmAll() {
   std::lock_guard l(g_mu);
   Points().clear();
   g_any.store(false, std::memory_order_relaxed);
+  g_resumed.notify_all();
+}
+
+void Pause(const std::string& point) {
+  std::lock_guard l(g_mu);
+  Points()[point].paused = true;
+  g_any.store(true, std::memory_order_relaxed);
+}
+
+void Resume(const std::string& point) {
+  std::lock_guard l(g_mu);
+  if (auto it = Points().find(point); it != Points().end()) it->second.paused = false;
+  g_resumed.notify_all();
+}
+
+int Waiting(const std::string& point) {
+  std::lock_guard l(g_mu);
+  auto it = Points().find(point);
+  return it == Points().end() ? 0 : it->second.waiting;
 }
 
 Status Hit(const char* point) {
   if (!g_any.load(std::memory_order_relaxed)) return Status::OK();
-  std::lock_guard l(g_mu);
+  std::unique_lock l(g_mu);
   auto it = Points().find(point);
+  if (it != Points().end() && it->second.paused) {
+    ++it->second.waiting;
+    g_resumed.wait(l, [&] {
+      it = Points().find(point);
+      return it == Points().end() || !it->second.paused;
+    });
+    if (it != Points().end()) --it->second.waiting;
+  }
   if (it == Points().end() || it->second.remaining == 0) return Status::OK();
   if (it->second.skip > 0) {
     --it->second.skip;

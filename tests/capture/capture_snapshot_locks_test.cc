@@ -1,9 +1,11 @@
 // The snapshot against a source whose tables are truncated while it runs: no
 // deadlock kills capture or the source's transaction, and a transaction the
-// server rolls back is retried.
+// server rolls back is retried. And its reader connections: they read tables
+// at once, all inside the one snapshot, and never wait behind a queued lock.
 #include <thread>
 
 #include "capture_harness.h"
+#include "ghostlog/log/fault.h"
 
 namespace ghostlog::capture::testing {
 namespace {
@@ -15,6 +17,10 @@ class SnapshotLocksTest : public CaptureTest {
     CaptureTest::SetUp();
     pg_.Exec("CREATE TABLE a (id int PRIMARY KEY); CREATE TABLE b (id int PRIMARY KEY)");
     pg_.Exec("INSERT INTO a SELECT generate_series(1, 500); INSERT INTO b SELECT generate_series(1, 500)");
+  }
+  void TearDown() override {
+    log::fault::DisarmAll();  // a paused point would hold the capture thread
+    CaptureTest::TearDown();
   }
   CaptureConfig Slow() {
     CaptureConfig c = Config();
@@ -40,6 +46,22 @@ class SnapshotLocksTest : public CaptureTest {
     EXPECT_TRUE(WaitFor([&] { return capture_->stats().streaming.load(); }))
         << (done_ ? result_.ToString() : std::string("running"));
     EXPECT_FALSE(done_) << result_.ToString();
+  }
+
+  // Sessions holding a lock on table a or b (the snapshot's and its readers').
+  std::string LockHolders() {
+    return pg_.Value(
+        "SELECT count(DISTINCT pid) FROM pg_locks WHERE relation IN ('a'::regclass, 'b'::regclass) AND granted");
+  }
+  // The snapshot's events of `table` ("r"), as id -> after.v.
+  std::map<int, std::string> SnapshotRows(const std::string& table) {
+    std::map<int, std::string> rows;
+    for (const auto& r : ReadTopic(*log_, "v2.public." + table)) {
+      if (!r.value) continue;
+      json v = json::parse(*r.value);
+      if (v["op"] == "r") rows[v["after"]["id"].get<int>()] = v["after"].value("v", "");
+    }
+    return rows;
   }
 
   std::thread source_;
@@ -73,6 +95,65 @@ TEST_F(SnapshotLocksTest, ASnapshotRolledBackByADeadlockIsRetried) {
       WaitFor([&] { return pg_.Value("SELECT count(*) FROM pg_locks WHERE relation = 'b'::regclass") != "0"; }));
   StartCapture(Slow());
   ExpectBothEmptyAndStreaming();
+  ASSERT_OK(StopCapture());
+}
+
+// Two readers take a table each: a, b are locked by three sessions at once
+// (the snapshot's own and two readers), not read one after the other.
+TEST_F(SnapshotLocksTest, TwoReadersReadTwoTablesAtOnce) {
+  CaptureConfig c = Slow();
+  c.snapshot_readers = 2;
+  StartCapture(c);
+  EXPECT_TRUE(WaitFor([&] { return LockHolders() == "3"; })) << LockHolders();
+  ExpectConverges("a", 500);
+  ExpectConverges("b", 500);
+  EXPECT_TRUE(WaitFor([&] { return capture_->stats().streaming.load(); }));
+  EXPECT_EQ(capture_->stats().snapshot_rows.load(), 1000);
+  ASSERT_OK(StopCapture());
+}
+
+// The readers start (paused here) after c changed; they still read c as it
+// was at the slot's consistent point, and the later changes arrive as stream
+// events.
+TEST_F(SnapshotLocksTest, EveryReaderReadsTheSameSnapshot) {
+  pg_.Exec("CREATE TABLE c (id int PRIMARY KEY, v text); INSERT INTO c SELECT g, 'old' FROM generate_series(1, 500) g");
+  log::fault::Pause("capture.snapshot_readers_start");
+  StartCapture(Config());
+  ASSERT_TRUE(WaitFor([&] { return log::fault::Waiting("capture.snapshot_readers_start") == 1; }));
+  pg_.Exec("INSERT INTO c VALUES (501, 'new'); UPDATE c SET v = 'new' WHERE id = 1");
+  log::fault::Resume("capture.snapshot_readers_start");
+  ExpectConverges("c", 501);
+  EXPECT_TRUE(WaitFor([&] { return capture_->stats().streaming.load(); }));
+  EXPECT_EQ(capture_->stats().snapshot_rows.load(), 1500);
+  const auto snapshot = SnapshotRows("c");
+  EXPECT_EQ(snapshot.size(), 500u);
+  EXPECT_EQ(snapshot.count(501), 0u);
+  EXPECT_EQ(snapshot.at(1), "old");
+  ASSERT_OK(StopCapture());
+}
+
+// c's TRUNCATE queues behind the snapshot's lock before the reader gets to c.
+// A reader that waited for its lock would wait for the TRUNCATE, which waits
+// for the snapshot, which waits for the reader; instead c is read on the
+// snapshot's own connection, and the TRUNCATE follows the snapshot.
+TEST_F(SnapshotLocksTest, ATableWithAQueuedLockIsReadOnTheSnapshotsConnection) {
+  pg_.Exec("CREATE TABLE c (id int PRIMARY KEY, v text); INSERT INTO c SELECT g, 'old' FROM generate_series(1, 500) g");
+  CaptureConfig cfg = Slow();
+  cfg.snapshot_readers = 1;
+  StartCapture(cfg);
+  ASSERT_TRUE(WaitFor([&] { return capture_->stats().snapshot_rows.load() >= 100; }));
+  RunOnSource("TRUNCATE c");
+  ASSERT_TRUE(WaitFor([&] {
+    return pg_.Value("SELECT count(*) FROM pg_locks WHERE relation = 'c'::regclass AND NOT granted") != "0";
+  }));
+  EXPECT_TRUE(WaitFor([&] { return capture_->stats().snapshot_rows.load() == 1500; }))
+      << capture_->stats().snapshot_rows.load();
+  source_.join();
+  EXPECT_EQ(source_error_, "");
+  ExpectConverges("c", 0);
+  ExpectConverges("a", 500);
+  EXPECT_FALSE(done_) << result_.ToString();
+  EXPECT_EQ(SnapshotRows("c").size(), 500u);
   ASSERT_OK(StopCapture());
 }
 

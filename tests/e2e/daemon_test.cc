@@ -251,6 +251,13 @@ TEST_F(BadConfig, BadSnapshotMode) {
   ExpectOneLine(r, 1, path() + ":4: source.snapshot must be initial, never, initial_only or when_needed");
 }
 
+TEST_F(BadConfig, SnapshotReadersOutOfRange) {
+  auto many = Run(head() + Source("snapshot_readers = 65\n"));
+  ExpectOneLine(many, 1, path() + ":4: source.snapshot_readers must be <= 64");
+  auto negative = Run(head() + Source("snapshot_readers = -1\n"));
+  ExpectOneLine(negative, 1, path() + ":4: source.snapshot_readers must be >= 0");
+}
+
 TEST_F(BadConfig, PasswordInDsnIsRefusedAndNotPrinted) {
   auto r = Run(head() + "[source]\ndsn = \"host=/x dbname=x password=secret\"\n");
   ExpectOneLine(r, 1, path() + ":3: source.dsn must not contain a password");

@@ -2,7 +2,7 @@
 // paths are testable. Process-wide; safe from any thread.
 //
 // Code under test calls GHOSTLOG_FAULT("append.write") where a failure could
-// happen; a test arms a point with the Status it should return. Disarmed
+// happen; a test arms a point with the Status it should return, or pauses it. Disarmed
 // points cost one relaxed atomic load.
 #pragma once
 
@@ -16,6 +16,12 @@ namespace ghostlog::log::fault {
 // return `status` (times < 0: forever).
 void Arm(const std::string& point, Status status, int times = -1, int skip = 0);
 void DisarmAll();
+// Makes every hit of `point` wait until Resume(point) or DisarmAll(), so a
+// test can act at an exact moment between two steps of the code under test.
+void Pause(const std::string& point);
+void Resume(const std::string& point);
+// Hits waiting at a paused `point` now.
+int Waiting(const std::string& point);
 Status Hit(const char* point);
 
 }  // namespace ghostlog::log::fault
