@@ -87,10 +87,18 @@ SnapshotReaders::~SnapshotReaders() {
 
 void SnapshotReaders::Work(std::stop_token stop) {
   Status s = [&]() -> Status {
-    ASSIGN_OR_RAISE(PgConn sql, PgConn::Connect(dsn_));
-    RETURN_NOT_OK(sql.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").status());
-    RETURN_NOT_OK(sql.Exec("SET TRANSACTION SNAPSHOT " + sql.Quote(snapshot_id_)).status());
-    return ReadJobs(sql, stop);
+    auto sql = PgConn::Connect(dsn_);
+    if (sql.ok()) {
+      RETURN_NOT_OK(sql->Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").status());
+      RETURN_NOT_OK(sql->Exec("SET TRANSACTION SNAPSHOT " + sql->Quote(snapshot_id_)).status());
+      return ReadJobs(*sql, stop);
+    }
+    // A source at its connection limit (max_connections, the role's
+    // CONNECTION LIMIT) still gets its snapshot: the other readers, or the
+    // snapshot's own connection, take this reader's tables.
+    spdlog::warn("capture: a snapshot reader could not connect, its tables go to the others: {}",
+                 sql.status().message());
+    return Status::OK();
   }();
   std::lock_guard lock(mu_);
   if (!s.ok() && !stop.stop_requested() && error_.ok()) error_ = s.WithContext("snapshot reader");
@@ -141,6 +149,9 @@ Result<SnapshotReaders::Item> SnapshotReaders::Next(std::stop_token stop) {
   std::unique_lock lock(mu_);
   changed_.wait(lock, stop, [&] { return !items_.empty() || running_ == 0 || !error_.ok(); });
   if (!error_.ok()) return error_;
+  if (items_.empty() && running_ == 0 && next_job_ < jobs_.size()) {
+    return Item{Item::kDeferred, {}, next_job_++};  // no reader left to take it
+  }
   if (items_.empty()) return Item{};  // kFinished, or stopping
   Item item = std::move(items_.front());
   items_.pop_front();

@@ -12,7 +12,8 @@
 // is already queued behind the capture thread's lock, a waiting reader would
 // wait for it, and it for the capture thread, which waits for the reader - a
 // deadlock PostgreSQL cannot see. Such a table is handed back (kDeferred) and
-// read on the capture thread's connection, which holds the lock already.
+// read on the capture thread's connection, which holds the lock already; so
+// are the tables no reader is left to take (readers that could not connect).
 #pragma once
 
 #include <condition_variable>

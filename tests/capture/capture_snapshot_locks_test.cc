@@ -157,5 +157,25 @@ TEST_F(SnapshotLocksTest, ATableWithAQueuedLockIsReadOnTheSnapshotsConnection) {
   ASSERT_OK(StopCapture());
 }
 
+// capture's role may open two connections: the snapshot's and the
+// replication connection (walsenders count too). No reader gets one; the
+// tables are read on the snapshot's own connection instead.
+TEST_F(SnapshotLocksTest, ReadersRefusedByTheConnectionLimitLeaveTheirTablesToTheSnapshot) {
+  pg_.Exec("CREATE ROLE limited LOGIN REPLICATION CONNECTION LIMIT 2; GRANT SELECT ON a, b TO limited");
+  pg_.Exec("CREATE PUBLICATION ghostlog FOR TABLE a, b");
+  CaptureConfig c = Config();
+  c.dsn = pg_.dsn() + " user=limited";
+  c.snapshot_readers = 2;
+  StartCapture(c);
+  ExpectConverges("a", 500);
+  ExpectConverges("b", 500);
+  EXPECT_TRUE(WaitFor([&] { return capture_->stats().streaming.load(); }))
+      << (done_ ? result_.ToString() : std::string("running"));
+  EXPECT_EQ(capture_->stats().snapshot_rows.load(), 1000);
+  pg_.Exec("DELETE FROM b WHERE id > 100");
+  ExpectConverges("b", 100);
+  ASSERT_OK(StopCapture());
+}
+
 }  // namespace
 }  // namespace ghostlog::capture::testing
