@@ -81,7 +81,14 @@ Status Capture::Impl::LoadState() {
 }
 
 Status Capture::Impl::AddSchemaIfChanged(TableSchema t) {
+  const std::string name = t.qualified();
   auto record = schemas_.Register(std::move(t));
+  auto pending = pending_schemas_.find(name);
+  if (pending != pending_schemas_.end()) {
+    // Registered by the snapshot, not written yet (the table had no rows then).
+    if (!record) record = std::move(pending->second);
+    pending_schemas_.erase(pending);
+  }
   if (!record) return Status::OK();
   return writer_.Add(schemas_.schema_topic(), "", std::move(*record), cp_);
 }

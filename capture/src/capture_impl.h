@@ -72,7 +72,8 @@ class Capture::Impl {
   TxnWriter writer_;
   Checkpoint cp_;
   std::string db_name_;
-  // Schema records of snapshot tables, written with each table's first chunk.
+  // Schema records the snapshot registered and did not write yet: written
+  // before the table's first record (AddSchemaIfChanged).
   std::map<std::string, log::RecordIn> pending_schemas_;
 
   // Current transaction (streaming).

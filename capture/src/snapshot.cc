@@ -128,7 +128,8 @@ Result<std::vector<SnapshotJob>> Capture::Impl::SnapshotJobs(PgConn& sql, const 
     const auto& done = cp_.snapshot->tables_done;
     if (std::find(done.begin(), done.end(), name) != done.end()) continue;
     // Registered here, on the capture thread, so the readers encode events
-    // with the version the schema topic gets before the table's first chunk.
+    // with the version the schema topic gets before the table's first record
+    // (its first chunk, or the stream's first change of a table read empty).
     ASSIGN_OR_RAISE(TableSchema schema, CatalogSchema(sql, table));
     if (auto record = schemas_.Register(std::move(schema))) pending_schemas_[name] = std::move(*record);
     SnapshotJob job{*schemas_.FindByName(name), {}};
@@ -147,10 +148,7 @@ Status Capture::Impl::WriteSnapshotChunk(const TableSchema& t, SnapshotChunk chu
   writer_.Begin("snapshot:" + name + ":" + std::to_string(cp_.snapshot->rows), 0, cp_.snapshot->consistent_point,
                 log::NowMs(), "SNAPSHOT");
   RETURN_NOT_OK(EnsureTableTopic(t));
-  if (auto it = pending_schemas_.find(name); it != pending_schemas_.end()) {
-    RETURN_NOT_OK(writer_.Add(schemas_.schema_topic(), "", std::move(it->second), cp_));
-    pending_schemas_.erase(it);
-  }
+  RETURN_NOT_OK(AddSchemaIfChanged(t));  // the table's first chunk writes its schema
   for (auto& e : chunk.events) RETURN_NOT_OK(writer_.Add(t.topic, name, std::move(e), cp_));
   if (!chunk.last_key.empty()) {
     nlohmann::json key_json = nlohmann::json::array();

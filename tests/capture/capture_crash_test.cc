@@ -40,7 +40,8 @@ TEST(CaptureCrash, KillNineDuringSnapshotAndStreamingLosesAndDuplicatesNothing) 
   pg.Exec("INSERT INTO counters SELECT g, 0 FROM generate_series(0, 9) g");
   const std::string config = dir.sub("ghostlog.toml");
   std::ofstream(config) << "data_dir = \"" << dir.sub("data") << "\"\n[http]\nlisten = \"\"\n[source]\ndsn = \""
-                        << pg.dsn() << "\"\nsnapshot_chunk_rows = 200\nheartbeat_interval = \"200ms\"\n";
+                        << pg.dsn()
+                        << "\"\nsnapshot_chunk_rows = 200\nsnapshot_readers = 2\nheartbeat_interval = \"200ms\"\n";
   Daemon daemon(config, dir.sub("ghostlog.log"));
   std::mt19937 rng(20261125);
   auto kills = 0;

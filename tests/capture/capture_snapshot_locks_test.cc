@@ -118,7 +118,9 @@ TEST_F(SnapshotLocksTest, TwoReadersReadTwoTablesAtOnce) {
 TEST_F(SnapshotLocksTest, EveryReaderReadsTheSameSnapshot) {
   pg_.Exec("CREATE TABLE c (id int PRIMARY KEY, v text); INSERT INTO c SELECT g, 'old' FROM generate_series(1, 500) g");
   log::fault::Pause("capture.snapshot_readers_start");
-  StartCapture(Config());
+  CaptureConfig c = Config();
+  c.snapshot_readers = 2;
+  StartCapture(c);
   ASSERT_TRUE(WaitFor([&] { return log::fault::Waiting("capture.snapshot_readers_start") == 1; }));
   pg_.Exec("INSERT INTO c VALUES (501, 'new'); UPDATE c SET v = 'new' WHERE id = 1");
   log::fault::Resume("capture.snapshot_readers_start");
@@ -174,6 +176,31 @@ TEST_F(SnapshotLocksTest, ReadersRefusedByTheConnectionLimitLeaveTheirTablesToTh
   EXPECT_EQ(capture_->stats().snapshot_rows.load(), 1000);
   pg_.Exec("DELETE FROM b WHERE id > 100");
   ExpectConverges("b", 100);
+  ASSERT_OK(StopCapture());
+}
+
+// A table read empty by the snapshot gets its schema record with the stream's
+// first change of it: every record's schema version is in the schema topic.
+TEST_F(SnapshotLocksTest, ATableReadEmptyHasItsSchemaBeforeItsFirstRecord) {
+  pg_.Exec("CREATE TABLE e (id int PRIMARY KEY, v text)");
+  StartCapture(Config());
+  ExpectConverges("a", 500);
+  ASSERT_TRUE(WaitFor([&] { return capture_->stats().streaming.load(); }));
+  pg_.Exec("INSERT INTO e VALUES (1, 'x')");
+  ExpectConverges("e", 1);
+  const auto records = ReadTopic(*log_, "v2.public.e");
+  ASSERT_EQ(records.size(), 1u);
+  std::string version;
+  for (const auto& h : records[0].headers) {
+    if (h.key == "ghostlog.schema_version") version = h.value;
+  }
+  std::vector<std::string> versions;
+  for (const auto& r : ReadTopic(*log_, "v2.schema")) {
+    json j = json::parse(r.value.value_or("{}"));
+    if (j.value("table", "") == "e") versions.push_back(std::to_string(j["version"].get<int64_t>()));
+  }
+  EXPECT_NE(version, "");
+  EXPECT_EQ(versions, std::vector<std::string>{version});
   ASSERT_OK(StopCapture());
 }
 

@@ -421,6 +421,7 @@ class Bench {
     f << "[log]\nfsync = \"always\"\n";
     f << "[http]\nlisten = \"" << (opts_.http ? "127.0.0.1:" + std::to_string(port_) : "") << "\"\n";
     f << "[source]\ndsn = \"" << source.dsn() << "\"\nheartbeat_interval = \"200ms\"\nsnapshot_chunk_rows = 250\n"
+      << "snapshot_readers = 2\n"  // the daemon's default is 0; the kill tests cover the readers
       << opts_.source_extra << "\n";
     if (opts_.sink) f << "[sink]\ndsn = \"" << target.dsn() << "\"\nmax_batch_delay = \"20ms\"\n" << opts_.sink_extra << "\n";
   }

@@ -50,7 +50,7 @@ struct CaptureConfig {
   int64_t snapshot_max_rows_per_second = 0;  // 0: unthrottled
   // Connections reading tables at once during the snapshot, besides the one
   // holding it; 0 reads every table on that one.
-  int64_t snapshot_readers = 2;
+  int64_t snapshot_readers = 0;
   // A transaction whose events exceed this many bytes is written in chunks
   // (bounded memory) instead of one atomic write.
   int64_t max_transaction_buffer_bytes = 8 << 20;
