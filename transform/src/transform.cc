@@ -191,7 +191,9 @@ class Transform::Impl {
         // chunks of it were, those wrote the transactions before it.
         deps_.ClearOverlay();
         if (p.chunks > 0) {
-          RETURN_NOT_OK(Undo(std::to_string(p.txn_offset), p.txn_offset));
+          // The mapping's error is the one to fix; a failed undo is done again at the next start.
+          RETURN_NOT_OK(Undo(std::to_string(p.txn_offset), p.txn_offset)
+                            .WithContext(failed.message() + "; then undoing the chunks already written failed"));
         } else {
           Pending done;
           done.next_in = from;

@@ -49,7 +49,8 @@ struct CaptureConfig {
   int64_t snapshot_chunk_rows = 10000;
   int64_t snapshot_max_rows_per_second = 0;  // 0: unthrottled
   // Connections reading tables at once during the snapshot, besides the one
-  // holding it; 0 reads every table on that one.
+  // holding it; 0 reads every table on that one (on 2 cores the changelog
+  // write is the bound, and waiting chunks cost memory: docs/capture.md).
   int64_t snapshot_readers = 0;
   // A transaction whose events exceed this many bytes is written in chunks
   // (bounded memory) instead of one atomic write.
