@@ -33,8 +33,9 @@ void PrintStatusText(nlohmann::json& st, bool alive, long pid) {
     } else if (name == "capture") {
       std::cout << (s["streaming"].get<bool>() ? ", streaming" : ", not streaming") << ", " << s["transactions"]
                 << " transactions, " << s["events"] << " events, snapshot " << s["snapshot_rows"] << "/"
-                << s["snapshot_rows_estimated"] << " rows, confirmed LSN " << Lsn(s["confirmed_lsn"].get<uint64_t>())
-                << ", received LSN " << Lsn(s["received_lsn"].get<uint64_t>());
+                << s["snapshot_rows_estimated"] << " rows (" << s.value("snapshot_rows_per_second", int64_t{0})
+                << " rows/s), confirmed LSN " << Lsn(s["confirmed_lsn"].get<uint64_t>()) << ", received LSN "
+                << Lsn(s["received_lsn"].get<uint64_t>());
     } else if (name == "transform") {
       std::cout << ", " << s["transactions"] << " transactions, " << s["events_in"] << " events in, " << s["events_out"]
                 << " out, offset " << s["committed_offset"] << " of " << s["end_offset"] << " (lag "

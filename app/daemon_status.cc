@@ -63,6 +63,7 @@ nlohmann::json StatusJson(const DaemonConfig& c, const capture::Capture* cap, co
                               {"events", s.events.load()},
                               {"snapshot_rows", s.snapshot_rows.load()},
                               {"snapshot_rows_estimated", s.snapshot_rows_estimated.load()},
+                              {"snapshot_rows_per_second", s.snapshot_rows_per_second.load()},
                               {"confirmed_lsn", s.confirmed_lsn.load()},
                               {"received_lsn", s.received_lsn.load()},
                               {"last_commit_ts_ms", s.last_commit_ts_ms.load()}};
@@ -132,6 +133,8 @@ std::string Metrics(const nlohmann::json& st) {
     gauge("ghostlog_capture_snapshot_rows", "Rows read by the snapshot.", c["snapshot_rows"].get<double>());
     gauge("ghostlog_capture_snapshot_rows_estimated", "Estimated rows to snapshot.",
           c["snapshot_rows_estimated"].get<double>());
+    gauge("ghostlog_capture_snapshot_rows_per_second", "Snapshot rows per second since it began or resumed.",
+          c.value("snapshot_rows_per_second", 0.0));
     gauge("ghostlog_capture_confirmed_lsn", "LSN confirmed to the source (durable in the changelog).",
           c["confirmed_lsn"].get<double>());
     gauge("ghostlog_capture_received_lsn", "Highest LSN received from the source.", c["received_lsn"].get<double>());

@@ -75,8 +75,19 @@ Status Capture::Impl::RunSnapshot(PgConn& sql, const std::optional<std::string>&
   const ReadOptions opt{cfg_.snapshot_chunk_rows, cfg_.topic_prefix, db_name_, cp_.snapshot->consistent_point};
   const auto started = std::chrono::steady_clock::now();
   const int64_t rows_before = cp_.snapshot->rows;
+  auto last_progress = started;
   auto write = [&](SnapshotChunk c) -> Status {
     RETURN_NOT_OK(WriteSnapshotChunk(jobs[c.job].schema, std::move(c)));
+    const auto now = std::chrono::steady_clock::now();
+    const double seconds = std::chrono::duration<double>(now - started).count();
+    const int64_t rate = seconds > 0 ? static_cast<int64_t>((cp_.snapshot->rows - rows_before) / seconds) : 0;
+    stats_.snapshot_rows_per_second = rate;
+    if (now - last_progress >= std::chrono::seconds(10)) {
+      last_progress = now;
+      const int64_t left = std::max<int64_t>(estimate - cp_.snapshot->rows, 0);
+      spdlog::info("capture: snapshot at {} of about {} rows, {} rows/s, about {} s left", cp_.snapshot->rows, estimate,
+                   rate, rate > 0 ? left / rate : 0);
+    }
     if (cfg_.snapshot_max_rows_per_second > 0) {
       // Throttle: never run ahead of the configured rate (the readers wait
       // for the writer, so this holds them back too).

@@ -109,6 +109,9 @@ TEST_F(SnapshotLocksTest, TwoReadersReadTwoTablesAtOnce) {
   ExpectConverges("b", 500);
   EXPECT_TRUE(WaitFor([&] { return capture_->stats().streaming.load(); }));
   EXPECT_EQ(capture_->stats().snapshot_rows.load(), 1000);
+  // Throttled to 500 rows/s: the rate it reports is about that.
+  EXPECT_GT(capture_->stats().snapshot_rows_per_second.load(), 250);
+  EXPECT_LE(capture_->stats().snapshot_rows_per_second.load(), 600);
   ASSERT_OK(StopCapture());
 }
 

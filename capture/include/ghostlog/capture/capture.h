@@ -65,6 +65,7 @@ struct CaptureStats {
   std::atomic<int64_t> events{0};
   std::atomic<int64_t> snapshot_rows{0};
   std::atomic<int64_t> snapshot_rows_estimated{0};
+  std::atomic<int64_t> snapshot_rows_per_second{0};  // since this run's snapshot began
   std::atomic<uint64_t> confirmed_lsn{0};
   std::atomic<uint64_t> received_lsn{0};
   std::atomic<int64_t> last_commit_ts_ms{0};
