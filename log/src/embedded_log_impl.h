@@ -157,6 +157,7 @@ class EmbeddedLogImpl final : public EmbeddedLog {
   Status OpenDb();
   Status InitOrCheckFormat();
   Status LoadMetadata();  // replaces topics_/parts_ from the meta CF
+  Status CapToReadableRecords(std::map<PartKey, PartitionState>* parts);  // reader mode
   void StartThreads();
   void StopThreads();
 

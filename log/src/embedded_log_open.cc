@@ -222,6 +222,7 @@ Status EmbeddedLogImpl::LoadMetadata() {
     }
   }
   RETURN_NOT_OK(FromRocks(it->status(), "loading topic metadata"));
+  if (!writer()) RETURN_NOT_OK(CapToReadableRecords(&parts));
   for (const auto& [name, t] : topics) {
     for (PartitionId p = 0; p < t.partitions; ++p) {
       if (!parts.count({t.id, p})) {
@@ -234,6 +235,27 @@ Status EmbeddedLogImpl::LoadMetadata() {
   parts_ = std::move(parts);
   next_topic_id_ = next_id;
   return Status::OK();
+}
+
+// A reader's catch-up with the writer is not atomic across column families:
+// the partition state can name records that the records column family does
+// not show yet (seen when the writer process closed, i.e. flushed, while a
+// reader caught up). A reader that trusted it would take the offsets it
+// cannot read for compaction gaps and skip them for good. So a reader's end
+// offset is its last readable record plus one; a later refresh moves it on.
+// (Records that compaction removed from a topic's very end then count as
+// not there yet: a reader waits at them instead of stepping over them.)
+Status EmbeddedLogImpl::CapToReadableRecords(std::map<PartKey, PartitionState>* parts) {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), records_cf()));
+  for (auto& [part, state] : *parts) {
+    if (state.next_offset <= state.log_start) continue;
+    const std::string prefix = keys::PartitionPrefix(part.first, part.second);
+    it->SeekForPrev(keys::RecordKey(part.first, part.second, state.next_offset - 1));
+    const bool found = it->Valid() && it->key().starts_with(prefix);
+    const Offset readable_end = found ? keys::RecordKeyOffset(it->key().ToStringView()) + 1 : state.log_start;
+    state.next_offset = std::min(state.next_offset, readable_end);
+  }
+  return FromRocks(it->status(), "finding the last readable records");
 }
 
 Status EmbeddedLogImpl::Refresh() {
