@@ -4,7 +4,10 @@
 // second writer fails with Busy("data dir ... is locked by PID n"). Any number
 // of processes may read concurrently (kReader): they open a RocksDB secondary
 // instance, see what the writer has made durable, and catch up when they
-// Refresh() or wait in WaitForData().
+// Refresh() or wait in WaitForData(). A reader's end offset is its last
+// readable record plus one, never the writer's end as its partition state
+// says (the catch-up is not atomic across column families), so an offset it
+// cannot read yet is never taken for a compaction gap.
 //
 // Durability contract (kWriter):
 //   FsyncPolicy::kAlways   - Append() returns after the batch is fsync'd.
