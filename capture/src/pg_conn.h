@@ -23,9 +23,15 @@ struct PGresultDeleter {
 using PgResult = std::unique_ptr<PGresult, PGresultDeleter>;
 
 // Session settings every capture connection uses, so that text output of
-// values is unambiguous (see pg_types.h).
+// values is unambiguous (see pg_types.h). And no timeouts, as pg_dump sets
+// on its connections: a source's role or database often has them against
+// runaway sessions, but the snapshot's LOCK may wait for a table someone
+// holds (lock_timeout failed capture for good), its transaction idles while
+// readers work (idle_in_transaction_session_timeout), and slot creation
+// waits for running transactions (statement_timeout).
 inline constexpr const char* kSessionOptions =
     "-c DateStyle=ISO -c TimeZone=UTC -c IntervalStyle=iso_8601 -c extra_float_digits=3 -c bytea_output=hex "
+    "-c statement_timeout=0 -c lock_timeout=0 -c idle_in_transaction_session_timeout=0 "
     "-c application_name=ghostlog";
 
 // "host=x password=secret" -> "host=x password=***" (also for URIs).

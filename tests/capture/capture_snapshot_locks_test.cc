@@ -19,7 +19,8 @@ class SnapshotLocksTest : public CaptureTest {
     pg_.Exec("INSERT INTO a SELECT generate_series(1, 500); INSERT INTO b SELECT generate_series(1, 500)");
   }
   void TearDown() override {
-    log::fault::DisarmAll();  // a paused point would hold the capture thread
+    log::fault::DisarmAll();                 // a paused point would hold the capture thread
+    if (source_.joinable()) source_.join();  // a failed ASSERT returns before the test joins it
     CaptureTest::TearDown();
   }
   CaptureConfig Slow() {
@@ -179,6 +180,47 @@ TEST_F(SnapshotLocksTest, ReadersRefusedByTheConnectionLimitLeaveTheirTablesToTh
   EXPECT_EQ(capture_->stats().snapshot_rows.load(), 1000);
   pg_.Exec("DELETE FROM b WHERE id > 100");
   ExpectConverges("b", 100);
+  ASSERT_OK(StopCapture());
+}
+
+// A source whose role has timeouts against runaway sessions, as production
+// servers often do. The snapshot's LOCK waits longer than lock_timeout for a
+// table someone holds, and its connection then idles in its transaction
+// (here while the readers are held back) longer than
+// idle_in_transaction_session_timeout: neither may cut the snapshot short.
+TEST_F(SnapshotLocksTest, TheRolesTimeoutsDoNotCutTheSnapshot) {
+  pg_.Exec("CREATE ROLE timed LOGIN REPLICATION; GRANT SELECT ON a, b TO timed");
+  for (const char* setting : {"lock_timeout", "idle_in_transaction_session_timeout", "statement_timeout"})
+    pg_.Exec(std::string("ALTER ROLE timed SET ") + setting + " = '200ms'");
+  pg_.Exec("CREATE PUBLICATION ghostlog FOR TABLE a, b");
+  RunOnSource("BEGIN; LOCK TABLE b IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(1); COMMIT");
+  ASSERT_TRUE(WaitFor([&] {
+    return pg_.Value(
+               "SELECT count(*) FROM pg_locks WHERE relation = 'b'::regclass AND mode = 'AccessExclusiveLock' "
+               "AND granted") == "1";
+  }));
+  log::fault::Pause("capture.snapshot_readers_start");
+  CaptureConfig c = Config();
+  c.dsn = pg_.dsn() + " user=timed";
+  c.snapshot_readers = 1;
+  StartCapture(c);
+  ASSERT_TRUE(WaitFor([&] { return log::fault::Waiting("capture.snapshot_readers_start") == 1; }))
+      << (done_ ? result_.ToString() : std::string("running"));
+  const std::string idle_sessions =
+      "SELECT count(*) FROM pg_stat_activity WHERE usename = 'timed' AND state = 'idle in transaction'";
+  const std::string idle = pg_.Value(idle_sessions);  // the snapshot's, and the slot's exporting walsender
+  EXPECT_NE(idle, "0");
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  EXPECT_EQ(pg_.Value(idle_sessions), idle);
+  log::fault::Resume("capture.snapshot_readers_start");
+  source_.join();
+  EXPECT_EQ(source_error_, "");
+  ExpectConverges("a", 500);
+  ExpectConverges("b", 500);
+  EXPECT_TRUE(WaitFor([&] { return capture_->stats().streaming.load(); }))
+      << (done_ ? result_.ToString() : std::string("running"));
+  EXPECT_EQ(capture_->stats().snapshot_rows.load(), 1000);
+  EXPECT_FALSE(done_) << result_.ToString();
   ASSERT_OK(StopCapture());
 }
 
