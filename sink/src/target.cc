@@ -38,9 +38,15 @@ std::string Redact(const std::string& dsn) {
 }  // namespace
 
 Result<TargetConn> TargetConn::Connect(const std::string& dsn) {
+  // No timeouts for this session (startup options win over the role's and
+  // the database's): a statement_timeout shorter than one batch's apply had
+  // the sink cancel and retry the same batch forever, and a lock_timeout
+  // made a dashboard's lock on a target table refuse the batch.
   const char* keys[] = {"dbname", "options", "connect_timeout", "application_name", nullptr};
-  const char* values[] = {dsn.c_str(), "-c DateStyle=ISO -c TimeZone=UTC -c IntervalStyle=iso_8601", "10",
-                          "ghostlog-sink", nullptr};
+  const char* values[] = {dsn.c_str(),
+                          "-c DateStyle=ISO -c TimeZone=UTC -c IntervalStyle=iso_8601 -c statement_timeout=0 "
+                          "-c lock_timeout=0 -c idle_in_transaction_session_timeout=0",
+                          "10", "ghostlog-sink", nullptr};
   PGconn* c = PQconnectdbParams(keys, values, 1);
   TargetConn conn(c);
   // Server NOTICEs go to the log at debug level, not raw to stderr.

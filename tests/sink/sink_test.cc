@@ -114,6 +114,35 @@ TEST_F(SinkTest, AppliesCollapsesAndStoresItsOffsetWithTheData) {
   EXPECT_EQ(sink_->stats().transactions.load(), 1);  // resumed after the two applied before
 }
 
+// A reporting database whose role has timeouts against runaway sessions. A
+// dashboard's lock on a target table outlasts lock_timeout: the batch waits
+// for it instead of being refused (and the sink stopped, or the row
+// dead-lettered). Every apply outlasts statement_timeout (a slow trigger):
+// it is not cancelled and retried forever.
+TEST_F(SinkTest, TheRolesTimeoutsNeitherFailNorRepeatABatch) {
+  pg_.Exec("CREATE ROLE timed LOGIN SUPERUSER");
+  for (const char* setting : {"lock_timeout", "statement_timeout", "idle_in_transaction_session_timeout"})
+    pg_.Exec(std::string("ALTER ROLE timed SET ") + setting + " = '200ms'");
+  pg_.Exec(
+      "CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.3); RETURN NEW; END $$; "
+      "CREATE TRIGGER slow BEFORE INSERT ON items FOR EACH ROW EXECUTE FUNCTION slow()");
+  std::thread dashboard(
+      [&] { pg_.Exec("BEGIN; LOCK TABLE items IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(1); COMMIT"); });
+  ASSERT_TRUE(WaitFor([&] {
+    return pg_.Value("SELECT count(*) FROM pg_locks WHERE relation = 'items'::regclass AND granted") == "1";
+  }));
+  Txn({Upsert(1, {{"id", 1}, {"name", "a"}, {"qty", 1}})});
+  SinkConfig c = Config();
+  c.dsn = pg_.dsn() + " user=timed";
+  Start(c);
+  EXPECT_TRUE(WaitFor([&] { return Rows() == "1\ta\t1;" || done_.load(); })) << Rows();
+  EXPECT_EQ(Rows(), "1\ta\t1;");
+  dashboard.join();
+  EXPECT_FALSE(done_.load()) << result_.ToString();
+  Stop();
+  EXPECT_TRUE(result_.ok()) << result_.ToString();
+}
+
 TEST_F(SinkTest, AMissingColumnStopsTheSinkNamingTopicOffsetTableAndColumn) {
   Txn({Upsert(1, {{"id", 1}, {"name", "a"}, {"qty", 1}})});
   Txn({Upsert(2, {{"id", 2}, {"name", "b"}, {"colour", "red"}})});
