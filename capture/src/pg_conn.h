@@ -27,8 +27,8 @@ using PgResult = std::unique_ptr<PGresult, PGresultDeleter>;
 // on its connections: a source's role or database often has them against
 // runaway sessions, but the snapshot's LOCK may wait for a table someone
 // holds (lock_timeout failed capture for good), its transaction idles while
-// readers work (idle_in_transaction_session_timeout), and slot creation
-// waits for running transactions (statement_timeout).
+// readers work (idle_in_transaction_session_timeout), and a chunk read that
+// outlasts statement_timeout would be cancelled and retried without end.
 inline constexpr const char* kSessionOptions =
     "-c DateStyle=ISO -c TimeZone=UTC -c IntervalStyle=iso_8601 -c extra_float_digits=3 -c bytea_output=hex "
     "-c statement_timeout=0 -c lock_timeout=0 -c idle_in_transaction_session_timeout=0 "
