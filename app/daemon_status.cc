@@ -45,6 +45,13 @@ nlohmann::json StatusJson(const DaemonConfig& c, const capture::Capture* cap, co
     }
     return {"not configured", ""};
   };
+  // A running stage that retries after an error shows that error.
+  auto with_retry = [](std::pair<std::string, std::string> state, const RetryError& retrying) {
+    if (state.first == "running" && state.second.empty()) {
+      if (std::string e = retrying.Get(); !e.empty()) state.second = "retrying after: " + e;
+    }
+    return state;
+  };
   // A consumer stage's place in the transaction topic it follows.
   auto position = [&](nlohmann::json* stage, const std::string& topic, int64_t committed) {
     int64_t end = 0;
@@ -55,7 +62,7 @@ nlohmann::json StatusJson(const DaemonConfig& c, const capture::Capture* cap, co
   };
   if (cap != nullptr) {
     const auto& s = cap->stats();
-    auto [st, err] = state("capture");
+    auto [st, err] = with_retry(state("capture"), s.retrying);
     j["stages"]["capture"] = {{"state", st},
                               {"last_error", err},
                               {"streaming", s.streaming.load()},
@@ -83,7 +90,7 @@ nlohmann::json StatusJson(const DaemonConfig& c, const capture::Capture* cap, co
   }
   if (snk != nullptr) {
     const auto& s = snk->stats();
-    auto [st, err] = state("sink");
+    auto [st, err] = with_retry(state("sink"), s.retrying);
     j["stages"]["sink"] = {{"state", st},
                            {"last_error", err},
                            {"connected", s.connected.load()},

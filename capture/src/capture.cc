@@ -220,6 +220,7 @@ Status Capture::Impl::Run(std::stop_token stop) {
     if (s.ok()) continue;
     if (!s.IsUnavailable()) return s;
     spdlog::warn("capture: {}; retrying in {} ms", s.message(), backoff.count());
+    stats_.retrying.Set(s.message());
     // Whatever was half-received belongs to a transaction the server sends again.
     writer_.Discard();
     in_txn_ = false;

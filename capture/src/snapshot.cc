@@ -170,6 +170,7 @@ Status Capture::Impl::WriteSnapshotChunk(const TableSchema& t, SnapshotChunk chu
   RETURN_NOT_OK(writer_.Commit(cp_));
   stats_.snapshot_rows = cp_.snapshot->rows;
   stats_.events += n;
+  stats_.retrying.Clear();
   return Status::OK();
 }
 

@@ -35,6 +35,7 @@ Status Capture::Impl::Stream(PgConn& repl, pgoutput::Lsn start, std::stop_token 
   RETURN_NOT_OK(repl.Exec(cmd).status());
   spdlog::info("capture: streaming from slot {} at {}", cfg_.slot, pgoutput::FormatLsn(start));
   stats_.streaming = true;
+  stats_.retrying.Clear();
   received_ = start;
   stats_.confirmed_lsn = writer_.durable_lsn();
   last_commit_ = std::chrono::steady_clock::now();

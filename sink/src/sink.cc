@@ -49,6 +49,7 @@ class Sink::Impl {
       if (!s.IsUnavailable()) return s;
       if (was_connected) backoff = std::chrono::milliseconds(500);
       spdlog::warn("sink {}: {}; retrying in {} ms", cfg_.name, s.message(), backoff.count());
+      stats_.retrying.Set(s.message());
       SleepUntilStopped(stop, backoff);
       backoff = std::min(backoff * 2, std::chrono::milliseconds(30000));
     }
@@ -690,6 +691,7 @@ class Sink::Impl {
     if (stop.stop_requested()) return Status::OK();
     ASSIGN_OR_RAISE(TargetConn conn, TargetConn::Connect(cfg_.dsn));
     stats_.connected = true;
+    stats_.retrying.Clear();
     tables_.clear();
     RETURN_NOT_OK(EnsureOffsetsTable(conn));
     ASSIGN_OR_RAISE(log::Offset pos, CommittedOffset(conn));

@@ -64,6 +64,9 @@ TEST_F(CaptureTest, SurvivesPostgresRestartMidStream) {
   pg_.Restart();
   pg_.Exec("INSERT INTO t SELECT g, 1 FROM generate_series(101, 200) g");
   pg_.Kill();  // a crash, not a clean shutdown
+  // While the source is down, what capture retries after is there for status.
+  ASSERT_TRUE(WaitFor([&] { return !capture_->stats().retrying.Get().empty(); }, std::chrono::seconds(30)));
+  EXPECT_NE(capture_->stats().retrying.Get().find("PostgreSQL"), std::string::npos) << capture_->stats().retrying.Get();
   pg_.Start();
   pg_.Exec("UPDATE t SET v = 2 WHERE id % 10 = 0");
   ASSERT_TRUE(WaitFor([&] { return ReadTopic(*log_, "v2.public.t").size() == 220; }, std::chrono::seconds(60)));
@@ -72,6 +75,8 @@ TEST_F(CaptureTest, SurvivesPostgresRestartMidStream) {
   auto rows = FoldTable(*log_, "v2.public.t");
   EXPECT_EQ(rows.size(), 200u);
   EXPECT_EQ(rows[R"({"id":150})"]["v"], 2);
+  EXPECT_TRUE(WaitFor([&] { return capture_->stats().streaming.load() && capture_->stats().retrying.Get().empty(); }))
+      << capture_->stats().retrying.Get();
   ASSERT_OK(StopCapture());
 }
 

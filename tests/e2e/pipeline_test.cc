@@ -232,6 +232,7 @@ TEST(Pipeline, TargetDownThirtySecondsThenCatchesUp) {
   StopCluster(b.target);
   const auto down_at = Clock::now();
   bool saw_disconnected = false;
+  std::string retry_error;  // what status last said the sink retries after
   std::vector<int64_t> lags;
   int health_checks = 0;
   std::string last_status;
@@ -246,11 +247,16 @@ TEST(Pipeline, TargetDownThirtySecondsThenCatchesUp) {
       if (!s["connected"].get<bool>()) {
         saw_disconnected = true;
         lags.push_back(s["lag_transactions"].get<int64_t>());
+        if (s["last_error"] != "") retry_error = s["last_error"].get<std::string>();  // the latest
       }
     }
     std::this_thread::sleep_for(500ms);
   }
   EXPECT_TRUE(saw_disconnected) << "status never showed the sink disconnected: " << last_status;
+  // The reason is in the status, not only in the log.
+  EXPECT_NE(retry_error.find("retrying after: cannot connect to the target"), std::string::npos) << last_status;
+  auto human = RunGhostlog(b.dir().path(), {"status", "--config", b.config_path()});
+  EXPECT_NE(human.out.find("last error: retrying after: cannot connect to the target"), std::string::npos) << human.out;
   ASSERT_GE(lags.size(), 2u);
   EXPECT_GT(lags.back(), lags.front()) << "lag did not grow while the target was down";
   EXPECT_TRUE(std::is_sorted(lags.begin(), lags.end()));
@@ -266,7 +272,7 @@ TEST(Pipeline, TargetDownThirtySecondsThenCatchesUp) {
   EXPECT_TRUE(WaitFor(
       [&] {
         st = b.CurrentStatus();
-        return st && (*st)["stages"]["sink"]["connected"].get<bool>();
+        return st && (*st)["stages"]["sink"]["connected"].get<bool>() && (*st)["stages"]["sink"]["last_error"] == "";
       },
       5s, 100ms))
       << (st ? st->dump() : "no status");

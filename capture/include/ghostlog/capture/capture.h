@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "ghostlog/log/changelog.h"
+#include "ghostlog/log/retry_error.h"
 
 namespace ghostlog::capture {
 
@@ -70,6 +71,9 @@ struct CaptureStats {
   std::atomic<uint64_t> received_lsn{0};
   std::atomic<int64_t> last_commit_ts_ms{0};
   std::atomic<bool> streaming{false};
+  // What capture is retrying after (the source down, a rolled-back
+  // snapshot); cleared once it streams or writes a snapshot chunk again.
+  RetryError retrying;
 };
 
 class Capture {

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "ghostlog/log/changelog.h"
+#include "ghostlog/log/retry_error.h"
 
 namespace ghostlog::sink {
 
@@ -70,6 +71,9 @@ struct SinkStats {
   std::atomic<int64_t> committed_offset{0};  // next offset in the transaction topic
   std::atomic<int64_t> last_source_ts_ms{0};
   std::atomic<bool> connected{false};
+  // What the sink is retrying after (the target down, a lost session);
+  // cleared once it connects again.
+  RetryError retrying;
 };
 
 class Sink {
