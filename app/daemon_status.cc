@@ -7,6 +7,16 @@
 
 namespace ghostlog::cli {
 
+namespace {
+// How a running stage's last_error starts while it retries after an error.
+constexpr std::string_view kRetryingAfter = "retrying after: ";
+
+// A stage's status entry says it runs but retries after an error.
+double Retrying(const nlohmann::json& stage) {
+  return stage["state"] == "running" && stage["last_error"].get<std::string>().starts_with(kRetryingAfter) ? 1 : 0;
+}
+}  // namespace
+
 int64_t RssBytes() {
   std::ifstream in("/proc/self/statm");
   long pages = 0, rss = 0;
@@ -48,7 +58,7 @@ nlohmann::json StatusJson(const DaemonConfig& c, const capture::Capture* cap, co
   // A running stage that retries after an error shows that error.
   auto with_retry = [](std::pair<std::string, std::string> state, const RetryError& retrying) {
     if (state.first == "running" && state.second.empty()) {
-      if (std::string e = retrying.Get(); !e.empty()) state.second = "retrying after: " + e;
+      if (std::string e = retrying.Get(); !e.empty()) state.second = std::string(kRetryingAfter) + e;
     }
     return state;
   };
@@ -146,6 +156,7 @@ std::string Metrics(const nlohmann::json& st) {
           c["confirmed_lsn"].get<double>());
     gauge("ghostlog_capture_received_lsn", "Highest LSN received from the source.", c["received_lsn"].get<double>());
     gauge("ghostlog_capture_streaming", "1 while streaming from the slot.", c["streaming"].get<bool>() ? 1 : 0);
+    gauge("ghostlog_capture_retrying", "1 while capture retries after an error (status shows it).", Retrying(c));
   }
   if (st["stages"].contains("transform")) {
     const auto& t = st["stages"]["transform"];
@@ -179,6 +190,8 @@ std::string Metrics(const nlohmann::json& st) {
     gauge("ghostlog_sink_last_batch_ms", "Duration of the last target transaction.", s["last_batch_ms"].get<double>());
     gauge("ghostlog_sink_last_batch_events", "Events in the last target transaction.",
           s["last_batch_events"].get<double>());
+    gauge("ghostlog_sink_connected", "1 while connected to the target.", s["connected"].get<bool>() ? 1 : 0);
+    gauge("ghostlog_sink_retrying", "1 while the sink retries after an error (status shows it).", Retrying(s));
     const int64_t src = s["last_source_ts_ms"].get<int64_t>();
     gauge("ghostlog_sink_lag_seconds", "Age of the last applied source commit.",
           src > 0 ? static_cast<double>(log::NowMs() - src) / 1000.0 : 0);

@@ -255,6 +255,9 @@ TEST(Pipeline, TargetDownThirtySecondsThenCatchesUp) {
   EXPECT_TRUE(saw_disconnected) << "status never showed the sink disconnected: " << last_status;
   // The reason is in the status, not only in the log.
   EXPECT_NE(retry_error.find("retrying after: cannot connect to the target"), std::string::npos) << last_status;
+  const std::string metrics = HttpGet(b.port(), "/metrics").body;
+  EXPECT_NE(metrics.find("\nghostlog_sink_retrying 1\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("\nghostlog_sink_connected 0\n"), std::string::npos) << metrics;
   auto human = RunGhostlog(b.dir().path(), {"status", "--config", b.config_path()});
   EXPECT_NE(human.out.find("last error: retrying after: cannot connect to the target"), std::string::npos) << human.out;
   ASSERT_GE(lags.size(), 2u);
