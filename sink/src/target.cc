@@ -67,6 +67,10 @@ Status TargetConn::Error(const PGresult* r) const {
   // pg_terminate_backend) may arrive while libpq still says CONNECTION_OK.
   const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
   const bool retryable = state != nullptr && (std::string_view(state).starts_with("08") || std::string_view(state).starts_with("57"));
+  // 57014: an operator's pg_cancel_backend (the session turns statement_timeout off).
+  if (state != nullptr && std::string_view(state) == "57014" && PQstatus(c_) != CONNECTION_BAD) {
+    return Status::Unavailable("the target cancelled the statement: " + e);
+  }
   if (PQstatus(c_) == CONNECTION_BAD || retryable) return Status::Unavailable("target connection lost: " + e);
   if (state != nullptr && std::string_view(state) == "23505") return Status::AlreadyExists(e);  // unique_violation
   return Status::IOError(e);

@@ -143,6 +143,28 @@ TEST_F(SinkTest, TheRolesTimeoutsNeitherFailNorRepeatABatch) {
   EXPECT_TRUE(result_.ok()) << result_.ToString();
 }
 
+// An operator cancels the sink's statement (pg_cancel_backend): the batch is
+// applied again, and status says what happened, not that the connection was lost.
+TEST_F(SinkTest, ACancelledStatementIsRetriedAndNamedAsSuch) {
+  pg_.Exec(
+      "CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(1); RETURN NEW; END $$; "
+      "CREATE TRIGGER slow BEFORE INSERT ON items FOR EACH ROW EXECUTE FUNCTION slow()");
+  Txn({Upsert(1, {{"id", 1}, {"name", "a"}, {"qty", 1}})});
+  Start(Config());
+  ASSERT_TRUE(WaitFor([&] {  // applying: the trigger holds it a second per row
+    return pg_.Value(
+               "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'ghostlog-sink' AND state = "
+               "'active'") == "1";
+  }));
+  pg_.Exec("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'ghostlog-sink'");
+  ASSERT_TRUE(WaitFor([&] { return !sink_->stats().retrying.Get().empty(); }));
+  EXPECT_NE(sink_->stats().retrying.Get().find("the target cancelled the statement"), std::string::npos)
+      << sink_->stats().retrying.Get();
+  EXPECT_TRUE(WaitFor([&] { return Rows() == "1\ta\t1;"; })) << Rows() << result_.ToString();
+  EXPECT_TRUE(WaitFor([&] { return sink_->stats().retrying.Get().empty(); }));
+  EXPECT_FALSE(done_.load()) << result_.ToString();
+}
+
 TEST_F(SinkTest, AMissingColumnStopsTheSinkNamingTopicOffsetTableAndColumn) {
   Txn({Upsert(1, {{"id", 1}, {"name", "a"}, {"qty", 1}})});
   Txn({Upsert(2, {{"id", 2}, {"name", "b"}, {"colour", "red"}})});
