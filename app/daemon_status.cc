@@ -7,16 +7,6 @@
 
 namespace ghostlog::cli {
 
-namespace {
-// How a running stage's last_error starts while it retries after an error.
-constexpr std::string_view kRetryingAfter = "retrying after: ";
-
-// A stage's status entry says it runs but retries after an error.
-double Retrying(const nlohmann::json& stage) {
-  return stage["state"] == "running" && stage["last_error"].get<std::string>().starts_with(kRetryingAfter) ? 1 : 0;
-}
-}  // namespace
-
 int64_t RssBytes() {
   std::ifstream in("/proc/self/statm");
   long pages = 0, rss = 0;
@@ -55,12 +45,11 @@ nlohmann::json StatusJson(const DaemonConfig& c, const capture::Capture* cap, co
     }
     return {"not configured", ""};
   };
-  // A running stage that retries after an error shows that error.
+  // A running stage that retries after an error shows that error, and says so.
   auto with_retry = [](std::pair<std::string, std::string> state, const RetryError& retrying) {
-    if (state.first == "running" && state.second.empty()) {
-      if (std::string e = retrying.Get(); !e.empty()) state.second = std::string(kRetryingAfter) + e;
-    }
-    return state;
+    const std::string e = state.first == "running" && state.second.empty() ? retrying.Get() : "";
+    if (!e.empty()) state.second = "retrying after: " + e;
+    return std::tuple{state.first, state.second, !e.empty()};
   };
   // A consumer stage's place in the transaction topic it follows.
   auto position = [&](nlohmann::json* stage, const std::string& topic, int64_t committed) {
@@ -72,9 +61,10 @@ nlohmann::json StatusJson(const DaemonConfig& c, const capture::Capture* cap, co
   };
   if (cap != nullptr) {
     const auto& s = cap->stats();
-    auto [st, err] = with_retry(state("capture"), s.retrying);
+    auto [st, err, retrying] = with_retry(state("capture"), s.retrying);
     j["stages"]["capture"] = {{"state", st},
                               {"last_error", err},
+                              {"retrying", retrying},
                               {"streaming", s.streaming.load()},
                               {"transactions", s.transactions.load()},
                               {"events", s.events.load()},
@@ -100,9 +90,10 @@ nlohmann::json StatusJson(const DaemonConfig& c, const capture::Capture* cap, co
   }
   if (snk != nullptr) {
     const auto& s = snk->stats();
-    auto [st, err] = with_retry(state("sink"), s.retrying);
+    auto [st, err, retrying] = with_retry(state("sink"), s.retrying);
     j["stages"]["sink"] = {{"state", st},
                            {"last_error", err},
+                           {"retrying", retrying},
                            {"connected", s.connected.load()},
                            {"transactions", s.transactions.load()},
                            {"events", s.events.load()},
@@ -156,7 +147,8 @@ std::string Metrics(const nlohmann::json& st) {
           c["confirmed_lsn"].get<double>());
     gauge("ghostlog_capture_received_lsn", "Highest LSN received from the source.", c["received_lsn"].get<double>());
     gauge("ghostlog_capture_streaming", "1 while streaming from the slot.", c["streaming"].get<bool>() ? 1 : 0);
-    gauge("ghostlog_capture_retrying", "1 while capture retries after an error (status shows it).", Retrying(c));
+    gauge("ghostlog_capture_retrying", "1 while capture retries after an error (status shows it).",
+          c.value("retrying", false) ? 1 : 0);
   }
   if (st["stages"].contains("transform")) {
     const auto& t = st["stages"]["transform"];
@@ -191,7 +183,8 @@ std::string Metrics(const nlohmann::json& st) {
     gauge("ghostlog_sink_last_batch_events", "Events in the last target transaction.",
           s["last_batch_events"].get<double>());
     gauge("ghostlog_sink_connected", "1 while connected to the target.", s["connected"].get<bool>() ? 1 : 0);
-    gauge("ghostlog_sink_retrying", "1 while the sink retries after an error (status shows it).", Retrying(s));
+    gauge("ghostlog_sink_retrying", "1 while the sink retries after an error (status shows it).",
+          s.value("retrying", false) ? 1 : 0);
     const int64_t src = s["last_source_ts_ms"].get<int64_t>();
     gauge("ghostlog_sink_lag_seconds", "Age of the last applied source commit.",
           src > 0 ? static_cast<double>(log::NowMs() - src) / 1000.0 : 0);

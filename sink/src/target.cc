@@ -65,14 +65,15 @@ Status TargetConn::Error(const PGresult* r) const {
   if (e.empty()) e = OneLine(PQerrorMessage(c_));
   // Connection exceptions (08) and operator intervention (57: shutdown,
   // pg_terminate_backend) may arrive while libpq still says CONNECTION_OK.
-  const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
-  const bool retryable = state != nullptr && (std::string_view(state).starts_with("08") || std::string_view(state).starts_with("57"));
+  const char* field = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+  const std::string_view state = field ? field : "";
+  const bool broken = PQstatus(c_) == CONNECTION_BAD;
   // 57014: an operator's pg_cancel_backend (the session turns statement_timeout off).
-  if (state != nullptr && std::string_view(state) == "57014" && PQstatus(c_) != CONNECTION_BAD) {
-    return Status::Unavailable("the target cancelled the statement: " + e);
+  if (state == "57014" && !broken) return Status::Unavailable("the target cancelled the statement: " + e);
+  if (broken || state.starts_with("08") || state.starts_with("57")) {
+    return Status::Unavailable("target connection lost: " + e);
   }
-  if (PQstatus(c_) == CONNECTION_BAD || retryable) return Status::Unavailable("target connection lost: " + e);
-  if (state != nullptr && std::string_view(state) == "23505") return Status::AlreadyExists(e);  // unique_violation
+  if (state == "23505") return Status::AlreadyExists(e);  // unique_violation
   return Status::IOError(e);
 }
 
