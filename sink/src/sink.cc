@@ -691,7 +691,6 @@ class Sink::Impl {
     if (stop.stop_requested()) return Status::OK();
     ASSIGN_OR_RAISE(TargetConn conn, TargetConn::Connect(cfg_.dsn));
     stats_.connected = true;
-    stats_.retrying.Clear();
     tables_.clear();
     RETURN_NOT_OK(EnsureOffsetsTable(conn));
     ASSIGN_OR_RAISE(log::Offset pos, CommittedOffset(conn));
@@ -703,6 +702,7 @@ class Sink::Impl {
         return next.status().WithContext("sink '" + cfg_.name + "' applying transactions from offset " +
                                          std::to_string(pos) + " of '" + cfg_.transaction_topic + "'");
       pos = *next;
+      stats_.retrying.Clear();  // works again: a batch applied, or nothing to apply
     }
     return Status::OK();
   }

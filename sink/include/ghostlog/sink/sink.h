@@ -72,7 +72,7 @@ struct SinkStats {
   std::atomic<int64_t> last_source_ts_ms{0};
   std::atomic<bool> connected{false};
   // What the sink is retrying after (the target down, a lost session);
-  // cleared once it connects again.
+  // cleared once it applies a batch (or finds none to apply) again.
   RetryError retrying;
 };
 
