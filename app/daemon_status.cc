@@ -102,6 +102,7 @@ nlohmann::json StatusJson(const DaemonConfig& c, const capture::Capture* cap, co
                            {"dead_lettered", s.dead_lettered.load()},
                            {"early_pieces", s.early_pieces.load()},
                            {"direct_copy_conflicts", s.direct_copy_conflicts.load()},
+                           {"overlapped_batches", s.overlapped_batches.load()},
                            {"last_batch_ms", s.last_batch_ms.load()},
                            {"last_batch_events", s.last_batch_events.load()},
                            {"last_source_ts_ms", s.last_source_ts_ms.load()}};
@@ -177,6 +178,9 @@ std::string Metrics(const nlohmann::json& st) {
     gauge("ghostlog_sink_direct_copy_conflicts_total",
           "Direct COPYs of inserted rows undone because the target already had a key; those rows were upserted.",
           s.value("direct_copy_conflicts", 0.0));
+    gauge("ghostlog_sink_overlapped_batches_total",
+          "Batches the target applied while the sink read the next one (the sink was behind).",
+          s.value("overlapped_batches", 0.0));
     gauge("ghostlog_sink_lag_transactions", "Transactions in the changelog not yet applied.",
           s["lag_transactions"].get<double>());
     gauge("ghostlog_sink_last_batch_ms", "Duration of the last target transaction.", s["last_batch_ms"].get<double>());

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <optional>
 
 #include "batch.h"
 #include "event_reader.h"
@@ -116,6 +117,7 @@ class Sink::Impl {
     ASSIGN_OR_RAISE(auto name, TargetName(topic));
     const std::string qualified = name.first + "." + name.second;
     if (auto it = tables_.find(qualified); it != tables_.end()) return &it->second;
+    RETURN_NOT_OK(SettleFirst(conn));
     const auto configured = cfg_.key_columns.find(qualified);
     const auto* keys = configured == cfg_.key_columns.end() ? nullptr : &configured->second;
     auto t = LoadTable(conn, name.first, name.second, keys);
@@ -174,6 +176,7 @@ class Sink::Impl {
       }
       RETURN_NOT_OK(txns.status());
       if (txns->empty()) {
+        RETURN_NOT_OK(SettleFirst(conn));  // nothing to read meanwhile: let the target finish now
         if (batch->transactions > 0 && std::chrono::steady_clock::now() >= deadline) break;
         auto waited = log_.WaitForData({cfg_.transaction_topic, 0}, batch->next_offset,
                                        batch->transactions > 0 ? cfg_.max_batch_delay : std::chrono::milliseconds(200));
@@ -183,6 +186,7 @@ class Sink::Impl {
         continue;
       }
       for (const auto& t : *txns) {
+        conn.Pump();  // the batch sent before, if any: feed it to the target while this one is read
         RETURN_NOT_OK(AddTransaction(conn, t, batch, mode, stop));
         batch->next_offset = t.offset + 1;
         if (batch->events >= cfg_.max_batch_events) break;
@@ -221,13 +225,16 @@ class Sink::Impl {
         if (recs->empty()) break;
         for (auto& r : *recs) {
           if (r.offset > last) break;
-          RETURN_NOT_OK(AddEvent(*table, topic, r, batch));
           if (batch->piece_events >= cfg_.max_batch_events) {
-            // Mid-transaction: a stop now rolls the open target transaction back.
+            // Mid-transaction (checked before its next event, so a batch that
+            // fills at a transaction's end is one piece): a stop now rolls
+            // the open target transaction back.
             if (stop.stop_requested()) return Status::Aborted("stopped inside a source transaction");
-            RETURN_NOT_OK(ApplyPiece(conn, batch, mode));
+            RETURN_NOT_OK(SettleFirst(conn));
+            RETURN_NOT_OK(ApplyPiece(conn, batch, mode, false));
             ++stats_.early_pieces;
           }
+          RETURN_NOT_OK(AddEvent(*table, topic, r, batch));
         }
         at = recs->back().offset + 1;
       }
@@ -418,7 +425,8 @@ class Sink::Impl {
     return name;
   }
 
-  Status ApplySegment(TargetConn& conn, TargetTable& t, const Segment& seg, Batch* batch) {
+  // `send`: the segment's last statement is sent, not awaited (see Commit).
+  Status ApplySegment(TargetConn& conn, TargetTable& t, const Segment& seg, Batch* batch, bool send) {
     if (seg.truncate_first) RETURN_NOT_OK(conn.Exec("TRUNCATE " + t.quoted).status());
     if (seg.by_key.empty()) return Status::OK();
     // COPY text per statement: deletes, inserts of keys the target cannot
@@ -439,13 +447,22 @@ class Sink::Impl {
     if (!deletes.empty()) {
       ASSIGN_OR_RAISE(std::string stage, Staging(conn, batch, t, "d", keys));
       RETURN_NOT_OK(conn.CopyIn("COPY " + stage + " FROM STDIN", deletes));
-      RETURN_NOT_OK(conn.Exec("DELETE FROM " + t.quoted + " t USING " + stage + " s WHERE " + key_cond).status());
+      RETURN_NOT_OK(Run(conn, "DELETE FROM " + t.quoted + " t USING " + stage + " s WHERE " + key_cond,
+                        send && inserts.empty() && upserts.empty()));
     }
-    for (auto& [cols, data] : inserts) {
+    for (auto it = inserts.begin(); it != inserts.end(); ++it) {
+      auto& [cols, data] = *it;
+      const std::string copy = "COPY " + t.quoted + " (" + ColumnList(conn, t, *cols) + ") FROM STDIN";
+      if (send && upserts.empty() && std::next(it) == inserts.end()) {
+        // Sent: a key the target already has fails the whole batch, which
+        // is then applied again the waiting way below (Settle).
+        RETURN_NOT_OK(conn.SendCopyIn(copy, data));
+        break;
+      }
       // Straight into the table, as fast as a plain COPY. A key the target
       // already has (a replay) undoes it, and those rows go the upsert way.
       RETURN_NOT_OK(conn.Exec("SAVEPOINT ghostlog_copy").status());
-      Status s = conn.CopyIn("COPY " + t.quoted + " (" + ColumnList(conn, t, *cols) + ") FROM STDIN", data);
+      Status s = conn.CopyIn(copy, data);
       if (s.code() == Status::Code::kAlreadyExists) {
         RETURN_NOT_OK(conn.Exec("ROLLBACK TO SAVEPOINT ghostlog_copy").status());
         t.direct_copy_skips = kDirectCopySkips;
@@ -456,7 +473,9 @@ class Sink::Impl {
       RETURN_NOT_OK(s);
       RETURN_NOT_OK(conn.Exec("RELEASE SAVEPOINT ghostlog_copy").status());
     }
-    for (const auto& [cols, data] : upserts) {
+    for (auto it = upserts.begin(); it != upserts.end(); ++it) {
+      const auto& [cols, data] = *it;
+      const bool last = send && std::next(it) == upserts.end();
       const std::string list = ColumnList(conn, t, *cols);
       std::string set;
       for (size_t c : *cols) {
@@ -478,21 +497,27 @@ class Sink::Impl {
               conn.Exec("UPDATE " + t.quoted + " t SET " + update_set + " FROM " + stage + " s WHERE " + key_cond)
                   .status());
         }
-        RETURN_NOT_OK(conn.Exec("INSERT INTO " + t.quoted + " (" + list + ") OVERRIDING SYSTEM VALUE SELECT " + list +
-                                " FROM " + stage + " s WHERE NOT EXISTS (SELECT 1 FROM " + t.quoted + " t WHERE " +
-                                key_cond + ")")
-                          .status());
+        RETURN_NOT_OK(Run(conn,
+                          "INSERT INTO " + t.quoted + " (" + list + ") OVERRIDING SYSTEM VALUE SELECT " + list +
+                              " FROM " + stage + " s WHERE NOT EXISTS (SELECT 1 FROM " + t.quoted + " t WHERE " +
+                              key_cond + ")",
+                          last));
         continue;
       }
       // OVERRIDING SYSTEM VALUE: the source's ids win over a target's
       // GENERATED ALWAYS identity (harmless on tables without one).
-      RETURN_NOT_OK(conn.Exec("INSERT INTO " + t.quoted + " (" + list + ") OVERRIDING SYSTEM VALUE SELECT " + list +
-                              " FROM " + stage + " ON CONFLICT (" + keys + ") DO " +
-                              (set.empty() ? "NOTHING" : "UPDATE SET " + set))
-                        .status());
+      RETURN_NOT_OK(Run(conn,
+                        "INSERT INTO " + t.quoted + " (" + list + ") OVERRIDING SYSTEM VALUE SELECT " + list +
+                            " FROM " + stage + " ON CONFLICT (" + keys + ") DO " +
+                            (set.empty() ? "NOTHING" : "UPDATE SET " + set),
+                        last));
     }
     stats_.rows_written += static_cast<int64_t>(seg.by_key.size());
     return Status::OK();
+  }
+
+  static Status Run(TargetConn& conn, const std::string& sql, bool send) {
+    return send ? conn.Send(sql) : conn.Exec(sql).status();
   }
 
   // Rows of the target (alias t) and of a staging table (alias s) with the
@@ -513,16 +538,24 @@ class Sink::Impl {
     return list;
   }
 
+  Status Begin(TargetConn& conn, Batch* batch) {
+    if (batch->begun) return Status::OK();
+    RETURN_NOT_OK(conn.Exec("BEGIN").status());
+    batch->begun = true;
+    return Status::OK();
+  }
+
   // Applies the piece in memory into the open target transaction (BEGIN
-  // before the first) and drops it from memory.
-  Status ApplyPiece(TargetConn& conn, Batch* batch, Mode mode) {
-    Status s = batch->begun ? Status::OK() : conn.Exec("BEGIN").status();
-    batch->begun = batch->begun || s.ok();
+  // before the first) and drops it from memory. `send`: its last statement
+  // is sent, not awaited.
+  Status ApplyPiece(TargetConn& conn, Batch* batch, Mode mode, bool send) {
+    Status s = Begin(conn, batch);
     if (s.ok()) s = log::fault::Hit("sink.apply_piece");
     for (auto it = batch->tables.begin(); s.ok() && it != batch->tables.end(); ++it) {
       TargetTable& t = tables_.at(it->first);
       for (const Segment& seg : it->second.segments) {
-        s = mode == Mode::kSetBased ? ApplySegment(conn, t, seg, batch) : ApplySegmentOneByOne(conn, t, seg);
+        const bool last = send && std::next(it) == batch->tables.end() && &seg == &it->second.segments.back();
+        s = mode == Mode::kSetBased ? ApplySegment(conn, t, seg, batch, last) : ApplySegmentOneByOne(conn, t, seg);
         if (!s.ok()) break;
       }
     }
@@ -534,32 +567,87 @@ class Sink::Impl {
     return Status::OK();
   }
 
-  // The last piece, then the position with the data it covers: exactly once.
-  Status Commit(TargetConn& conn, Batch* batch, Mode mode) {
-    RETURN_NOT_OK(ApplyPiece(conn, batch, mode));
-    Status s = SaveOffset(conn, batch->next_offset);
-    if (s.ok()) s = conn.Exec("COMMIT").status();
+  // The position, then the last piece, in one target transaction with the
+  // data it covers: exactly once. `send`: the last statement is left running
+  // and COMMIT comes in Settle, after the next batch has been read.
+  Status Commit(TargetConn& conn, Batch* batch, Mode mode, bool send) {
+    Status s = Begin(conn, batch);
+    if (s.ok()) s = SaveOffset(conn, batch->next_offset);
+    if (s.ok()) s = ApplyPiece(conn, batch, mode, send);
+    if (s.ok() && !send) s = conn.Exec("COMMIT").status();
     if (!s.ok()) batch->apply_failed = !s.IsUnavailable() && !conn.broken();
     return s;
   }
 
+  // Commits the batch Commit left running. If the target refused it (a
+  // replayed key its direct COPY met, a value it cannot take), it is rolled
+  // back and `rewind_to_` set: it is read again and applied the waiting way,
+  // with that way's fallbacks.
+  Status Settle(TargetConn& conn) {
+    if (!in_flight_) return Status::OK();
+    Batch batch = std::move(in_flight_->batch);
+    const log::Offset from = in_flight_->from;
+    const auto started = in_flight_->started;
+    in_flight_.reset();
+    Status s = conn.Await();
+    if (s.ok()) s = conn.Exec("COMMIT").status();
+    if (s.ok()) {
+      ++stats_.overlapped_batches;
+      Applied(batch, started);
+      return Status::OK();
+    }
+    if (s.IsUnavailable() || conn.broken()) return s;  // resumes from the target's offset
+    RETURN_NOT_OK(conn.Exec("ROLLBACK").status());
+    tables_.clear();  // an auto_create inside the rolled-back transaction is undone too
+    spdlog::info("sink {}: batch from offset {} refused ({}); applying it again", cfg_.name, from, s.message());
+    rewind_to_ = from;
+    return Status::OK();
+  }
+  // Settle, before the batch being read uses the connection.
+  Status SettleFirst(TargetConn& conn) {
+    RETURN_NOT_OK(Settle(conn));
+    if (rewind_to_) return Status::Aborted("the target refused the batch before this one");
+    return Status::OK();
+  }
+
   // One target transaction from `pos`. When the target refuses it, it is
-  // rolled back and read again from `pos`, applied change by change.
+  // rolled back and read again from `pos`, applied change by change. When
+  // the sink is behind (the batch filled up), the batch's last statement is
+  // left running while the next batch is read: the target and this thread
+  // work at once, and the next call commits it first.
   Result<log::Offset> ApplyBatch(TargetConn& conn, log::Offset pos, std::stop_token stop) {
     const auto started = std::chrono::steady_clock::now();
     Batch batch;
     Status s = Collect(conn, pos, &batch, Mode::kSetBased, stop);
+    Status settled = Settle(conn);
+    if (rewind_to_) {  // whatever Collect returned: it read past a batch that is to be applied again
+      const log::Offset from = *rewind_to_;
+      rewind_to_.reset();
+      apply_waiting_at_ = from;
+      return from;
+    }
+    RETURN_NOT_OK(settled);
     if (s.ok() && batch.next_offset == pos) return pos;  // idle
-    if (s.ok()) s = Commit(conn, &batch, Mode::kSetBased);
+    const bool send = batch.events >= cfg_.max_batch_events && apply_waiting_at_ != pos;
+    if (s.ok()) s = Commit(conn, &batch, Mode::kSetBased, send);
+    if (s.ok() && send) {
+      in_flight_.emplace(InFlight{std::move(batch), pos, started});
+      return in_flight_->batch.next_offset;
+    }
     if (!s.ok() && batch.apply_failed) {
       RETURN_NOT_OK(conn.Exec("ROLLBACK").status());
       tables_.clear();  // an auto_create inside the rolled-back transaction is undone too
       spdlog::warn("sink {}: batch refused ({}); applying it event by event", cfg_.name, s.message());
       batch = Batch{};
       s = Collect(conn, pos, &batch, Mode::kOneByOne, stop);
-      if (s.ok()) s = Commit(conn, &batch, Mode::kOneByOne);
+      if (s.ok()) s = Commit(conn, &batch, Mode::kOneByOne, false);
     }
     RETURN_NOT_OK(s);
+    Applied(batch, started);
+    return batch.next_offset;
+  }
+
+  void Applied(const Batch& batch, std::chrono::steady_clock::time_point started) {
     stats_.batches++;
     stats_.transactions += batch.transactions;
     stats_.events += batch.events;
@@ -575,7 +663,6 @@ class Sink::Impl {
         !m.ok()) {
       spdlog::debug("sink {}: mirroring the offset into the changelog failed: {}", cfg_.name, m.ToString());
     }
-    return batch.next_offset;
   }
 
   // One change as one statement: the slow path that finds which event the
@@ -692,6 +779,8 @@ class Sink::Impl {
     ASSIGN_OR_RAISE(TargetConn conn, TargetConn::Connect(cfg_.dsn));
     stats_.connected = true;
     tables_.clear();
+    in_flight_.reset();  // a batch left running on a lost connection is not in the target
+    rewind_to_.reset();
     RETURN_NOT_OK(EnsureOffsetsTable(conn));
     ASSIGN_OR_RAISE(log::Offset pos, CommittedOffset(conn));
     stats_.committed_offset = pos;
@@ -704,7 +793,7 @@ class Sink::Impl {
       pos = *next;
       stats_.retrying.Clear();  // works again: a batch applied, or nothing to apply
     }
-    return Status::OK();
+    return Settle(conn);  // a refused batch is rolled back; it is read again at the next start
   }
 
   SinkConfig cfg_;
@@ -717,6 +806,16 @@ class Sink::Impl {
   EventView event_;                                      // buffers reused event to event
   std::vector<std::pair<size_t, size_t>> order_;         // (target column, field) of the event
   std::vector<size_t> shape_;
+
+  // The batch whose last statement runs in the target while the next is read.
+  struct InFlight {
+    Batch batch;
+    log::Offset from;
+    std::chrono::steady_clock::time_point started;
+  };
+  std::optional<InFlight> in_flight_;
+  std::optional<log::Offset> rewind_to_;         // Settle: the batch sent from here was refused
+  std::optional<log::Offset> apply_waiting_at_;  // ... so the batch from here is applied without sending
 };
 
 Sink::Sink(SinkConfig config, log::Changelog& log) : impl_(std::make_unique<Impl>(std::move(config), log)) {}

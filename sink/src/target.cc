@@ -1,6 +1,9 @@
 #include "target.h"
 
+#include <poll.h>
+
 #include <algorithm>
+#include <cerrno>
 
 #include <spdlog/spdlog.h>
 
@@ -103,6 +106,57 @@ Status TargetConn::CopyIn(const std::string& copy_sql, const std::string& data) 
   PgResult end(PQgetResult(c_));
   Status s = PQresultStatus(end.get()) == PGRES_COMMAND_OK ? Status::OK() : Error(end.get());
   while (PGresult* extra = PQgetResult(c_)) PQclear(extra);
+  return s;
+}
+
+Status TargetConn::Send(const std::string& sql) {
+  // Non-blocking: libpq buffers what the socket does not take yet.
+  if (PQsetnonblocking(c_, 1) != 0 || PQsendQuery(c_, sql.c_str()) != 1) {
+    return Status::Unavailable("target connection lost: " + OneLine(PQerrorMessage(c_)));
+  }
+  sent_ = true;
+  Pump();
+  return Status::OK();
+}
+
+Status TargetConn::SendCopyIn(const std::string& copy_sql, const std::string& data) {
+  PgResult start(PQexec(c_, copy_sql.c_str()));
+  if (PQresultStatus(start.get()) != PGRES_COPY_IN) return Error(start.get());
+  if (PQsetnonblocking(c_, 1) != 0 || PQputCopyData(c_, data.data(), static_cast<int>(data.size())) != 1 ||
+      PQputCopyEnd(c_, nullptr) != 1) {
+    return Status::Unavailable("target connection lost during COPY: " + OneLine(PQerrorMessage(c_)));
+  }
+  sent_ = true;
+  Pump();
+  return Status::OK();
+}
+
+void TargetConn::Pump() {
+  // A failed flush shows again, as an error, in Await.
+  if (sent_) PQflush(c_);
+}
+
+Status TargetConn::Await() {
+  if (!sent_) return Status::OK();
+  sent_ = false;
+  // What the socket has not taken yet, waiting as libpq's documentation
+  // says: reading what the server sends meanwhile, so neither side blocks.
+  int left = 0;
+  while ((left = PQflush(c_)) == 1) {
+    pollfd p{PQsocket(c_), POLLIN | POLLOUT, 0};
+    if (poll(&p, 1, -1) < 0 && errno != EINTR) break;
+    if ((p.revents & POLLIN) != 0 && PQconsumeInput(c_) != 1) break;
+  }
+  if (left != 0 || PQsetnonblocking(c_, 0) != 0) {
+    return Status::Unavailable("target connection lost: " + OneLine(PQerrorMessage(c_)));
+  }
+  Status s;
+  while (PGresult* r = PQgetResult(c_)) {
+    PgResult owned(r);
+    const auto st = PQresultStatus(r);
+    if (s.ok() && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) s = Error(r);
+  }
+  if (s.ok() && PQstatus(c_) == CONNECTION_BAD) s = Error(nullptr);
   return s;
 }
 

@@ -24,9 +24,10 @@ using PgResult = std::unique_ptr<PGresult, ResultDeleter>;
 class TargetConn {
  public:
   static Result<TargetConn> Connect(const std::string& dsn);
-  TargetConn(TargetConn&& o) noexcept : c_(o.c_) { o.c_ = nullptr; }
+  TargetConn(TargetConn&& o) noexcept : c_(o.c_), sent_(o.sent_) { o.c_ = nullptr; }
   TargetConn& operator=(TargetConn&& o) noexcept {
     std::swap(c_, o.c_);
+    std::swap(sent_, o.sent_);
     return *this;
   }
   ~TargetConn() {
@@ -38,6 +39,17 @@ class TargetConn {
   // the connection is lost, AlreadyExists for a unique violation, IOError for
   // anything else the target refuses.
   Status CopyIn(const std::string& copy_sql, const std::string& data);
+
+  // The same statements without waiting for the target to run them, so the
+  // caller can read the next batch meanwhile: the connection then sends what
+  // the socket takes on each Pump() and the rest in Await(), which returns
+  // the statement's result (errors as above). Nothing else may be issued on
+  // the connection in between.
+  Status Send(const std::string& sql);
+  Status SendCopyIn(const std::string& copy_sql, const std::string& data);
+  void Pump();
+  Status Await();
+  bool sent() const { return sent_; }
   std::string Ident(const std::string& s) const;
   std::string Literal(const std::string& s) const;
   bool broken() const { return PQstatus(c_) == CONNECTION_BAD; }
@@ -46,6 +58,7 @@ class TargetConn {
   explicit TargetConn(PGconn* c) : c_(c) {}
   Status Error(const PGresult* r) const;
   PGconn* c_ = nullptr;
+  bool sent_ = false;
 };
 
 struct TargetColumn {

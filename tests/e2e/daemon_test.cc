@@ -8,7 +8,9 @@ namespace {
 
 // 6a. /health, /metrics, and an endpoint that survives garbage.
 TEST(Daemon, HealthMetricsAndHttpGarbage) {
-  Bench b;
+  BenchOptions o;
+  o.sink_max_batch_events = 20000;  // the default: no transaction here is applied in pieces
+  Bench b(o);
   CreateSchema(b);
   SeedSource(b.source, 500);
   ASSERT_TRUE(b.StartHealthy());
@@ -45,6 +47,7 @@ TEST(Daemon, HealthMetricsAndHttpGarbage) {
   EXPECT_EQ(m["ghostlog_sink_dead_lettered_total"], 0);
   ASSERT_TRUE(m.count("ghostlog_sink_early_pieces_total"));
   EXPECT_EQ(m["ghostlog_sink_early_pieces_total"], 0);  // small transactions: no piece before its commit
+  ASSERT_TRUE(m.count("ghostlog_sink_overlapped_batches_total"));
   EXPECT_GT(m["ghostlog_rss_bytes"], 1 << 20);
   EXPECT_LT(m["ghostlog_rss_bytes"], 1 << 30);
   EXPECT_GE(m["ghostlog_peak_rss_bytes"], m["ghostlog_rss_bytes"]);

@@ -404,6 +404,9 @@ struct BenchOptions {
   bool http = true;
   std::string source_extra;  // more lines for [source]
   std::string sink_extra;    // more lines for [sink]
+  // Small batches, so that a sink that is behind (after every kill) leaves
+  // batches running in the target while it reads the next one.
+  int sink_max_batch_events = 500;
 };
 
 class Bench {
@@ -423,7 +426,11 @@ class Bench {
     f << "[source]\ndsn = \"" << source.dsn() << "\"\nheartbeat_interval = \"200ms\"\nsnapshot_chunk_rows = 250\n"
       << "snapshot_readers = 2\n"  // the daemon's default is 0; the kill tests cover the readers
       << opts_.source_extra << "\n";
-    if (opts_.sink) f << "[sink]\ndsn = \"" << target.dsn() << "\"\nmax_batch_delay = \"20ms\"\n" << opts_.sink_extra << "\n";
+    if (opts_.sink) {
+      f << "[sink]\ndsn = \"" << target.dsn()
+        << "\"\nmax_batch_delay = \"20ms\"\nmax_batch_events = " << opts_.sink_max_batch_events << "\n"
+        << opts_.sink_extra << "\n";
+    }
   }
 
   std::string config_path() const { return dir_.sub("ghostlog.toml"); }

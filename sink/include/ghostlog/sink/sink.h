@@ -13,6 +13,11 @@
 // The position in the transaction topic is stored in the target
 // (ghostlog.sink_offsets) in the same transaction as the data, so a restart,
 // whatever moment it came at, resumes exactly after what the target holds.
+// A sink that is behind (its batches fill up) leaves each batch's last
+// statement running in the target and reads the next batch meanwhile; the
+// batch commits before the next one begins, and one the target refuses at
+// that point is rolled back and applied again the waiting way. This holds
+// the COPY text of one batch more in memory.
 //
 // Thread-safety: one Sink runs on one thread (Run); stats() from any thread.
 #pragma once
@@ -66,6 +71,9 @@ struct SinkStats {
   // Direct COPYs of inserted rows undone because the target already had a
   // key (a replay); those rows were upserted instead.
   std::atomic<int64_t> direct_copy_conflicts{0};
+  // Batches committed after the next batch was read: the sink was behind, so
+  // each batch's last statement ran in the target while it read the next.
+  std::atomic<int64_t> overlapped_batches{0};
   std::atomic<int64_t> last_batch_ms{0};
   std::atomic<int64_t> last_batch_events{0};
   std::atomic<int64_t> committed_offset{0};  // next offset in the transaction topic
