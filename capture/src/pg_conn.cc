@@ -61,7 +61,10 @@ Status PgConn::ResultError(const PGresult* r) const {
   // table) is not.
   const char* code = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
   const std::string_view state = code ? code : "";
-  if (PQstatus(conn_) == CONNECTION_BAD || state.starts_with("08") || state.starts_with("57")) {
+  const bool broken = PQstatus(conn_) == CONNECTION_BAD;
+  // 57014: an operator's pg_cancel_backend (the session turns statement_timeout off).
+  if (state == "57014" && !broken) return Status::Unavailable("PostgreSQL cancelled the statement: " + err);
+  if (broken || state.starts_with("08") || state.starts_with("57")) {
     return Status::Unavailable("PostgreSQL connection lost: " + err);
   }
   if (state.starts_with("40")) return Status::Unavailable("PostgreSQL rolled the transaction back: " + err);
@@ -109,7 +112,10 @@ Result<std::optional<std::string>> PgConn::ReadCopyData(std::chrono::millisecond
       PgResult r(PQgetResult(conn_));
       std::string why = r ? PQresultErrorMessage(r.get()) : "";
       while (!why.empty() && why.back() == '\n') why.pop_back();
-      return Status::Unavailable("replication stream ended" + (why.empty() ? std::string() : ": " + why));
+      const char* state = r ? PQresultErrorField(r.get(), PG_DIAG_SQLSTATE) : nullptr;
+      const std::string cancelled =
+          state && std::string_view(state) == "57014" ? "PostgreSQL cancelled the statement: " : "";
+      return Status::Unavailable(cancelled + "replication stream ended" + (why.empty() ? std::string() : ": " + why));
     }
     if (n == -2) return Status::Unavailable("replication stream failed: " + LastError());
     if (waited) return std::optional<std::string>();

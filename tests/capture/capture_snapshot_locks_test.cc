@@ -220,6 +220,55 @@ TEST_F(SnapshotLocksTest, TheRolesTimeoutsDoNotCutTheSnapshot) {
   ASSERT_OK(StopCapture());
 }
 
+// An operator cancels capture's statement (pg_cancel_backend on its
+// walsender): capture retries, and its status names the cancel rather than a
+// lost connection.
+TEST_F(SnapshotLocksTest, AStatementTheSourceCancelsIsRetriedAndNamedAsSuch) {
+  pg_.Exec("CREATE PUBLICATION ghostlog FOR TABLE a, b");
+  StartCapture(Config());
+  ExpectConverges("a", 500);
+  ASSERT_TRUE(WaitFor([&] { return capture_->stats().streaming.load(); }));
+  const std::string walsender = "SELECT pid FROM pg_stat_activity WHERE backend_type = 'walsender'";
+  ASSERT_EQ(pg_.Value("SELECT count(*) FROM (" + walsender + ") w"), "1");
+  pg_.Exec("SELECT pg_cancel_backend(pid) FROM (" + walsender + ") w");
+  ASSERT_TRUE(WaitFor([&] { return capture_->stats().retrying.Get() != ""; }))
+      << (done_ ? result_.ToString() : std::string("running"));
+  EXPECT_NE(capture_->stats().retrying.Get().find("PostgreSQL cancelled the statement"), std::string::npos)
+      << capture_->stats().retrying.Get();
+  pg_.Exec("INSERT INTO a SELECT g FROM generate_series(1001, 1010) g");
+  ASSERT_TRUE(WaitFor([&] { return capture_->stats().streaming.load() && capture_->stats().retrying.Get() == ""; }));
+  ASSERT_OK(StopCapture());
+}
+
+// The same for a snapshot chunk's SELECT: the cancel is named, and the
+// snapshot, done again, has every row. (A row-level security policy that
+// sleeps 5 ms per row keeps the chunk running long enough to cancel it.)
+TEST_F(SnapshotLocksTest, ASnapshotChunkTheSourceCancelsIsRetriedAndNamedAsSuch) {
+  pg_.Exec("CREATE ROLE slow LOGIN REPLICATION; GRANT SELECT ON a, b TO slow");
+  pg_.Exec(
+      "ALTER TABLE b ENABLE ROW LEVEL SECURITY; CREATE POLICY sleepy ON b USING ((SELECT true FROM pg_sleep(0.005 + 0 "
+      "* id)))");
+  pg_.Exec("CREATE PUBLICATION ghostlog FOR TABLE a, b");
+  CaptureConfig c = Config();
+  c.dsn = pg_.dsn() + " user=slow";
+  StartCapture(c);
+  const std::string reading =
+      "SELECT pid FROM pg_stat_activity WHERE usename = 'slow' AND state = 'active' AND backend_type = 'client "
+      "backend' "
+      "AND clock_timestamp() - query_start > interval '300 ms'";
+  ASSERT_TRUE(WaitFor([&] { return pg_.Value("SELECT count(*) FROM (" + reading + ") r") == "1"; }))
+      << (done_ ? result_.ToString() : std::string("running"));
+  pg_.Exec("SELECT pg_cancel_backend(pid) FROM (" + reading + ") r");
+  ASSERT_TRUE(WaitFor([&] { return capture_->stats().retrying.Get() != ""; }))
+      << (done_ ? result_.ToString() : std::string("running"));
+  EXPECT_NE(capture_->stats().retrying.Get().find("PostgreSQL cancelled the statement"), std::string::npos)
+      << capture_->stats().retrying.Get();
+  ExpectConverges("a", 500);
+  ExpectConverges("b", 500);
+  ASSERT_TRUE(WaitFor([&] { return capture_->stats().streaming.load(); }));
+  ASSERT_OK(StopCapture());
+}
+
 // A table read empty by the snapshot gets its schema record with the stream's
 // first change of it: every record's schema version is in the schema topic.
 TEST_F(SnapshotLocksTest, ATableReadEmptyHasItsSchemaBeforeItsFirstRecord) {
