@@ -104,6 +104,7 @@ struct Table {
   bool schema_usage = false;
   std::string schema_display;  // quote_ident(schema)
   bool owned = false;
+  bool row_security = false;  // row-level security applies to this role here
 };
 
 class DoctorRun {
@@ -194,6 +195,7 @@ class DoctorRun {
     if (!LoadTables(sql)) return;
     CheckTables();
     CheckPrivileges();
+    CheckRowSecurity();
     CheckPublication();
     CheckSlot(sql);
     CheckReplicaIdentity();
@@ -351,12 +353,12 @@ class DoctorRun {
         "EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary), "
         "EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisreplident), "
         "has_table_privilege(c.oid, 'SELECT'), pg_has_role(c.relowner, 'USAGE'), "
-        "has_schema_privilege(n.oid, 'USAGE'), quote_ident(n.nspname) "
+        "has_schema_privilege(n.oid, 'USAGE'), quote_ident(n.nspname), row_security_active(c.oid) "
         "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
         "AND n.nspname NOT LIKE 'pg_toast%' ORDER BY n.nspname, c.relname");
     if (!r.ok()) {
-      for (const char* n : {"tables", "table privileges", "publication", "replica identity"})
+      for (const char* n : {"tables", "table privileges", "row-level security", "publication", "replica identity"})
         QueryFailed(n, r.status());
       return false;
     }
@@ -373,6 +375,7 @@ class DoctorRun {
       t.owned = Bool(*r, i, 8);
       t.schema_usage = Bool(*r, i, 9);
       t.schema_display = Val(*r, i, 10);
+      t.row_security = Bool(*r, i, 11);
       if (!t.partition && GlobMatchAny(cfg_.tables, t.name) && !GlobMatchAny(cfg_.exclude_tables, t.name)) {
         selected_.push_back(t.oid);
       }
@@ -492,6 +495,28 @@ class DoctorRun {
           "role '" + user_ + "' lacks SELECT (needed for the snapshot) on " + List(missing) +
               "; as the owner or a superuser run GRANT SELECT ON " + SqlList(missing) + " TO " + user_ident_);
     }
+  }
+
+  // The snapshot's SELECT sees what the role's policies let it see, while the
+  // stream carries every row: a policy that hides rows leaves them out of the
+  // snapshot without an error. A warning, not a failure: a policy may well
+  // show this role every row, which only its author knows.
+  void CheckRowSecurity() {
+    const std::string name = "row-level security";
+    const auto captured = Captured();
+    if (captured.empty()) return Add(name, R::kSkipped, "not checked: no table to capture");
+    std::vector<std::string> applies;
+    for (const Table* t : captured) {
+      if (t->row_security) applies.push_back(t->display);
+    }
+    if (applies.empty()) {
+      return Add(name, R::kOk, "no row-level security policy applies to role '" + user_ + "' on the tables to capture");
+    }
+    Add(name, R::kWarning,
+        "row-level security applies to role '" + user_ + "' on " + List(applies) +
+            ": the snapshot reads only the rows its policies show that role, while the stream has every change; "
+            "as a superuser run ALTER ROLE " +
+            user_ident_ + " BYPASSRLS");
   }
 
   std::string CreatePublicationSql() const {

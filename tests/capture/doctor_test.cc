@@ -156,6 +156,29 @@ TEST_F(DoctorTest, MissingSelectNamesTheTableAndTheGrant) {
   ExpectCheck(Doctor(c), "table privileges", R::kOk, {"all 4 table(s)"});
 }
 
+// A policy hides rows from the snapshot's SELECT (the stream has them all):
+// warned, naming the tables and the fix, for a role it applies to only.
+TEST_F(DoctorTest, RowLevelSecurityThatAppliesToTheRoleIsWarnedWithTheFix) {
+  CreateTables();
+  CreateLeastPrivilegeRole("ghostlog");
+  pg_.Exec("CREATE PUBLICATION ghostlog FOR TABLE a, b");
+  pg_.Exec("INSERT INTO b VALUES (1, 'x')");
+  pg_.Exec("ALTER TABLE b ENABLE ROW LEVEL SECURITY; CREATE POLICY mine ON b USING (false)");
+  CaptureConfig c = Config("ghostlog");
+  c.create_publication = false;
+  DoctorReport r = Doctor(c);
+  EXPECT_TRUE(r.ok()) << FormatReport(r);
+  ExpectCheck(r, "row-level security", R::kWarning,
+              {"applies to role 'ghostlog' on public.b:", "ALTER ROLE ghostlog BYPASSRLS"});
+  EXPECT_EQ(r.Find("row-level security")->message.find("public.a"), std::string::npos);
+  // The snapshot would indeed miss b's rows.
+  EXPECT_EQ(pg_.Value("SET ROLE ghostlog; SELECT count(*) FROM b"), "0");
+  pg_.Exec("ALTER ROLE ghostlog BYPASSRLS");
+  ExpectAllOk(Doctor(c));
+  // The superuser and the owner (without FORCE) are not subject to it.
+  ExpectCheck(Doctor(Config()), "row-level security", R::kOk);
+}
+
 TEST_F(DoctorTest, WalLevelReplicaFailsWithTheFix) {
   CreateTables();
   pg_.Exec("ALTER SYSTEM SET wal_level = replica");

@@ -40,7 +40,7 @@ struct DoctorReport {
 
 // Check names, in report order.
 inline constexpr const char* kDoctorChecks[] = {
-    "connection",          // a normal SQL connection
+    "connection",              // a normal SQL connection
     "replication connection",  // a walsender connection (replication=database)
     "server version",
     "wal_level",
@@ -49,9 +49,10 @@ inline constexpr const char* kDoctorChecks[] = {
     "wal senders",         // max_wal_senders has room
     "tables",              // the tables / exclude_tables patterns select something
     "table privileges",    // SELECT on every captured table
+    "row-level security",  // no policy hides rows of a captured table from the snapshot
     "publication",
     "slot",
-    "replica identity",    // UPDATE/DELETE can be captured (and are not rejected)
+    "replica identity",  // UPDATE/DELETE can be captured (and are not rejected)
 };
 
 // Runs every check it can. A failed connection is itself a failed check; the
