@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <charconv>
 #include <optional>
+#include <set>
 
 #include "batch.h"
 #include "event_reader.h"
@@ -351,8 +352,9 @@ class Sink::Impl {
   // What this sink has dead-lettered before, from the headers of the
   // dead-letter topic's last records: a restart between a dead letter and its
   // batch's commit reads the batch again, and must not set the event aside
-  // twice. Dead letters go out in offset order per topic, so the tail has
-  // the highest; kDeadLetterScan bounds the start-up read.
+  // twice. The events themselves, not a highest offset: a batch applied
+  // event by event sets its refused events aside in key order, not offset
+  // order. kDeadLetterScan bounds the start-up read and the memory.
   static constexpr log::Offset kDeadLetterScan = 10000;
   Status LoadDeadLettered() {
     auto info = log_.DescribePartition({cfg_.dead_letter_topic, 0});
@@ -374,22 +376,29 @@ class Sink::Impl {
             std::from_chars(offset.data(), offset.data() + offset.size(), at_source).ec != std::errc()) {
           continue;
         }
-        log::Offset& upto = dead_lettered_upto_.try_emplace(topic, -1).first->second;
-        upto = std::max(upto, at_source);
+        RememberDeadLetter(topic, at_source);
       }
       at = recs.back().offset + 1;
     }
     return Status::OK();
   }
   static constexpr const char* kSinkHeader = "ghostlog.sink";
+  // Only the latest offsets can be read again (the batches not committed
+  // yet), so the lowest are forgotten past kDeadLetterScan per topic.
+  void RememberDeadLetter(const std::string& topic, log::Offset offset) {
+    auto& offsets = dead_lettered_[topic];
+    offsets.insert(offset);
+    while (offsets.size() > static_cast<size_t>(kDeadLetterScan)) offsets.erase(offsets.begin());
+  }
 
   Status DeadLetterOrStop(const std::string& topic, const log::Record& r, const std::string& why) {
     const std::string where = "topic '" + topic + "' offset " + std::to_string(r.offset);
     if (cfg_.on_error == OnError::kStop) return Status::InvalidArgument(where + ": " + why);
     // A batch read again (event by event, after the target refused it) meets
     // the events its first reading set aside: they are not set aside twice.
-    log::Offset& upto = dead_lettered_upto_.try_emplace(topic, -1).first->second;
-    if (r.offset <= upto) return Status::OK();
+    if (const auto it = dead_lettered_.find(topic); it != dead_lettered_.end() && it->second.contains(r.offset)) {
+      return Status::OK();
+    }
     log::TopicConfig c;
     c.retention_ms = -1;
     Status created = log_.CreateTopic(cfg_.dead_letter_topic, 1, c);
@@ -400,7 +409,7 @@ class Sink::Impl {
     dl.headers.push_back({"ghostlog.offset", std::to_string(r.offset)});
     dl.headers.push_back({kSinkHeader, cfg_.name});
     RETURN_NOT_OK(log_.Append({cfg_.dead_letter_topic, 0}, {std::move(dl)}).status());
-    upto = r.offset;
+    RememberDeadLetter(topic, r.offset);
     ++stats_.dead_lettered;
     spdlog::warn("sink {}: dead-lettered {}: {}", cfg_.name, where, why);
     return Status::OK();
@@ -802,7 +811,7 @@ class Sink::Impl {
   std::string changelog_id_;  // this changelog's ClusterId(), stored with every offset
   std::map<std::string, TargetTable> tables_;
   std::set<std::string> topics_;                        // names changes point at
-  std::map<std::string, log::Offset> dead_lettered_upto_;  // per topic: the highest offset set aside
+  std::map<std::string, std::set<log::Offset>> dead_lettered_;  // per topic: offsets set aside (the latest)
   EventView event_;                                      // buffers reused event to event
   std::vector<std::pair<size_t, size_t>> order_;         // (target column, field) of the event
   std::vector<size_t> shape_;
