@@ -76,8 +76,13 @@ class SinkTest : public ::testing::Test {
       thread_.join();
     }
   }
+  // True as soon as `pred` holds (it is not asked again: a state seen for a
+  // moment counts), false after 30 s.
   bool WaitFor(const std::function<bool()>& pred) {
-    for (int i = 0; i < 1500 && !pred(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    for (int i = 0; i < 1500; ++i) {
+      if (pred()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
     return pred();
   }
   // The rows `query` returns, each followed by ';'.
@@ -148,11 +153,11 @@ TEST_F(SinkTest, TheRolesTimeoutsNeitherFailNorRepeatABatch) {
 // applied again, and status says what happened, not that the connection was lost.
 TEST_F(SinkTest, ACancelledStatementIsRetriedAndNamedAsSuch) {
   pg_.Exec(
-      "CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(1); RETURN NEW; END $$; "
+      "CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(2); RETURN NEW; END $$; "
       "CREATE TRIGGER slow BEFORE INSERT ON items FOR EACH ROW EXECUTE FUNCTION slow()");
   Txn({Upsert(1, {{"id", 1}, {"name", "a"}, {"qty", 1}})});
   Start(Config());
-  ASSERT_TRUE(WaitFor([&] {  // applying: the trigger holds it a second per row
+  ASSERT_TRUE(WaitFor([&] {  // applying: the trigger holds it two seconds per row
     return pg_.Value(
                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'ghostlog-sink' AND state = "
                "'active'") == "1";
