@@ -80,7 +80,14 @@ Status TargetConn::Error(const PGresult* r) const {
   return Status::IOError(e);
 }
 
+Status TargetConn::CheckIdle() const {
+  // A bug, not a target's state: libpq would say "another command is already in progress".
+  if (sent_) return Status::Aborted("internal error: a statement was issued while one sent earlier was not awaited");
+  return Status::OK();
+}
+
 Result<PgResult> TargetConn::Exec(const std::string& sql) {
+  RETURN_NOT_OK(CheckIdle());
   PgResult r(PQexec(c_, sql.c_str()));
   auto st = PQresultStatus(r.get());
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) return Error(r.get());
@@ -88,6 +95,7 @@ Result<PgResult> TargetConn::Exec(const std::string& sql) {
 }
 
 Result<PgResult> TargetConn::ExecParams(const std::string& sql, const std::vector<std::optional<std::string>>& params) {
+  RETURN_NOT_OK(CheckIdle());
   std::vector<const char*> v;
   for (const auto& p : params) v.push_back(p ? p->c_str() : nullptr);
   PgResult r(PQexecParams(c_, sql.c_str(), static_cast<int>(v.size()), nullptr, v.data(), nullptr, nullptr, 0));
@@ -97,6 +105,7 @@ Result<PgResult> TargetConn::ExecParams(const std::string& sql, const std::vecto
 }
 
 Status TargetConn::CopyIn(const std::string& copy_sql, const std::string& data) {
+  RETURN_NOT_OK(CheckIdle());
   PgResult start(PQexec(c_, copy_sql.c_str()));
   if (PQresultStatus(start.get()) != PGRES_COPY_IN) return Error(start.get());
   // One call with the whole buffer: libpq splits it into protocol messages.
@@ -110,6 +119,7 @@ Status TargetConn::CopyIn(const std::string& copy_sql, const std::string& data) 
 }
 
 Status TargetConn::Send(const std::string& sql) {
+  RETURN_NOT_OK(CheckIdle());
   // Non-blocking: libpq buffers what the socket does not take yet.
   if (PQsetnonblocking(c_, 1) != 0 || PQsendQuery(c_, sql.c_str()) != 1) {
     return Status::Unavailable("target connection lost: " + OneLine(PQerrorMessage(c_)));
@@ -120,6 +130,7 @@ Status TargetConn::Send(const std::string& sql) {
 }
 
 Status TargetConn::SendCopyIn(const std::string& copy_sql, const std::string& data) {
+  RETURN_NOT_OK(CheckIdle());
   PgResult start(PQexec(c_, copy_sql.c_str()));
   if (PQresultStatus(start.get()) != PGRES_COPY_IN) return Error(start.get());
   if (PQsetnonblocking(c_, 1) != 0 || PQputCopyData(c_, data.data(), static_cast<int>(data.size())) != 1 ||

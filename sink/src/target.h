@@ -44,7 +44,7 @@ class TargetConn {
   // caller can read the next batch meanwhile: the connection then sends what
   // the socket takes on each Pump() and the rest in Await(), which returns
   // the statement's result (errors as above). Nothing else may be issued on
-  // the connection in between.
+  // the connection in between (the other calls then return Aborted).
   Status Send(const std::string& sql);
   Status SendCopyIn(const std::string& copy_sql, const std::string& data);
   void Pump();
@@ -57,6 +57,7 @@ class TargetConn {
  private:
   explicit TargetConn(PGconn* c) : c_(c) {}
   Status Error(const PGresult* r) const;
+  Status CheckIdle() const;  // Aborted while a sent statement is not awaited
   PGconn* c_ = nullptr;
   bool sent_ = false;
 };

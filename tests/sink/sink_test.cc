@@ -9,6 +9,7 @@
 #include "../pg/pg_cluster.h"
 #include "ghostlog/log/fault.h"
 #include "ghostlog/sink/sink.h"
+#include "target.h"
 
 namespace ghostlog::sink {
 namespace {
@@ -169,6 +170,29 @@ TEST_F(SinkTest, ACancelledStatementIsRetriedAndNamedAsSuch) {
   EXPECT_TRUE(WaitFor([&] { return Rows() == "1\ta\t1;"; })) << Rows() << result_.ToString();
   EXPECT_TRUE(WaitFor([&] { return sink_->stats().retrying.Get().empty(); }));
   EXPECT_FALSE(done_.load()) << result_.ToString();
+}
+
+// The target connection's sent statements (what the sink leaves running
+// while it reads the next batch): their result comes with Await, a refusal
+// included, and nothing else runs on the connection until then.
+TEST_F(SinkTest, ASentStatementIsAwaitedBeforeTheConnectionRunsAnother) {
+  auto conn = Must(TargetConn::Connect(pg_.dsn()));
+  std::string rows;
+  for (int id = 1; id <= 20000; ++id) rows += std::to_string(id) + "\tn\t" + std::to_string(id) + "\n";
+  ASSERT_OK(conn.Exec("BEGIN").status());
+  ASSERT_OK(conn.SendCopyIn("COPY items FROM STDIN", rows));  // more than a socket buffer holds
+  EXPECT_TRUE(conn.sent());
+  const auto busy = conn.Exec("SELECT 1");
+  EXPECT_EQ(busy.status().code(), Status::Code::kAborted) << busy.status().ToString();
+  conn.Pump();
+  ASSERT_OK(conn.Await());
+  EXPECT_FALSE(conn.sent());
+  ASSERT_OK(conn.Send("INSERT INTO items VALUES (1, 'again', 1)"));
+  EXPECT_EQ(conn.Await().code(), Status::Code::kAlreadyExists);
+  ASSERT_OK(conn.Exec("ROLLBACK").status());
+  ASSERT_OK(conn.SendCopyIn("COPY items FROM STDIN", rows));
+  ASSERT_OK(conn.Await());
+  EXPECT_EQ(pg_.Value("SELECT count(*) || ' ' || sum(qty) FROM items"), "20000 200010000");
 }
 
 TEST_F(SinkTest, AMissingColumnStopsTheSinkNamingTopicOffsetTableAndColumn) {
