@@ -253,9 +253,8 @@ TEST_F(SnapshotLocksTest, ASnapshotChunkTheSourceCancelsIsRetriedAndNamedAsSuch)
   c.dsn = pg_.dsn() + " user=slow";
   StartCapture(c);
   const std::string reading =
-      "SELECT pid FROM pg_stat_activity WHERE usename = 'slow' AND state = 'active' AND backend_type = 'client "
-      "backend' "
-      "AND clock_timestamp() - query_start > interval '300 ms'";
+      "SELECT pid FROM pg_stat_activity WHERE usename = 'slow' AND backend_type = 'client backend' "
+      "AND state = 'active' AND wait_event = 'PgSleep'";
   ASSERT_TRUE(WaitFor([&] { return pg_.Value("SELECT count(*) FROM (" + reading + ") r") == "1"; }))
       << (done_ ? result_.ToString() : std::string("running"));
   pg_.Exec("SELECT pg_cancel_backend(pid) FROM (" + reading + ") r");
