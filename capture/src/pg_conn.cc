@@ -48,6 +48,15 @@ Result<PgConn> PgConn::Connect(const std::string& dsn, bool replication) {
   return conn;
 }
 
+namespace {
+std::string_view SqlState(const PGresult* r) {
+  const char* code = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+  return code ? code : "";
+}
+// query_canceled: an operator's pg_cancel_backend (the session turns statement_timeout off).
+constexpr std::string_view kCancelled = "57014";
+}  // namespace
+
 Status PgConn::ResultError(const PGresult* r) const {
   std::string err = r ? PQresultErrorMessage(r) : "";
   while (!err.empty() && err.back() == '\n') err.pop_back();
@@ -59,11 +68,9 @@ Status PgConn::ResultError(const PGresult* r) const {
   // server rolled back to break a deadlock or a serialization conflict (a
   // TRUNCATE racing the snapshot); an SQL error (permissions, a missing
   // table) is not.
-  const char* code = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
-  const std::string_view state = code ? code : "";
+  const std::string_view state = SqlState(r);
   const bool broken = PQstatus(conn_) == CONNECTION_BAD;
-  // 57014: an operator's pg_cancel_backend (the session turns statement_timeout off).
-  if (state == "57014" && !broken) return Status::Unavailable("PostgreSQL cancelled the statement: " + err);
+  if (state == kCancelled && !broken) return Status::Unavailable("PostgreSQL cancelled the statement: " + err);
   if (broken || state.starts_with("08") || state.starts_with("57")) {
     return Status::Unavailable("PostgreSQL connection lost: " + err);
   }
@@ -112,9 +119,7 @@ Result<std::optional<std::string>> PgConn::ReadCopyData(std::chrono::millisecond
       PgResult r(PQgetResult(conn_));
       std::string why = r ? PQresultErrorMessage(r.get()) : "";
       while (!why.empty() && why.back() == '\n') why.pop_back();
-      const char* state = r ? PQresultErrorField(r.get(), PG_DIAG_SQLSTATE) : nullptr;
-      const std::string cancelled =
-          state && std::string_view(state) == "57014" ? "PostgreSQL cancelled the statement: " : "";
+      const std::string cancelled = SqlState(r.get()) == kCancelled ? "PostgreSQL cancelled the statement: " : "";
       return Status::Unavailable(cancelled + "replication stream ended" + (why.empty() ? std::string() : ": " + why));
     }
     if (n == -2) return Status::Unavailable("replication stream failed: " + LastError());

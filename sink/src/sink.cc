@@ -547,6 +547,16 @@ class Sink::Impl {
     return list;
   }
 
+  // The target refused a statement and the session is fine: the batch can be
+  // applied again another way (a lost session instead resumes from the
+  // target's offset after reconnecting).
+  static bool Refused(const Status& s, const TargetConn& conn) { return !s.IsUnavailable() && !conn.broken(); }
+  Status RollBack(TargetConn& conn) {
+    RETURN_NOT_OK(conn.Exec("ROLLBACK").status());
+    tables_.clear();  // an auto_create inside the rolled-back transaction is undone too
+    return Status::OK();
+  }
+
   Status Begin(TargetConn& conn, Batch* batch) {
     if (batch->begun) return Status::OK();
     RETURN_NOT_OK(conn.Exec("BEGIN").status());
@@ -569,7 +579,7 @@ class Sink::Impl {
       }
     }
     if (!s.ok()) {
-      batch->apply_failed = !s.IsUnavailable() && !conn.broken();
+      batch->apply_failed = Refused(s, conn);
       return s;
     }
     batch->ClearPiece();
@@ -584,7 +594,7 @@ class Sink::Impl {
     if (s.ok()) s = SaveOffset(conn, batch->next_offset);
     if (s.ok()) s = ApplyPiece(conn, batch, mode, send);
     if (s.ok() && !send) s = conn.Exec("COMMIT").status();
-    if (!s.ok()) batch->apply_failed = !s.IsUnavailable() && !conn.broken();
+    if (!s.ok()) batch->apply_failed = Refused(s, conn);
     return s;
   }
 
@@ -605,9 +615,8 @@ class Sink::Impl {
       Applied(batch, started);
       return Status::OK();
     }
-    if (s.IsUnavailable() || conn.broken()) return s;  // resumes from the target's offset
-    RETURN_NOT_OK(conn.Exec("ROLLBACK").status());
-    tables_.clear();  // an auto_create inside the rolled-back transaction is undone too
+    if (!Refused(s, conn)) return s;  // resumes from the target's offset
+    RETURN_NOT_OK(RollBack(conn));
     spdlog::info("sink {}: batch from offset {} refused ({}); applying it again", cfg_.name, from, s.message());
     rewind_to_ = from;
     return Status::OK();
@@ -644,8 +653,7 @@ class Sink::Impl {
       return in_flight_->batch.next_offset;
     }
     if (!s.ok() && batch.apply_failed) {
-      RETURN_NOT_OK(conn.Exec("ROLLBACK").status());
-      tables_.clear();  // an auto_create inside the rolled-back transaction is undone too
+      RETURN_NOT_OK(RollBack(conn));
       spdlog::warn("sink {}: batch refused ({}); applying it event by event", cfg_.name, s.message());
       batch = Batch{};
       s = Collect(conn, pos, &batch, Mode::kOneByOne, stop);
