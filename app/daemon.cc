@@ -1,6 +1,7 @@
 #include "daemon.h"
 
 #include <malloc.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -69,6 +70,9 @@ void StartStage(Session& session, const std::string& name, std::function<Status(
   r->name = name;
   StageRun* raw = r.get();
   r->thread = std::jthread([raw, fn = std::move(fn)](std::stop_token stop) {
+    // "gl-sink" etc. in top -H, ps -L and /proc/PID/task/*/comm: which
+    // stage uses the CPU. Linux allows 15 characters; a failure only loses the name.
+    pthread_setname_np(pthread_self(), ("gl-" + raw->name).substr(0, 15).c_str());
     raw->result = fn(stop);
     if (!raw->result.ok()) spdlog::error("{} stopped: {}", raw->name, raw->result.ToString());
     raw->done = true;

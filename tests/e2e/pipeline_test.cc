@@ -2,6 +2,8 @@
 // target, under a pgbench-like workload, through daemon crashes, clean stops,
 // a target outage and source restarts. The target must equal the source
 // exactly (rows as text both ways, counts, md5 per table).
+#include <set>
+
 #include "e2e/e2e_harness.h"
 
 namespace ghostlog::e2e {
@@ -20,6 +22,15 @@ TEST(Pipeline, FreshDataDirFirstStartRunsBothStages) {
                        << " on its first start" << b.daemon().LogTail();
   const auto h = HttpGet(b.port(), "/health");
   EXPECT_EQ(h.status, 200) << h.raw;
+  // Each stage's thread carries its name (top -H, ps -L show which one is busy).
+  std::set<std::string> names;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(b.daemon().pid()) + "/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    std::getline(comm, name);
+    names.insert(name);
+  }
+  EXPECT_TRUE(names.count("gl-capture") && names.count("gl-sink")) << "threads: " << ::testing::PrintToString(names);
   ASSERT_TRUE(b.CatchUp(30s));
   ExpectAllTablesEqual(b);
   EXPECT_EQ(b.daemon().Signal(SIGTERM, 10s), 0) << b.daemon().LogTail();
