@@ -1,6 +1,5 @@
 #include "daemon.h"
 
-#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spdlog/sinks/stdout_sinks.h>
@@ -226,7 +225,6 @@ int RunDaemon(DaemonConfig config, const RunOptions& run_options) {
   };
   int exit_code = 0;
   std::string paused;  // why the pipeline is paused (no session); empty while it runs
-  auto last_trim = std::chrono::steady_clock::now();
   for (;;) {
     timespec wait{tick_ns / 1'000'000'000L, tick_ns % 1'000'000'000L};
     const int sig = sigtimedwait(&signals, nullptr, &wait);
@@ -258,12 +256,6 @@ int RunDaemon(DaemonConfig config, const RunOptions& run_options) {
     const Status failure = session->Failure();
     const bool all_done = session->AllDone();
     publish(session->Status(config));
-    // glibc keeps what a burst (a large batch) freed, so the RSS would stay at
-    // the peak; hand it back to the system now and then.
-    if (const auto now = std::chrono::steady_clock::now(); now - last_trim >= std::chrono::seconds(10)) {
-      ::malloc_trim(0);
-      last_trim = now;
-    }
     if (failure.IsNoSpace()) {
       paused = "the data dir " + config.data_dir + " is full";
       spdlog::critical("{}: {}. Every stage stops and nothing more is confirmed to the source; the pipeline "
