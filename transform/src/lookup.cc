@@ -85,10 +85,14 @@ Result<std::optional<json>> ChangelogLookup::LatestRow(const std::string& table,
   RETURN_NOT_OK(rec.status());
   if (!*rec) return std::optional<json>{};
   ASSIGN_OR_RAISE(log::Offset truncated_at, TruncatedAt(table, topic));
-  // What the reader saw: this record, or the TRUNCATE after it.
+  // What the reader saw: this record, or the TRUNCATE after it. A row that
+  // looks the same key up several times (one lookup per column) may see a
+  // change capture appends in between: it depends on the oldest record it
+  // read, so a change after that one must map it again.
   if (seen_ != nullptr) {
-    log::Offset& at = (*seen_)[{table, record_key}];
-    at = std::max(at, std::max(truncated_at, (*rec)->offset));
+    const log::Offset now = std::max(truncated_at, (*rec)->offset);
+    auto [at, first] = seen_->try_emplace({table, record_key}, now);
+    if (!first) at->second = std::min(at->second, now);
   }
   if (!(*rec)->value || truncated_at > (*rec)->offset) return std::optional<json>{};
   json v = json::parse(*(*rec)->value, nullptr, false);

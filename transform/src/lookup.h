@@ -53,7 +53,8 @@ class ChangelogLookup : public LookupSource {
   // mapped row depends on, so that a change to them re-emits it. A table
   // without a recorded schema yet (capture's snapshot reaches it later) reads
   // as "no row" and is recorded as (table, kAnyRow).
-  // `seen` (with `refs`) gets the offset of the record each lookup read.
+  // `seen` (with `refs`) gets the offset of the record each lookup read (the
+  // oldest, if it read a key more than once).
   void Collect(std::vector<std::pair<std::string, std::string>>* refs,
                std::map<std::pair<std::string, std::string>, log::Offset>* seen) {
     refs_ = refs;
