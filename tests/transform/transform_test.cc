@@ -439,8 +439,13 @@ TEST_F(TransformTest, ARowThatReadAKeyBeforeAndAfterAChangeIsRecordedAtTheOlderR
   EXPECT_EQ((*Must(lookup.Lookup("public.zones", 1)))["name"], "Pwani");
   capture_->Txn({{"public.zones", "u", {{"id", 1}, {"name", "Pwani Region"}}}});  // offset 1
   EXPECT_EQ((*Must(lookup.Lookup("public.zones", 1)))["name"], "Pwani Region");
+  // A key first read as no row, then as a row: no row is the oldest read.
+  EXPECT_FALSE(Must(lookup.Lookup("public.zones", 2)));
+  capture_->Txn({{"public.zones", "c", {{"id", 2}, {"name", "Mara"}}}});  // offset 2
+  EXPECT_EQ((*Must(lookup.Lookup("public.zones", 2)))["name"], "Mara");
   lookup.Collect(nullptr, nullptr);
   EXPECT_EQ(seen.at({"public.zones", R"({"id":1})"}), 0) << "the older of the two records read";
+  EXPECT_EQ(seen.at({"public.zones", R"({"id":2})"}), -1) << "no record, then one: mapped again for it";
 }
 
 }  // namespace

@@ -81,19 +81,18 @@ Result<std::optional<json>> ChangelogLookup::Lookup(const std::string& table, co
 Result<std::optional<json>> ChangelogLookup::LatestRow(const std::string& table, const std::string& record_key) {
   const std::string topic = prefix_ + "." + table;
   auto rec = log_.ReadLatest({topic, 0}, record_key);
-  if (rec.status().IsNotFound()) return std::optional<json>{};  // no row of that table captured yet
-  RETURN_NOT_OK(rec.status());
-  if (!*rec) return std::optional<json>{};
-  ASSIGN_OR_RAISE(log::Offset truncated_at, TruncatedAt(table, topic));
-  // What the reader saw: this record, or the TRUNCATE after it. A row that
-  // looks the same key up several times (one lookup per column) may see a
-  // change capture appends in between: it depends on the oldest record it
-  // read, so a change after that one must map it again.
-  if (seen_ != nullptr) {
-    const log::Offset now = std::max(truncated_at, (*rec)->offset);
-    auto [at, first] = seen_->try_emplace({table, record_key}, now);
-    if (!first) at->second = std::min(at->second, now);
+  if (rec.status().IsNotFound()) {  // no row of that table captured yet
+    Saw(table, record_key, -1);
+    return std::optional<json>{};
   }
+  RETURN_NOT_OK(rec.status());
+  if (!*rec) {
+    Saw(table, record_key, -1);
+    return std::optional<json>{};
+  }
+  ASSIGN_OR_RAISE(log::Offset truncated_at, TruncatedAt(table, topic));
+  // What the reader saw: this record, or the TRUNCATE after it.
+  Saw(table, record_key, std::max(truncated_at, (*rec)->offset));
   if (!(*rec)->value || truncated_at > (*rec)->offset) return std::optional<json>{};
   json v = json::parse(*(*rec)->value, nullptr, false);
   if (v.is_discarded()) return Status::Corruption(table + " key " + record_key + ": the latest event is not JSON");
@@ -101,6 +100,16 @@ Result<std::optional<json>> ChangelogLookup::LatestRow(const std::string& table,
   auto after = v.find("after");
   if (after == v.end() || !after->is_object()) return std::optional<json>{};
   return std::optional<json>(*after);
+}
+
+// A row that looks the same key up several times (one lookup per column, and
+// its `where`) may see a change capture appends in between: it depends on the
+// oldest record it read, so a change after that one must map it again. No
+// record (-1) is the oldest of all: the key's first record maps it again.
+void ChangelogLookup::Saw(const std::string& table, const std::string& record_key, log::Offset at) {
+  if (seen_ == nullptr) return;
+  auto [it, first] = seen_->try_emplace({table, record_key}, at);
+  if (!first) it->second = std::min(it->second, at);
 }
 
 }  // namespace ghostlog::transform

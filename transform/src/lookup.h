@@ -54,7 +54,7 @@ class ChangelogLookup : public LookupSource {
   // without a recorded schema yet (capture's snapshot reaches it later) reads
   // as "no row" and is recorded as (table, kAnyRow).
   // `seen` (with `refs`) gets the offset of the record each lookup read (the
-  // oldest, if it read a key more than once).
+  // oldest, if it read a key more than once; -1 if it found no record).
   void Collect(std::vector<std::pair<std::string, std::string>>* refs,
                std::map<std::pair<std::string, std::string>, log::Offset>* seen) {
     refs_ = refs;
@@ -98,6 +98,8 @@ class ChangelogLookup : public LookupSource {
   Result<const TableInfo*> Captured(const std::string& table);
   Result<log::Offset> TruncatedAt(const std::string& table, const std::string& topic);
   // The latest live row image of a record key of `table`, or nullopt.
+  // Records in `seen_` that the reader read `record_key` of `table` at `at`.
+  void Saw(const std::string& table, const std::string& record_key, log::Offset at);
   Result<std::optional<nlohmann::json>> LatestRow(const std::string& table, const std::string& record_key);
   Result<ColumnIndex*> Index(const std::string& table, const std::vector<std::string>& columns);
   // The reference key readers of (columns = values) are recorded under.
