@@ -53,15 +53,7 @@ inline std::map<std::string, json> FoldTable(log::Changelog& log, const std::str
   return rows;
 }
 
-template <typename Pred>
-bool WaitFor(Pred pred, std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return pred();
-}
+using log::testing::WaitFor;
 
 class CaptureTest : public ::testing::Test {
  protected:

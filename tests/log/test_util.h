@@ -4,13 +4,28 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <chrono>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ghostlog/log/embedded_log.h"
 
 namespace ghostlog::log::testing {
+
+// True as soon as `pred` holds (a state seen for a moment counts: it is not
+// asked again), else whether it holds once more after `timeout`.
+template <typename Pred>
+bool WaitFor(Pred pred, std::chrono::milliseconds timeout = std::chrono::seconds(30),
+             std::chrono::milliseconds every = std::chrono::milliseconds(20)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(every);
+  }
+  return pred();
+}
 
 // A fresh directory under $TMPDIR, removed with everything in it at scope end.
 class TempDir {

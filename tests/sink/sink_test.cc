@@ -77,15 +77,7 @@ class SinkTest : public ::testing::Test {
       thread_.join();
     }
   }
-  // True as soon as `pred` holds (it is not asked again: a state seen for a
-  // moment counts), false after 30 s.
-  bool WaitFor(const std::function<bool()>& pred) {
-    for (int i = 0; i < 1500; ++i) {
-      if (pred()) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return pred();
-  }
+  bool WaitFor(const std::function<bool()>& pred) { return log::testing::WaitFor(pred); }
   // The rows `query` returns, each followed by ';'.
   std::string Rows(const std::string& query = "SELECT * FROM items ORDER BY id") {
     std::string out;
