@@ -4,7 +4,8 @@ add_executable(transform_tests
   transform/mapping_test.cc
   transform/sql_test.cc
   transform/transform_test.cc
-  transform/chunk_test.cc)
+  transform/chunk_test.cc
+  transform/shared_rows_test.cc)
 target_link_libraries(transform_tests PRIVATE ghostlog_transform ghostlog_log SQLite::SQLite3
   nlohmann_json::nlohmann_json GTest::gtest_main)
 # White-box access to the engine (src/sql.h, src/uuid5.h).

@@ -497,14 +497,20 @@ class Transform::Impl {
     const std::string source = Source(topic, r, m, v).dump();
     for (auto& [key, row] : keyed) {
       if (!std::binary_search(previous.begin(), previous.end(), key)) {
-        // Shared only if another source row produced the live target row:
-        // owners are written then, and never for the common one-owner row.
+        // Shared only if the target row is live: owners are written then,
+        // and never for the common one-owner row. Once a row has an owners
+        // list, the list is the truth, not the producer header: that header
+        // still names an owner that gave the row up when the hand-over's
+        // re-map was skipped (the next owner deleted since), and may name
+        // this very row.
         ASSIGN_OR_RAISE(std::string producer, Producer(out_topic, key, *p));
-        if (!producer.empty() && producer != r.key) {
+        if (!producer.empty()) {
           ASSIGN_OR_RAISE(auto owners, State(m.name + kOwners + key, *p));
-          if (owners.empty()) owners.push_back(producer);
-          if (std::find(owners.begin(), owners.end(), r.key) == owners.end()) owners.push_back(r.key);
-          SetState(m.name + kOwners + key, std::move(owners), p);
+          if (owners.empty() && producer != r.key) owners.push_back(producer);
+          if (!owners.empty() && std::find(owners.begin(), owners.end(), r.key) == owners.end()) {
+            owners.push_back(r.key);
+            SetState(m.name + kOwners + key, std::move(owners), p);
+          }
         }
       }
       p->producer_now[out_topic + '\0' + key] = r.key;
