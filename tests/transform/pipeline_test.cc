@@ -163,7 +163,7 @@ TEST_F(TransformPipelineSmallBatches, ATransactionKilledBetweenItsChunksIsMapped
   Bench& b = *bench_;
   ASSERT_TRUE(b.StartHealthy());
   ASSERT_TRUE(Converges()) << "after the snapshot";
-  const std::string chunked = "outgrows a batch; writing it in chunks";
+  const std::string chunked = "writing that transaction in chunks";
   const size_t before = b.daemon().CurrentLog().rfind(chunked);
   b.source.Exec(
       "INSERT INTO facilities SELECT g, 'F' || g, 'Facility ' || g, 1 + g % 5, true"

@@ -654,8 +654,10 @@ class Transform::Impl {
     RETURN_NOT_OK(Write(p, p->txn_offset, std::to_string(p->txn_offset), std::move(undo), durability));
     ++stats_.chunks;
     if (p->chunks == 0) {
-      spdlog::info("transform {}: the output of input transaction {} of '{}' outgrows a batch; writing it in chunks",
-                   cfg_.group, p->txn_offset, in_txn_);
+      spdlog::info(
+          "transform {}: the batch outgrows max_batch_bytes during input transaction {} of '{}'; writing that "
+          "transaction in chunks",
+          cfg_.group, p->txn_offset, in_txn_);
     }
     p->ChunkWritten(std::move(its_dead));
     GHOSTLOG_FAULT("transform.chunk_written");
