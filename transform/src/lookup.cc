@@ -79,6 +79,14 @@ Result<std::optional<json>> ChangelogLookup::Lookup(const std::string& table, co
 }
 
 Result<std::optional<json>> ChangelogLookup::LatestRow(const std::string& table, const std::string& record_key) {
+  if (seen_ == nullptr) return ReadRow(table, record_key);
+  if (auto it = read_.find({table, record_key}); it != read_.end()) return it->second;
+  ASSIGN_OR_RAISE(auto row, ReadRow(table, record_key));
+  read_.emplace(std::make_pair(table, record_key), row);
+  return row;
+}
+
+Result<std::optional<json>> ChangelogLookup::ReadRow(const std::string& table, const std::string& record_key) {
   const std::string topic = prefix_ + "." + table;
   auto rec = log_.ReadLatest({topic, 0}, record_key);
   if (rec.status().IsNotFound()) {  // no row of that table captured yet
@@ -102,14 +110,9 @@ Result<std::optional<json>> ChangelogLookup::LatestRow(const std::string& table,
   return std::optional<json>(*after);
 }
 
-// A row that looks the same key up several times (one lookup per column, and
-// its `where`) may see a change capture appends in between: it depends on the
-// oldest record it read, so a change after that one must map it again. No
-// record (-1) is the oldest of all: the key's first record maps it again.
+// LatestRow reads a key once per evaluation, so this runs once per key.
 void ChangelogLookup::Saw(const std::string& table, const std::string& record_key, log::Offset at) {
-  if (seen_ == nullptr) return;
-  auto [it, first] = seen_->try_emplace({table, record_key}, at);
-  if (!first) it->second = std::min(it->second, at);
+  if (seen_ != nullptr) seen_->emplace(std::make_pair(table, record_key), at);
 }
 
 }  // namespace ghostlog::transform

@@ -53,12 +53,17 @@ class ChangelogLookup : public LookupSource {
   // mapped row depends on, so that a change to them re-emits it. A table
   // without a recorded schema yet (capture's snapshot reaches it later) reads
   // as "no row" and is recorded as (table, kAnyRow).
-  // `seen` (with `refs`) gets the offset of the record each lookup read (the
-  // oldest, if it read a key more than once; -1 if it found no record).
+  // `seen` (with `refs`) gets the offset of the record each lookup read (-1
+  // if it found no record).
+  // While set, a key is also read once: further lookups of it (one per
+  // column it fills, and the `where`) get the same row image, so the mapped
+  // row never mixes two versions of a looked-up row that capture changed
+  // meanwhile. Setting or clearing it forgets those images.
   void Collect(std::vector<std::pair<std::string, std::string>>* refs,
                std::map<std::pair<std::string, std::string>, log::Offset>* seen) {
     refs_ = refs;
     seen_ = seen;
+    read_.clear();
   }
 
   // The stage maps a TRUNCATE of `table`: forget where its last one was.
@@ -97,10 +102,12 @@ class ChangelogLookup : public LookupSource {
   // about once) for a table capture has not recorded yet.
   Result<const TableInfo*> Captured(const std::string& table);
   Result<log::Offset> TruncatedAt(const std::string& table, const std::string& topic);
-  // The latest live row image of a record key of `table`, or nullopt.
   // Records in `seen_` that the reader read `record_key` of `table` at `at`.
   void Saw(const std::string& table, const std::string& record_key, log::Offset at);
+  // The latest live row image of a record key of `table`, or nullopt (while
+  // collecting: the image this evaluation read first).
   Result<std::optional<nlohmann::json>> LatestRow(const std::string& table, const std::string& record_key);
+  Result<std::optional<nlohmann::json>> ReadRow(const std::string& table, const std::string& record_key);
   Result<ColumnIndex*> Index(const std::string& table, const std::vector<std::string>& columns);
   // The reference key readers of (columns = values) are recorded under.
   static std::string ByKey(const ColumnIndex& index, const std::string& values);
@@ -114,6 +121,8 @@ class ChangelogLookup : public LookupSource {
   std::map<std::string, std::set<std::vector<std::string>>> expected_;  // table -> column lists (Expect)
   std::vector<std::pair<std::string, std::string>>* refs_ = nullptr;
   std::map<std::pair<std::string, std::string>, log::Offset>* seen_ = nullptr;
+  std::map<std::pair<std::string, std::string>, std::optional<nlohmann::json>>
+      read_;  // (table, record key): while Collect is set
 };
 
 }  // namespace ghostlog::transform
