@@ -121,8 +121,8 @@ class ChangelogLookup : public LookupSource {
   std::map<std::string, std::set<std::vector<std::string>>> expected_;  // table -> column lists (Expect)
   std::vector<std::pair<std::string, std::string>>* refs_ = nullptr;
   std::map<std::pair<std::string, std::string>, log::Offset>* seen_ = nullptr;
-  std::map<std::pair<std::string, std::string>, std::optional<nlohmann::json>>
-      read_;  // (table, record key): while Collect is set
+  // The rows this evaluation read, by (table, record key): while Collect is set.
+  std::map<std::pair<std::string, std::string>, std::optional<nlohmann::json>> read_;
 };
 
 }  // namespace ghostlog::transform
