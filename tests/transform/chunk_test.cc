@@ -153,5 +153,53 @@ TEST_F(ChunkTest, ADeadLetterOfAChunkedTransactionIsWrittenOnce) {
   EXPECT_EQ(Target("public.strict").size(), static_cast<size_t>(kRows - 1));
 }
 
+// A source row that joins a shared target row in a chunk that is undone
+// joins it again when the transaction is mapped again. (The undone chunk's
+// output record stays in the topic with this row's producer header.)
+TEST_F(ChunkTest, AnOwnerJoiningASharedRowInAnUndoneChunkJoinsItAgain) {
+  WriteMapping("20-zones-seen.toml", R"toml(source = "public.facilities"
+target = "public.zones_seen"
+key = ["zoneid"]
+[columns]
+zoneid = "zoneid"
+code = "code"
+)toml");
+  capture_->Txn({{"public.facilities", "c", Facility(1000, "X", 9)}});
+  ASSERT_OK(RunToEnd(SmallBatches()));
+  std::vector<Change> changes{{"public.facilities", "c", Facility(2, "B", 9)}};  // joins zone 9, first chunk
+  for (int id = 3; id <= kRows; ++id) changes.push_back({"public.facilities", "c", Facility(id, "F", 100 + id)});
+  capture_->Txn(changes);
+  ASSERT_EQ(RunAndStopAfterChunk(0, SmallBatches()).code(), Status::Code::kIOError);
+  capture_->Txn({{"public.facilities", "d", {{"id", 1000}}}});
+  ASSERT_OK(RunToEnd(SmallBatches()));
+  const auto seen = Target("public.zones_seen");
+  ASSERT_TRUE(seen.count(json{{"zoneid", 9}}.dump())) << "facility 2 still produces zone 9";
+  EXPECT_EQ(seen.at(json{{"zoneid", 9}}.dump())["code"], "B");
+}
+
+// A chunk also writes the batch's transactions before the chunked one; the
+// undo puts back what they left, not what the changelog held before them.
+TEST_F(ChunkTest, AnUndoPutsBackWhatTheBatchsEarlierTransactionsLeft) {
+  WriteMapping("20-zones-seen.toml", R"toml(source = "public.facilities"
+target = "public.zones_seen"
+key = ["zoneid"]
+[columns]
+zoneid = "zoneid"
+code = "code"
+)toml");
+  capture_->Txn({{"public.facilities", "c", Facility(1000, "X", 1)}});
+  ASSERT_OK(RunToEnd(SmallBatches()));
+  capture_->Txn({{"public.facilities", "u", Facility(1000, "X", 2)}});  // same batch as the next one
+  std::vector<Change> changes{{"public.facilities", "d", {{"id", 1000}}}};
+  for (int id = 1; id <= kRows; ++id) changes.push_back({"public.facilities", "c", Facility(id, "F", 100 + id)});
+  capture_->Txn(changes);
+  ASSERT_EQ(RunAndStopAfterChunk(0, SmallBatches()).code(), Status::Code::kIOError);
+  ASSERT_OK(RunToEnd(SmallBatches()));
+  const auto seen = Target("public.zones_seen");
+  EXPECT_FALSE(seen.count(json{{"zoneid", 2}}.dump())) << "facility 1000, in zone 2 when deleted, produced it";
+  EXPECT_FALSE(seen.count(json{{"zoneid", 1}}.dump()));
+  EXPECT_EQ(seen.size(), static_cast<size_t>(kRows));
+}
+
 }  // namespace
 }  // namespace ghostlog::transform::testing

@@ -49,6 +49,10 @@ struct Pending {
   std::vector<log::RecordIn> state, refs, readers, txns, dead;
   std::map<std::string, std::vector<std::string>> state_now;  // state written in this batch, by state key
   std::map<std::string, std::string> producer_now;            // topic '\0' target key -> source key ("" deleted)
+  // Output keys whose producer the input transaction being mapped changed
+  // (topic, key) -> whether the topic had no record of the key before it:
+  // a chunk saves their latest records, so that an undo puts them back.
+  std::map<std::pair<std::string, std::string>, bool> producer_changed;
   log::Offset next_in = 0;
   int64_t transactions = 0, events_in = 0, events_out = 0;
   size_t bytes = 0;  // of `out`, and of the other records up to `counted` (with kRecordOverhead)
@@ -73,6 +77,7 @@ struct Pending {
     txn_marks[1] = refs.size();
     txn_marks[2] = readers.size();
     txn_marks[3] = dead.size();
+    producer_changed.clear();
   }
 
   // Bytes of the records the batch will write (what its atomic write holds again).
@@ -98,6 +103,7 @@ struct Pending {
     dead = std::move(its_dead);
     state_now.clear();  // the changelog has them now
     producer_now.clear();
+    producer_changed.clear();
     transactions = 1;
     events_in = events_out = 0;
     bytes = 0;
@@ -503,7 +509,9 @@ class Transform::Impl {
         // still names an owner that gave the row up when the hand-over's
         // re-map was skipped (the next owner deleted since), and may name
         // this very row.
-        ASSIGN_OR_RAISE(std::string producer, Producer(out_topic, key, *p));
+        bool unwritten = false;
+        ASSIGN_OR_RAISE(std::string producer, Producer(out_topic, key, *p, &unwritten));
+        p->producer_changed.try_emplace({out_topic, key}, unwritten);
         if (!producer.empty()) {
           ASSIGN_OR_RAISE(auto owners, State(m.name + kOwners + key, *p));
           if (owners.empty() && producer != r.key) owners.push_back(producer);
@@ -525,6 +533,7 @@ class Transform::Impl {
       const bool shared = !owners.empty();
       std::erase(owners, r.key);
       if (owners.empty()) {
+        p->producer_changed.try_emplace({out_topic, key}, false);
         p->producer_now[out_topic + '\0' + key] = "";
         std::string value = "{\"before\":" + key + ",\"op\":\"d\",\"source\":" + source + "}";
         Emit(p, out_topic, log::RecordIn{key, std::move(value), {{kProducerHeader, ""}}, log::kNoTimestamp});
@@ -557,9 +566,13 @@ class Transform::Impl {
 
   // The source row that produced the live target row `key` ("" if there is none).
   static constexpr const char* kProducerHeader = "ghostlog.source_key";
-  Result<std::string> Producer(const std::string& topic, const std::string& key, const Pending& p) {
+  // `unwritten`: whether the topic has no record of the key.
+  Result<std::string> Producer(const std::string& topic, const std::string& key, const Pending& p,
+                               bool* unwritten = nullptr) {
+    if (unwritten != nullptr) *unwritten = false;
     if (auto it = p.producer_now.find(topic + '\0' + key); it != p.producer_now.end()) return it->second;
     ASSIGN_OR_RAISE(auto rec, log_.ReadLatest({topic, 0}, key));
+    if (!rec && unwritten != nullptr) *unwritten = true;
     if (!rec || !rec->value) return std::string();
     for (const auto& h : rec->headers) {
       if (h.key == kProducerHeader) return h.value;
@@ -643,6 +656,23 @@ class Transform::Impl {
     RETURN_NOT_OK(undo_.Save(state_topic_, p->state, p->txn_marks[0], &undo));
     RETURN_NOT_OK(undo_.Save(refs_topic_, p->refs, p->txn_marks[1], &undo));
     RETURN_NOT_OK(undo_.Save(readers_topic_, p->readers, p->txn_marks[2], &undo));
+    // And the latest output records of the keys whose producer it changed:
+    // its output records stay in the topics, never listed, and the
+    // ownership of shared rows reads the producer from the latest (Producer).
+    // A key the topic had no record of needs no read to know its image.
+    std::map<std::string, std::set<std::string>> outputs;
+    for (const auto& [tk, unwritten] : p->producer_changed) {
+      if (unwritten) {
+        undo_.SaveNone(tk.first, tk.second, &undo);
+      } else {
+        outputs[tk.first].insert(tk.second);
+      }
+    }
+    for (const auto& [topic, keys] : outputs) {
+      const log::Offset first = p->txn_first.count(topic) ? p->txn_first.at(topic) - end_.at(topic) : 0;
+      RETURN_NOT_OK(
+          undo_.Save(topic, p->out[topic], static_cast<size_t>(std::max<log::Offset>(first, 0)), &undo, &keys));
+    }
     // Its dead letters wait for its end: an undone chunk must not leave any.
     std::vector<log::RecordIn> its_dead(p->dead.begin() + static_cast<std::ptrdiff_t>(p->txn_marks[3]), p->dead.end());
     p->dead.resize(p->txn_marks[3]);
@@ -680,6 +710,11 @@ class Transform::Impl {
                      : topic == refs_topic_    ? &p.refs
                      : topic == readers_topic_ ? &p.readers
                                                : nullptr;
+        if (list == nullptr && topic.starts_with(cfg_.output_prefix + ".")) {  // an output topic's latest records
+          RETURN_NOT_OK(EnsureTopic(topic, Compacted()));
+          p.order.push_back(topic);
+          list = &p.out[topic];
+        }
         if (list == nullptr) return Status::Corruption("'" + undo_.topic() + "' names topic '" + topic + "'");
         *list = std::move(recs);
       }

@@ -1,5 +1,6 @@
 // Before-images of the index records (state, refs, readers) that a partly
-// written input transaction changed.
+// written input transaction changed, and of the output records whose producer
+// it changed (shared target rows' ownership reads the latest one's header).
 //
 // An input transaction whose output outgrows a batch is written in chunks, so
 // that memory stays bounded (a million-row source transaction, a change to a
@@ -13,7 +14,10 @@
 // back at once; a crash leaves that to the next start (even if the group was
 // reset meanwhile), which then maps the transaction again from the state it
 // first saw. Once the transaction is whole, the undo topic is emptied
-// (DeleteRecordsBefore its end).
+// (DeleteRecordsBefore its end). A before-image is the value after the
+// batch's earlier transactions, which the first chunk writes too.
+// Output records put back are listed by no output transaction: the sink
+// never applies them (it has what they copy, or never had the key).
 //
 // Thread-safety: none; the transform's thread owns it.
 #pragma once
@@ -34,10 +38,15 @@ class UndoLog {
 
   const std::string& topic() const { return topic_; }
 
-  // Appends to `out` a before-image for each key of `records` (written to
-  // `topic`) that has none in the undo topic yet.
+  // Appends to `out` a before-image for each key of `records[from..]` (or
+  // each of `only`) of `topic` that has none in the undo topic yet: its
+  // latest record in `records[..from)` (the batch's earlier transactions,
+  // written with the chunk), else in the topic.
   Status Save(const std::string& topic, const std::vector<log::RecordIn>& records, size_t from,
-              std::vector<log::RecordIn>* out);
+              std::vector<log::RecordIn>* out, const std::set<std::string>* only = nullptr);
+  // Appends to `out` the before-image "no record" for `key` of `topic`, which
+  // the caller knows had none before this transaction (so none is saved yet).
+  static void SaveNone(const std::string& topic, const std::string& key, std::vector<log::RecordIn>* out);
 
   // Calls `write` with the before-images, a page at a time, by topic, as
   // records that put them back (a tombstone for a key that had no value).
