@@ -157,13 +157,7 @@ TEST_F(ChunkTest, ADeadLetterOfAChunkedTransactionIsWrittenOnce) {
 // joins it again when the transaction is mapped again. (The undone chunk's
 // output record stays in the topic with this row's producer header.)
 TEST_F(ChunkTest, AnOwnerJoiningASharedRowInAnUndoneChunkJoinsItAgain) {
-  WriteMapping("20-zones-seen.toml", R"toml(source = "public.facilities"
-target = "public.zones_seen"
-key = ["zoneid"]
-[columns]
-zoneid = "zoneid"
-code = "code"
-)toml");
+  WriteZonesSeenMapping();
   capture_->Txn({{"public.facilities", "c", Facility(1000, "X", 9)}});
   ASSERT_OK(RunToEnd(SmallBatches()));
   std::vector<Change> changes{{"public.facilities", "c", Facility(2, "B", 9)}};  // joins zone 9, first chunk
@@ -180,13 +174,7 @@ code = "code"
 // A chunk also writes the batch's transactions before the chunked one; the
 // undo puts back what they left, not what the changelog held before them.
 TEST_F(ChunkTest, AnUndoPutsBackWhatTheBatchsEarlierTransactionsLeft) {
-  WriteMapping("20-zones-seen.toml", R"toml(source = "public.facilities"
-target = "public.zones_seen"
-key = ["zoneid"]
-[columns]
-zoneid = "zoneid"
-code = "code"
-)toml");
+  WriteZonesSeenMapping();
   capture_->Txn({{"public.facilities", "c", Facility(1000, "X", 1)}});
   ASSERT_OK(RunToEnd(SmallBatches()));
   capture_->Txn({{"public.facilities", "u", Facility(1000, "X", 2)}});  // same batch as the next one

@@ -34,17 +34,12 @@ struct Source {
 
 class SharedRowsTest : public TransformTest, public ::testing::WithParamInterface<std::tuple<unsigned, int64_t>> {
  protected:
+  // Thousands of small appends: without an fsync each (durability is not
+  // what this test is about).
+  SharedRowsTest() { fsync_ = log::FsyncPolicy::kInterval; }
+
   void SetUp() override {
     TransformTest::SetUp();
-    // Thousands of small appends: without an fsync each (durability is not
-    // what this test is about).
-    capture_.reset();
-    log_.reset();
-    log::EmbeddedLogOptions o;
-    o.data_dir = dir_.sub("data");
-    o.fsync = log::FsyncPolicy::kInterval;
-    log_ = Must(log::EmbeddedLog::Open(o));
-    capture_ = std::make_unique<FakeCapture>(*log_);
     capture_->Table("public.lines", {"id", "rnrid", "total"}, {"id"});
     capture_->Table("public.adjustments", {"lid", "type", "quantity"}, {"lid", "type"});
     capture_->Table("public.types", {"name", "description"}, {"name"});

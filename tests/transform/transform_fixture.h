@@ -115,6 +115,7 @@ class TransformTest : public ::testing::Test {
   void SetUp() override {
     log::EmbeddedLogOptions o;
     o.data_dir = dir_.sub("data");
+    o.fsync = fsync_;
     log_ = Must(log::EmbeddedLog::Open(o));
     capture_ = std::make_unique<FakeCapture>(*log_);
     capture_->Table("public.facilities", {"id", "code", "name", "zoneid", "active"}, {"id"});
@@ -128,6 +129,18 @@ id = "uuid5('facilities', id)"
 code = "code"
 name = "name"
 zonename = "lookup('public.zones', zoneid, 'name')"
+)toml");
+  }
+
+  // Facilities by zone: one target row per zone, with as many owners as
+  // the zone has facilities (shared target rows).
+  void WriteZonesSeenMapping() {
+    WriteMapping("20-zones-seen.toml", R"toml(source = "public.facilities"
+target = "public.zones_seen"
+key = ["zoneid"]
+[columns]
+zoneid = "zoneid"
+code = "code"
 )toml");
   }
 
@@ -216,6 +229,7 @@ id = "json_extract(code, '$.x')"
         "SNAPSHOT");
   }
 
+  log::FsyncPolicy fsync_ = log::FsyncPolicy::kAlways;  // set before SetUp
   TempDir dir_;
   std::unique_ptr<log::EmbeddedLog> log_;
   std::unique_ptr<FakeCapture> capture_;

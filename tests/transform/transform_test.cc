@@ -191,13 +191,7 @@ TEST_F(TransformTest, LiveLookupsWorkOnADataDirWrittenBeforeTheReadersTopic) {
 }
 
 TEST_F(TransformTest, ATargetRowWithSeveralOwnersLivesUntilTheLastGoes) {
-  WriteMapping("20-zones-seen.toml", R"toml(source = "public.facilities"
-target = "public.zones_seen"
-key = ["zoneid"]
-[columns]
-zoneid = "zoneid"
-code = "code"
-)toml");
+  WriteZonesSeenMapping();
   capture_->Txn({{"public.facilities", "c", Facility(1, "A", 1)}, {"public.facilities", "c", Facility(2, "B", 1)}});
   capture_->Txn({{"public.facilities", "d", {{"id", 1}}}});
   ASSERT_TRUE(RunToEnd(Config()).ok());
@@ -219,13 +213,7 @@ code = "code"
 // the header), or the remaining owner's delete deletes the row it produces.
 // (Found by SharedRowsTest; seen as a missing adjustment reason in a demo.)
 TEST_F(TransformTest, AnOwnerComingBackAfterASkippedHandOverKeepsTheRow) {
-  WriteMapping("20-zones-seen.toml", R"toml(source = "public.facilities"
-target = "public.zones_seen"
-key = ["zoneid"]
-[columns]
-zoneid = "zoneid"
-code = "code"
-)toml");
+  WriteZonesSeenMapping();
   capture_->Txn({{"public.facilities", "c", Facility(1, "A", 1)}, {"public.facilities", "c", Facility(2, "B", 1)}});
   capture_->Txn({{"public.facilities", "d", {{"id", 2}}}});  // hand-over to 1, skipped: 1 is deleted below
   capture_->Txn({{"public.facilities", "c", Facility(2, "B2", 1)}});
