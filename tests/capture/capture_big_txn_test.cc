@@ -138,7 +138,7 @@ TEST(CaptureBigTransaction, AMillionRowTransactionStaysUnder200MBInCaptureAndInS
   EXPECT_EQ(out["event_count"], kRows);
   EXPECT_EQ(log::testing::Must(reader->DescribePartition({"v3.transaction", 0})).end_offset, 1)
       << "one output transaction";
-  EXPECT_NE(transform.Tail().find("writing it in chunks"), std::string::npos) << transform.Tail();
+  EXPECT_NE(transform.Tail().find("writing that transaction in chunks"), std::string::npos) << transform.Tail();
   ASSERT_GT(transform_peak, 0);
   EXPECT_LT(transform_peak, int64_t{200} << 20);
   EXPECT_EQ(transform.Term(), 0) << transform.Tail();
