@@ -17,12 +17,11 @@ namespace ghostlog::log::testing {
 // True as soon as `pred` holds (a state seen for a moment counts: it is not
 // asked again), else whether it holds once more after `timeout`.
 template <typename Pred>
-bool WaitFor(Pred pred, std::chrono::milliseconds timeout = std::chrono::seconds(30),
-             std::chrono::milliseconds every = std::chrono::milliseconds(20)) {
+bool WaitFor(Pred pred, std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     if (pred()) return true;
-    std::this_thread::sleep_for(every);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return pred();
 }
