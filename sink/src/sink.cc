@@ -206,7 +206,10 @@ class Sink::Impl {
     const std::string status = j.value("status", "");
     if (status != "END" && status != "SNAPSHOT") return Status::OK();  // ABORTED ranges are garbage
     ++batch->transactions;
-    batch->last_source_ts_ms = j.value("ts_ms", int64_t{0});
+    // An undo's put-back records carry no source commit time (transform/src/undo.h).
+    if (const auto ts = j.find("ts_ms"); ts != j.end() && ts->is_number_integer()) {
+      batch->last_source_ts_ms = ts->get<int64_t>();
+    }
     for (const auto& range : j.value("ranges", nlohmann::json::array())) {
       const std::string topic = range.at("topic").get<std::string>();
       if (!Selected(topic)) continue;
@@ -670,7 +673,7 @@ class Sink::Impl {
     stats_.events += batch.events;
     stats_.committed_offset = batch.next_offset;
     stats_.last_batch_events = batch.events;
-    stats_.last_source_ts_ms = batch.last_source_ts_ms;
+    if (batch.last_source_ts_ms > 0) stats_.last_source_ts_ms = batch.last_source_ts_ms;
     stats_.last_batch_ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
     // Mirror the position into the changelog's group so `groups describe`

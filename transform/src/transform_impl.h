@@ -215,9 +215,12 @@ class Transform::Impl {
   // index records go back to what they were, and it is mapped again from
   // there. (Its output records are listed by no output transaction, so the
   // sink never applies them; the latest records of keys whose producer it
-  // changed are put back, unlisted too, and the new mapping's records
-  // supersede the rest.) The group stays at `from`.
+  // changed are put back, in output transactions of their own, and the new
+  // mapping's records supersede the rest.) The group stays at `from`.
   Status Undo(const std::string& txn_offset, log::Offset from);
+  // Adds to p->txns an output transaction listing p's output records: those
+  // an undo of input transaction `undone` puts back.
+  void ListPutBack(Pending* p, log::Offset undone);
 
   // One atomic write of the batch, committing the group at `next_in`; with
   // `chunked`, setting the chunked-transaction checkpoint to it ("": none).

@@ -92,9 +92,31 @@ Status Transform::Impl::Undo(const std::string& txn_offset, log::Offset from) {
       if (list == nullptr) return Status::Corruption("'" + undo_.topic() + "' names topic '" + topic + "'");
       *list = std::move(recs);
     }
+    // Output records put back are the latest of their keys, so compaction
+    // drops the listed records they copy: list them too, or a sink rewound
+    // to the beginning would miss the key (applying them again is harmless).
+    ListPutBack(&p, from);
     return Write(&p, from, last ? std::optional<std::string>("") : std::nullopt, {});
   }));
   return undo_.Clear();
+}
+
+void Transform::Impl::ListPutBack(Pending* p, log::Offset undone) {
+  json ranges = json::array(), collections = json::array();
+  int64_t count = 0;
+  for (const auto& topic : p->order) {
+    const auto n = static_cast<log::Offset>(p->out[topic].size());
+    if (n == 0) continue;
+    const log::Offset first = end_.at(topic);
+    ranges.push_back({{"topic", topic}, {"partition", 0}, {"first", first}, {"last", first + n - 1}});
+    collections.push_back({{"data_collection", topic.substr(cfg_.output_prefix.size() + 1)}, {"event_count", n}});
+    count += n;
+  }
+  if (count == 0) return;
+  json out{{"status", "END"},      {"id", "undo of " + std::to_string(undone)},
+           {"event_count", count}, {"data_collections", collections},
+           {"ranges", ranges},     {"source", {{"topic", in_txn_}, {"offset", undone}}}};
+  p->txns.push_back(log::RecordIn{"", out.dump(), {}, log::kNoTimestamp});
 }
 
 Status Transform::Impl::Write(Pending* p, log::Offset next_in, std::optional<std::string> chunked,

@@ -16,8 +16,9 @@
 // first saw. Once the transaction is whole, the undo topic is emptied
 // (DeleteRecordsBefore its end). A before-image is the value after the
 // batch's earlier transactions, which the first chunk writes too.
-// Output records put back are listed by no output transaction: the sink
-// never applies them (it has what they copy, or never had the key).
+// Output records put back are listed by an output transaction of their own:
+// they copy what the sink has (or a tombstone, which it skips), and they are
+// the latest of their keys, which compaction keeps.
 //
 // Thread-safety: none; the transform's thread owns it.
 #pragma once
