@@ -45,6 +45,7 @@ struct Batch {
   int64_t piece_events = 0;
   int64_t events = 0;  // in the whole target transaction
   int64_t transactions = 0;
+  int64_t rows = 0;             // written into the open target transaction (counted once it commits)
   log::Offset next_offset = 0;  // transaction topic position after this batch
   int64_t last_source_ts_ms = 0;
   bool begun = false;                          // BEGIN sent: earlier pieces are applied, not committed

@@ -524,7 +524,7 @@ class Sink::Impl {
                             (set.empty() ? "NOTHING" : "UPDATE SET " + set),
                         last));
     }
-    stats_.rows_written += static_cast<int64_t>(seg.by_key.size());
+    batch->rows += static_cast<int64_t>(seg.by_key.size());
     return Status::OK();
   }
 
@@ -577,7 +577,8 @@ class Sink::Impl {
       TargetTable& t = tables_.at(it->first);
       for (const Segment& seg : it->second.segments) {
         const bool last = send && std::next(it) == batch->tables.end() && &seg == &it->second.segments.back();
-        s = mode == Mode::kSetBased ? ApplySegment(conn, t, seg, batch, last) : ApplySegmentOneByOne(conn, t, seg);
+        s = mode == Mode::kSetBased ? ApplySegment(conn, t, seg, batch, last)
+                                    : ApplySegmentOneByOne(conn, t, seg, batch);
         if (!s.ok()) break;
       }
     }
@@ -671,6 +672,7 @@ class Sink::Impl {
     stats_.batches++;
     stats_.transactions += batch.transactions;
     stats_.events += batch.events;
+    stats_.rows_written += batch.rows;
     stats_.committed_offset = batch.next_offset;
     stats_.last_batch_events = batch.events;
     if (batch.last_source_ts_ms > 0) stats_.last_source_ts_ms = batch.last_source_ts_ms;
@@ -744,7 +746,7 @@ class Sink::Impl {
 
   // Each change under a savepoint, so the refused one is named (on_error =
   // stop) or dead-lettered while the rest is applied.
-  Status ApplySegmentOneByOne(TargetConn& conn, const TargetTable& t, const Segment& seg) {
+  Status ApplySegmentOneByOne(TargetConn& conn, const TargetTable& t, const Segment& seg, Batch* batch) {
     if (seg.truncate_first) RETURN_NOT_OK(conn.Exec("TRUNCATE " + t.quoted).status());
     for (const auto& [key, c] : seg.by_key) {
       RETURN_NOT_OK(conn.Exec("SAVEPOINT ghostlog_one").status());
@@ -754,6 +756,8 @@ class Sink::Impl {
         RETURN_NOT_OK(conn.Exec("ROLLBACK TO SAVEPOINT ghostlog_one").status());
         ASSIGN_OR_RAISE(log::Record r, Original(c, key));
         RETURN_NOT_OK(DeadLetterOrStop(*c.topic, r, s.message()));
+      } else {
+        ++batch->rows;
       }
       RETURN_NOT_OK(conn.Exec("RELEASE SAVEPOINT ghostlog_one").status());
     }

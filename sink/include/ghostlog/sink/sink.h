@@ -64,7 +64,7 @@ struct SinkConfig {
 struct SinkStats {
   std::atomic<int64_t> transactions{0};      // source transactions applied
   std::atomic<int64_t> events{0};
-  std::atomic<int64_t> rows_written{0};
+  std::atomic<int64_t> rows_written{0};  // rows the committed target transactions upserted or deleted
   std::atomic<int64_t> batches{0};
   std::atomic<int64_t> dead_lettered{0};
   std::atomic<int64_t> early_pieces{0};  // pieces of large source transactions applied before their commit
