@@ -88,26 +88,48 @@ Result<std::optional<json>> ChangelogLookup::LatestRow(const std::string& table,
 
 Result<std::optional<json>> ChangelogLookup::ReadRow(const std::string& table, const std::string& record_key) {
   const std::string topic = prefix_ + "." + table;
+  auto bounds = log_.DescribePartition({topic, 0});
+  if (!bounds.ok() && !bounds.status().IsNotFound()) return bounds.status();
+  std::string recent_key;
+  if (bounds.ok()) {
+    recent_key = table;
+    recent_key += '\0';
+    recent_key += record_key;
+    if (auto it = recent_.find(recent_key); it != recent_.end()) {
+      const Recent& r = it->second;
+      if (r.start == bounds->log_start_offset && r.end == bounds->end_offset && r.records == bounds->records) {
+        Saw(table, record_key, r.saw);
+        return r.row;
+      }
+    }
+  }
+  ASSIGN_OR_RAISE(auto row, ReadLatestRow(table, topic, record_key));
+  if (bounds.ok()) {
+    if (recent_.size() >= kRecentRows) recent_.clear();
+    recent_[recent_key] = Recent{bounds->log_start_offset, bounds->end_offset, bounds->records, row.second, row.first};
+  }
+  Saw(table, record_key, row.second);
+  return std::move(row.first);
+}
+
+Result<std::pair<std::optional<json>, log::Offset>> ChangelogLookup::ReadLatestRow(const std::string& table,
+                                                                                   const std::string& topic,
+                                                                                   const std::string& record_key) {
+  using Found = std::pair<std::optional<json>, log::Offset>;
   auto rec = log_.ReadLatest({topic, 0}, record_key);
-  if (rec.status().IsNotFound()) {  // no row of that table captured yet
-    Saw(table, record_key, -1);
-    return std::optional<json>{};
-  }
+  if (rec.status().IsNotFound()) return Found{std::nullopt, -1};  // no row of that table captured yet
   RETURN_NOT_OK(rec.status());
-  if (!*rec) {
-    Saw(table, record_key, -1);
-    return std::optional<json>{};
-  }
+  if (!*rec) return Found{std::nullopt, -1};
   ASSIGN_OR_RAISE(log::Offset truncated_at, TruncatedAt(table, topic));
   // What the reader saw: this record, or the TRUNCATE after it.
-  Saw(table, record_key, std::max(truncated_at, (*rec)->offset));
-  if (!(*rec)->value || truncated_at > (*rec)->offset) return std::optional<json>{};
+  const log::Offset saw = std::max(truncated_at, (*rec)->offset);
+  if (!(*rec)->value || truncated_at > (*rec)->offset) return Found{std::nullopt, saw};
   json v = json::parse(*(*rec)->value, nullptr, false);
   if (v.is_discarded()) return Status::Corruption(table + " key " + record_key + ": the latest event is not JSON");
-  if (v.value("op", "") == "d") return std::optional<json>{};
+  if (v.value("op", "") == "d") return Found{std::nullopt, saw};
   auto after = v.find("after");
-  if (after == v.end() || !after->is_object()) return std::optional<json>{};
-  return std::optional<json>(*after);
+  if (after == v.end() || !after->is_object()) return Found{std::nullopt, saw};
+  return Found{std::move(*after), saw};
 }
 
 // LatestRow reads a key once per evaluation, so this runs once per key.

@@ -14,6 +14,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "ghostlog/log/changelog.h"
@@ -67,12 +68,16 @@ class ChangelogLookup : public LookupSource {
   }
 
   // The stage maps a TRUNCATE of `table`: forget where its last one was.
-  void Truncated(const std::string& table) { truncated_at_.erase(table); }
+  void Truncated(const std::string& table) {
+    truncated_at_.erase(table);
+    recent_.clear();  // they saw the TRUNCATE where it was
+  }
 
   // Capture recorded a new schema for `table` (nullopt: for some tables) (a
   // column added, another primary key): what was learnt of the old one is
   // read again when needed.
   void SchemaChanged(const std::optional<std::string>& table) {
+    recent_.clear();
     if (!table) {
       tables_.clear();
       indexes_.clear();
@@ -108,6 +113,10 @@ class ChangelogLookup : public LookupSource {
   // collecting: the image this evaluation read first).
   Result<std::optional<nlohmann::json>> LatestRow(const std::string& table, const std::string& record_key);
   Result<std::optional<nlohmann::json>> ReadRow(const std::string& table, const std::string& record_key);
+  // The changelog's latest row image of the key, and the offset a reader of it saw (-1: none).
+  Result<std::pair<std::optional<nlohmann::json>, log::Offset>> ReadLatestRow(const std::string& table,
+                                                                              const std::string& topic,
+                                                                              const std::string& record_key);
   Result<ColumnIndex*> Index(const std::string& table, const std::vector<std::string>& columns);
   // The reference key readers of (columns = values) are recorded under.
   static std::string ByKey(const ColumnIndex& index, const std::string& values);
@@ -123,6 +132,20 @@ class ChangelogLookup : public LookupSource {
   std::map<std::pair<std::string, std::string>, log::Offset>* seen_ = nullptr;
   // The rows this evaluation read, by (table, record key): while Collect is set.
   std::map<std::pair<std::string, std::string>, std::optional<nlohmann::json>> read_;
+  // Rows read lately, by table '\0' record key, each with its table topic's
+  // bounds when read: while they are the same, nothing was appended to the
+  // topic or removed from it, so the key's latest record is the one read.
+  // Reference rows (a facility, a product, a period) are looked up by many
+  // rows in a row; this spares each of them the record's read and parse.
+  // Emptied when it holds kRecentRows (a few MiB), at a TRUNCATE and at a
+  // schema change.
+  struct Recent {
+    log::Offset start, end, records;  // the topic's, when read
+    log::Offset saw;                  // what Saw() recorded
+    std::optional<nlohmann::json> row;
+  };
+  static constexpr size_t kRecentRows = 4096;
+  std::unordered_map<std::string, Recent> recent_;
 };
 
 }  // namespace ghostlog::transform
