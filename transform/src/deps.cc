@@ -52,6 +52,7 @@ Status DependencyIndex::Open(const log::TopicConfig& compacted) {
 // One seek per table: after a table's first key, skip past all of its keys.
 Status DependencyIndex::LoadReadTables() {
   read_tables_.clear();
+  any_row_tables_.clear();
   std::string after;
   for (;;) {
     ASSIGN_OR_RAISE(auto page, log_.ReadLatestByPrefix({readers_topic_, 0}, "", after, 1));
@@ -62,8 +63,11 @@ Status DependencyIndex::LoadReadTables() {
       after = key;
       continue;
     }
-    read_tables_.insert(key.substr(0, sep));
-    after = key.substr(0, sep) + '\x01';  // sorts after every "table \0 ..." key
+    const std::string table = key.substr(0, sep);
+    read_tables_.insert(table);
+    ASSIGN_OR_RAISE(auto whole, log_.ReadLatestByPrefix({readers_topic_, 0}, ReaderKey(table, kAnyRow, ""), "", 1));
+    if (!whole.empty()) any_row_tables_.insert(table);
+    after = table + '\x01';  // sorts after every "table \0 ..." key
   }
 }
 
@@ -124,6 +128,7 @@ Status DependencyIndex::Set(const std::string& row, std::vector<Ref> refs, const
   for (const auto& ref : refs) {
     overlay_readers_[ReaderKey(ref.first, ref.second, "")][row] = seen_at(ref);
     read_tables_.insert(ref.first);
+    if (ref.second == kAnyRow) any_row_tables_.insert(ref.first);
   }
   overlay_[row] = std::move(refs);
   return Status::OK();
@@ -167,6 +172,7 @@ Result<std::vector<std::string>> DependencyIndex::Readers(const std::string& pre
 
 Result<std::vector<std::string>> DependencyIndex::Dependents(const std::string& table, const std::string& key,
                                                              log::Offset changed_at) {
+  if (key == kAnyRow && !any_row_tables_.count(table)) return std::vector<std::string>{};
   return Readers(ReaderKey(table, key, ""), table, changed_at);
 }
 

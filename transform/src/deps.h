@@ -30,6 +30,10 @@
 
 namespace ghostlog::transform {
 
+// The record key of a reference to a whole table: recorded by a lookup() into
+// a table capture has not recorded yet, so that its first event re-maps the row.
+inline constexpr char kAnyRow[] = "*";
+
 class DependencyIndex {
  public:
   using Ref = std::pair<std::string, std::string>;  // source table, record key
@@ -78,6 +82,11 @@ class DependencyIndex {
   // Tables any row has ever looked up (a few names): most events are of tables
   // nobody looks up, and this spares them a read of the readers topic.
   std::set<std::string> read_tables_;
+  // Tables some row may have read as a whole (kAnyRow: read before capture
+  // recorded the table, during a first snapshot): every event asks, and this
+  // spares the others a second read of the readers topic. A superset: a
+  // table stays in it until the next start.
+  std::set<std::string> any_row_tables_;
 };
 
 }  // namespace ghostlog::transform

@@ -17,14 +17,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include "deps.h"
 #include "ghostlog/log/changelog.h"
 #include "sql.h"
 
 namespace ghostlog::transform {
-
-// The record key of a reference to a whole table: recorded by a lookup() into
-// a table capture has not recorded yet, so that its first event re-maps the row.
-inline constexpr char kAnyRow[] = "*";
 
 class ChangelogLookup : public LookupSource {
  public:
