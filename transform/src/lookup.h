@@ -141,7 +141,7 @@ class ChangelogLookup : public LookupSource {
     log::Offset saw;                  // what Saw() recorded
     std::optional<nlohmann::json> row;
   };
-  static constexpr size_t kRecentRows = 4096;
+  static constexpr size_t kRecentRows = 1024;
   std::unordered_map<std::string, Recent> recent_;
 };
 
