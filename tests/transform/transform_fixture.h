@@ -144,6 +144,18 @@ code = "code"
 )toml");
   }
 
+  // Districts that look up their region's name; no region captured yet.
+  void DistrictsLookingUpRegions() {
+    WriteMapping("20-districts.toml", R"toml(source = "public.districts"
+target = "public.kafka_districts"
+key = ["id"]
+[columns]
+id = "id"
+regionname = "lookup('public.regions', regionid, 'name')"
+)toml");
+    capture_->Table("public.districts", {"id", "regionid"}, {"id"});
+  }
+
   void WriteMapping(const std::string& name, const std::string& text) {
     std::filesystem::create_directories(dir_.sub("maps"));
     std::ofstream(dir_.sub("maps/" + name)) << text;

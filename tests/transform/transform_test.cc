@@ -228,14 +228,7 @@ TEST_F(TransformTest, AnOwnerComingBackAfterASkippedHandOverKeepsTheRow) {
 // later, say) reads as no row, and the table's first event re-maps the row
 // (here in a new process each time, so the reference also survives a restart).
 TEST_F(TransformTest, ALookupIntoATableNotCapturedYetIsFilledWhenItArrives) {
-  WriteMapping("20-districts.toml", R"toml(source = "public.districts"
-target = "public.kafka_districts"
-key = ["id"]
-[columns]
-id = "id"
-regionname = "lookup('public.regions', regionid, 'name')"
-)toml");
-  capture_->Table("public.districts", {"id", "regionid"}, {"id"});
+  DistrictsLookingUpRegions();
   capture_->Txn({{"public.districts", "c", {{"id", 1}, {"regionid", 7}}},
                  {"public.districts", "c", {{"id", 2}, {"regionid", 8}}}});
   ASSERT_OK(RunToEnd(Config()));
@@ -265,14 +258,7 @@ regionname = "lookup('public.regions', regionid, 'name')"
 // The same within one run: the table's first event comes in the batch after
 // the rows that read it as a whole.
 TEST_F(TransformTest, ALookupIntoATableNotCapturedYetIsFilledInTheSameRun) {
-  WriteMapping("20-districts.toml", R"toml(source = "public.districts"
-target = "public.kafka_districts"
-key = ["id"]
-[columns]
-id = "id"
-regionname = "lookup('public.regions', regionid, 'name')"
-)toml");
-  capture_->Table("public.districts", {"id", "regionid"}, {"id"});
+  DistrictsLookingUpRegions();
   capture_->Txn({{"public.districts", "c", {{"id", 1}, {"regionid", 7}}}});
   Running run(Config(), *log_);
   ASSERT_OK(run.CaughtUp());
