@@ -85,6 +85,7 @@ nlohmann::json StatusJson(const DaemonConfig& c, const capture::Capture* cap, co
                                 {"events_out", s.events_out.load()},
                                 {"dead_lettered", s.dead_lettered.load()},
                                 {"chunks", s.chunks.load()},
+                                {"remaps_skipped", s.remaps_skipped.load()},
                                 {"last_source_ts_ms", s.last_source_ts_ms.load()}};
     position(&j["stages"]["transform"], c.transform->input_prefix + ".transaction", s.committed_offset.load());
   }
@@ -160,6 +161,9 @@ std::string Metrics(const nlohmann::json& st) {
           t["dead_lettered"].get<double>());
     gauge("ghostlog_transform_chunks_total", "Pieces of large source transactions' output written before their end.",
           t["chunks"].get<double>());
+    gauge("ghostlog_transform_remaps_skipped_total",
+          "Readers of a changed row not mapped again because no column they read changed.",
+          t["remaps_skipped"].get<double>());
     gauge("ghostlog_transform_lag_transactions", "Transactions captured but not yet mapped.",
           t["lag_transactions"].get<double>());
   }

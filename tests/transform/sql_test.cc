@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <set>
 
 #include "ghostlog/transform/mapping.h"
 #include "sql.h"
@@ -80,6 +81,35 @@ TEST(SqlEngine, WhereFiltersAndEachFansOut) {
   EXPECT_EQ((*out)[0]["id"], "9/lost");
   EXPECT_EQ((*out)[1]["reason"], "expired");
   EXPECT_EQ((*e)->Evaluate(fan, {{"id", 9}, {"reasons", json::array()}})->size(), 0u);
+}
+
+// What a mapping reads of the tables it looks up decides which changes to a
+// looked-up row map its readers again; whatever cannot be read for sure
+// counts as everything.
+TEST(ReadColumns, NamesTheLiteralColumnsAndOtherwiseTheWholeTable) {
+  using Set = std::set<std::string>;
+  auto read = ReadColumns(Make({{"a", "lookup('public.p', pid, 'name')"},
+                                {"b", "LOOKUP ( 'public.p', json_array(x, y), 'code' ) || 'it''s'"},
+                                {"c", "lookup_by('public.s', 'node, program', json_array(n, p), 'facility')"},
+                                {"lookup_count", "lookup_count + 1"}},
+                               "lookup('public.q', qid, 'active')"));
+  EXPECT_FALSE(read.any_table);
+  ASSERT_NE(read.Of("public.p"), nullptr);
+  EXPECT_EQ(*read.Of("public.p"), (Set{"code", "name"}));
+  ASSERT_NE(read.Of("public.s"), nullptr);
+  EXPECT_EQ(*read.Of("public.s"), (Set{"facility", "node", "program"}));
+  EXPECT_EQ(*read.Of("public.q"), (Set{"active"}));
+  EXPECT_EQ(read.Of("public.unlisted"), nullptr) << "a table it reads some other way: all of it";
+
+  EXPECT_EQ(
+      ReadColumns(Make({{"a", "lookup('public.p', pid)"}, {"b", "lookup('public.p', pid, 'name')"}})).Of("public.p"),
+      nullptr)
+      << "the whole row";
+  EXPECT_EQ(ReadColumns(Make({{"a", "lookup('public.p', pid, col)"}})).Of("public.p"), nullptr);
+  EXPECT_EQ(ReadColumns(Make({{"a", "lookup_by('public.s', 'node', n)"}})).Of("public.s"), nullptr);
+  EXPECT_TRUE(ReadColumns(Make({{"a", "lookup(tbl, pid, 'name')"}})).any_table);
+  EXPECT_TRUE(ReadColumns(Make({{"a", "lookup('public.p', pid, 'name'"}})).any_table) << "not closed";
+  EXPECT_TRUE(ReadColumns(Make({{"a", "'lookup'"}})).any_table) << "unsure what that is: everything";
 }
 
 TEST(SqlEngine, ErrorsNameTheColumn) {

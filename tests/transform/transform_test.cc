@@ -255,6 +255,62 @@ TEST_F(TransformTest, ALookupIntoATableNotCapturedYetIsFilledWhenItArrives) {
   EXPECT_EQ(json::parse(*last.back().value)["event_count"], 1) << "only district 1 is re-emitted";
 }
 
+// A change to a looked-up row maps its readers again only if it changed a
+// column they read (the districts read a region's name, not its population).
+TEST_F(TransformTest, AChangeToAColumnNoReaderReadsMapsNoReaderAgain) {
+  DistrictsLookingUpRegions();
+  capture_->Table("public.regions", {"id", "name", "population"}, {"id"});
+  capture_->Txn({{"public.regions", "c", {{"id", 7}, {"name", "Dodoma"}, {"population", 100}}}});
+  capture_->Txn({{"public.districts", "c", {{"id", 1}, {"regionid", 7}}},
+                 {"public.districts", "c", {{"id", 2}, {"regionid", 7}}}});
+  Running run(Config(), *log_);
+  ASSERT_OK(run.CaughtUp());
+  const int64_t out = run.t.stats().events_out;
+  capture_->Txn({{"public.regions", "u", {{"id", 7}, {"name", "Dodoma"}, {"population", 200}}}});
+  ASSERT_OK(run.CaughtUp());
+  EXPECT_EQ(run.t.stats().remaps_skipped, 2);
+  EXPECT_EQ(run.t.stats().events_out, out) << "nothing the districts show changed";
+  capture_->Txn({{"public.regions", "u", {{"id", 7}, {"name", "Dodoma Region"}, {"population", 200}}}});
+  ASSERT_OK(run.CaughtUp());
+  EXPECT_EQ(run.t.stats().events_out, out + 2);
+  const auto target = Target("public.kafka_districts");
+  EXPECT_EQ(target.at(json{{"id", 1}}.dump())["regionname"], "Dodoma Region");
+  EXPECT_EQ(target.at(json{{"id", 2}}.dump())["regionname"], "Dodoma Region");
+  // After the population change they still compare with the record they read.
+  capture_->Txn({{"public.regions", "u", {{"id", 7}, {"name", "Dodoma Region"}, {"population", 300}}}});
+  capture_->Txn({{"public.regions", "u", {{"id", 7}, {"name", "Dodoma"}, {"population", 300}}}});
+  ASSERT_OK(run.CaughtUp());
+  EXPECT_EQ(Target("public.kafka_districts").at(json{{"id", 2}}.dump())["regionname"], "Dodoma");
+}
+
+// A reader that read the key after its last noted change (nobody read the
+// key in between, so that change was not noted) compares with what it read.
+TEST_F(TransformTest, AReaderComparesWithWhatItReadIfItCameAfterTheLastNotedChange) {
+  DistrictsLookingUpRegions();
+  capture_->Table("public.regions", {"id", "name"}, {"id"});
+  auto region = [&](int id, const std::string& name) {
+    capture_->Txn({{"public.regions", "u", {{"id", id}, {"name", name}}}});
+  };
+  auto district = [&](int id, int region_id) {
+    capture_->Txn({{"public.districts", "u", {{"id", id}, {"regionid", region_id}}}});
+  };
+  region(7, "Dodoma");
+  region(8, "Singida");
+  district(1, 7);
+  Running run(Config(), *log_);
+  ASSERT_OK(run.CaughtUp());
+  region(7, "Dodoma Region");  // noted: district 1 reads it
+  ASSERT_OK(run.CaughtUp());
+  district(1, 8);       // region 7 has no reader now
+  region(7, "Dodoma");  // not noted
+  ASSERT_OK(run.CaughtUp());
+  district(2, 7);  // reads "Dodoma"
+  ASSERT_OK(run.CaughtUp());
+  region(7, "Dodoma Region");  // the same name as the last noted change, not as what district 2 read
+  ASSERT_OK(run.CaughtUp());
+  EXPECT_EQ(Target("public.kafka_districts").at(json{{"id", 2}}.dump())["regionname"], "Dodoma Region");
+}
+
 // The same within one run: the table's first event comes in the batch after
 // the rows that read it as a whole.
 TEST_F(TransformTest, ALookupIntoATableNotCapturedYetIsFilledInTheSameRun) {

@@ -134,9 +134,10 @@ Status DependencyIndex::Set(const std::string& row, std::vector<Ref> refs, const
   return Status::OK();
 }
 
-Result<std::vector<std::string>> DependencyIndex::Readers(const std::string& prefix, const std::string& table,
-                                                          log::Offset changed_at) {
-  std::vector<std::string> rows;
+Result<std::vector<DependencyIndex::Reader>> DependencyIndex::Readers(const std::string& prefix,
+                                                                      const std::string& table,
+                                                                      log::Offset changed_at) {
+  std::vector<Reader> rows;
   if (!read_tables_.count(table)) return rows;
   // Whether a reader that read the row at `seen` has yet to see the change.
   auto stale = [&](log::Offset seen) { return changed_at < 0 || seen < changed_at; };
@@ -152,7 +153,7 @@ Result<std::vector<std::string>> DependencyIndex::Readers(const std::string& pre
       if (r.value && !r.value->empty()) {
         std::from_chars(r.value->data(), r.value->data() + r.value->size(), seen);
       }
-      if (stale(seen)) rows.push_back(std::move(row));
+      if (stale(seen)) rows.emplace_back(std::move(row), seen);
     }
     if (page.size() < kPage) break;
     after = page.back().key;
@@ -162,22 +163,39 @@ Result<std::vector<std::string>> DependencyIndex::Readers(const std::string& pre
     const std::string ref_key = it->first.substr(table.size() + 1, it->first.size() - table.size() - 2);
     for (const auto& [row, seen] : it->second) {
       const auto& now = overlay_.at(row);
-      if (std::binary_search(now.begin(), now.end(), Ref{table, ref_key}) && stale(seen)) rows.push_back(row);
+      if (std::binary_search(now.begin(), now.end(), Ref{table, ref_key}) && stale(seen)) rows.emplace_back(row, seen);
     }
   }
+  // One per row (a row read the key once): the first, by offset.
   std::sort(rows.begin(), rows.end());
-  rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+  rows.erase(std::unique(rows.begin(), rows.end(), [](const Reader& a, const Reader& b) { return a.first == b.first; }),
+             rows.end());
   return rows;
+}
+
+std::vector<std::string> DependencyIndex::Rows(std::vector<Reader> readers) {
+  std::vector<std::string> rows;
+  rows.reserve(readers.size());
+  for (auto& [row, seen] : readers) rows.push_back(std::move(row));
+  return rows;
+}
+
+Result<std::vector<DependencyIndex::Reader>> DependencyIndex::DependentsSeen(const std::string& table,
+                                                                             const std::string& key,
+                                                                             log::Offset changed_at) {
+  if (key == kAnyRow && !any_row_tables_.count(table)) return std::vector<Reader>{};
+  return Readers(ReaderKey(table, key, ""), table, changed_at);
 }
 
 Result<std::vector<std::string>> DependencyIndex::Dependents(const std::string& table, const std::string& key,
                                                              log::Offset changed_at) {
-  if (key == kAnyRow && !any_row_tables_.count(table)) return std::vector<std::string>{};
-  return Readers(ReaderKey(table, key, ""), table, changed_at);
+  ASSIGN_OR_RAISE(auto readers, DependentsSeen(table, key, changed_at));
+  return Rows(std::move(readers));
 }
 
 Result<std::vector<std::string>> DependencyIndex::AllDependents(const std::string& table) {
-  return Readers(table + '\0', table, -1);
+  ASSIGN_OR_RAISE(auto readers, Readers(table + '\0', table, -1));
+  return Rows(std::move(readers));
 }
 
 Result<bool> DependencyIndex::HasDependents(const std::string& table) {

@@ -56,6 +56,10 @@ class DependencyIndex {
   // those that read that row's record at `changed_at` or a later one.
   Result<std::vector<std::string>> Dependents(const std::string& table, const std::string& key,
                                               log::Offset changed_at = -1);
+  // The same, each with the offset of the record it read (-1: unknown, or
+  // none), in row order.
+  using Reader = std::pair<std::string, log::Offset>;
+  Result<std::vector<Reader>> DependentsSeen(const std::string& table, const std::string& key, log::Offset changed_at);
   // The rows that read any row of `table` (a TRUNCATE changes them all).
   Result<std::vector<std::string>> AllDependents(const std::string& table);
   // Whether any row reads `table` (may say yes for a row the batch just
@@ -71,7 +75,8 @@ class DependencyIndex {
  private:
   // Rows of the readers records under `prefix` (table \0 [key \0]), read from
   // the changelog, minus rows the overlay changed, plus the overlay's own.
-  Result<std::vector<std::string>> Readers(const std::string& prefix, const std::string& table, log::Offset changed_at);
+  Result<std::vector<Reader>> Readers(const std::string& prefix, const std::string& table, log::Offset changed_at);
+  static std::vector<std::string> Rows(std::vector<Reader> readers);
   Status BuildReaders();
   Status LoadReadTables();
 

@@ -1,6 +1,7 @@
 #include "sql.h"
 
 #include <algorithm>
+#include <cctype>
 #include <regex>
 
 #include "uuid5.h"
@@ -161,6 +162,102 @@ std::vector<std::pair<std::string, std::vector<std::string>>> LiteralLookupBys(c
     }
   }
   return found;
+}
+
+namespace {
+
+// The top-level arguments of the call whose '(' is at text[open], as written;
+// nullopt if the parentheses or quotes do not close.
+std::optional<std::vector<std::string>> CallArguments(const std::string& text, size_t open) {
+  std::vector<std::string> args(1);
+  int depth = 0;
+  for (size_t i = open + 1; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '\'' || c == '"') {  // a literal or a quoted name: '' and "" stay inside
+      size_t end = i + 1;
+      for (; end < text.size(); ++end) {
+        if (text[end] == c && (end + 1 >= text.size() || text[end + 1] != c)) break;
+        if (text[end] == c) ++end;
+      }
+      if (end >= text.size()) return std::nullopt;
+      args.back() += text.substr(i, end - i + 1);
+      i = end;
+      continue;
+    }
+    if (c == '(') ++depth;
+    if (c == ')' && depth-- == 0) return args;
+    if (c == ',' && depth == 0) {
+      args.emplace_back();
+      continue;
+    }
+    args.back() += c;
+  }
+  return std::nullopt;
+}
+
+// 'text' -> text; nullopt if the argument is not one string literal.
+std::optional<std::string> Literal(std::string arg) {
+  arg.erase(0, arg.find_first_not_of(" \t\r\n"));
+  arg.erase(arg.find_last_not_of(" \t\r\n") + 1);
+  if (arg.size() < 2 || arg.front() != '\'' || arg.back() != '\'') return std::nullopt;
+  std::string out;
+  for (size_t i = 1; i + 1 < arg.size(); ++i) {
+    out += arg[i];
+    if (arg[i] == '\'') {
+      if (arg[i + 1] != '\'') return std::nullopt;  // two literals, or worse
+      ++i;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+LookedUpColumns ReadColumns(const Mapping& m) {
+  LookedUpColumns out;
+  std::vector<const std::string*> texts = {&m.where, &m.each};
+  for (const auto& [col, expr] : m.columns) texts.push_back(&expr);
+  auto whole = [&](const std::string& table) { out.tables[table] = std::nullopt; };
+  auto add = [&](const std::string& table, const std::string& column) {
+    auto [it, fresh] = out.tables.try_emplace(table, std::set<std::string>{});
+    if (it->second) it->second->insert(column);
+  };
+  for (const std::string* text : texts) {
+    std::string lower(text->size(), ' ');
+    std::transform(text->begin(), text->end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+    for (size_t at = lower.find("lookup"); at != std::string::npos; at = lower.find("lookup", at + 1)) {
+      if (at > 0 && (std::isalnum(static_cast<unsigned char>(lower[at - 1])) || lower[at - 1] == '_')) continue;
+      size_t name_end = at + 6;
+      const bool by = lower.compare(name_end, 3, "_by") == 0;
+      if (by) name_end += 3;
+      if (name_end < lower.size() &&
+          (std::isalnum(static_cast<unsigned char>(lower[name_end])) || lower[name_end] == '_')) {
+        continue;  // another name that starts with "lookup"
+      }
+      const size_t open = lower.find_first_not_of(" \t\r\n", name_end);
+      auto args = open == std::string::npos || lower[open] != '(' ? std::nullopt : CallArguments(*text, open);
+      const auto table = args && !args->empty() ? Literal((*args)[0]) : std::nullopt;
+      if (!table) {  // a table we cannot name: every table may be read whole
+        out.any_table = true;
+        continue;
+      }
+      if (!by) {  // lookup(table, key[, column])
+        const auto column = args->size() == 3 ? Literal((*args)[2]) : std::nullopt;
+        column ? add(*table, *column) : whole(*table);
+        continue;
+      }
+      // lookup_by(table, 'columns', values[, column]): what it matches on, and returns.
+      const auto matched = args->size() >= 3 ? Literal((*args)[1]) : std::nullopt;
+      const auto column = args->size() == 4 ? Literal((*args)[3]) : std::nullopt;
+      if (!matched || !column) {
+        whole(*table);
+        continue;
+      }
+      for (const auto& c : SplitColumnList(*matched)) add(*table, c);
+      add(*table, *column);
+    }
+  }
+  return out;
 }
 
 std::string BuildSql(const Mapping& m, const std::vector<std::string>& source_columns, const std::string& only) {

@@ -14,6 +14,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -47,6 +48,25 @@ std::vector<std::string> SplitColumnList(const std::string& names);
 // so that it reads those tables' events (and keeps the indexes current) even
 // before any row has looked one up.
 std::vector<std::pair<std::string, std::vector<std::string>>> LiteralLookupBys(const Mapping& m);
+
+// The columns a mapping can read of each table it looks up: the third
+// argument of lookup(table, key, 'column'), the columns lookup_by() matches
+// and returns. nullopt for a table read whole (lookup(table, key), a
+// lookup_by() without a column, a column that is not a literal); `any_table`
+// when a table is not a literal (or a call could not be read): then every
+// table counts as read whole.
+struct LookedUpColumns {
+  bool any_table = false;
+  std::map<std::string, std::optional<std::set<std::string>>> tables;
+  // The columns of `table` the mapping can read; nullptr: any of them (also
+  // for a table it does not seem to look up: the caller knows it did).
+  const std::set<std::string>* Of(const std::string& table) const {
+    if (any_table) return nullptr;
+    auto it = tables.find(table);
+    return it == tables.end() || !it->second ? nullptr : &*it->second;
+  }
+};
+LookedUpColumns ReadColumns(const Mapping& m);
 
 class SqlEngine {
  public:

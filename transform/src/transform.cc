@@ -126,6 +126,7 @@ Status Transform::Impl::Load() {
     for (auto& [table, columns] : LiteralLookupBys(m)) lookup_.Expect(table, std::move(columns));
     by_source_[m.source].push_back(&m);
     by_name_[m.name] = &m;
+    read_columns_[m.name] = ReadColumns(m);
     std::vector<std::string> sorted = m.key;
     std::sort(sorted.begin(), sorted.end());
     sorted_keys_[m.name] = std::move(sorted);

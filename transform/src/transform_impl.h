@@ -180,10 +180,22 @@ class Transform::Impl {
   // ownership hand-over). A row deleted since is left to its own delete event.
   Status Remap(const Mapping& m, const std::string& source_key, Pending* p);
 
+  // Whether the change `r` (an upsert of `table` with image `after`) leaves
+  // every column a reader of mapping `m` can read of it as the record the
+  // reader read (at `seen`) had it: then mapping the reader again would
+  // change nothing. No when unsure: the reader is mapped again. `images`
+  // keeps the records read at each offset for this change's readers.
+  Result<bool> ReadColumnsUnchanged(const Mapping& m, const std::string& table, const std::string& topic,
+                                    const log::Record& r, const json& after, log::Offset seen,
+                                    std::map<log::Offset, std::optional<json>>* images);
+
   // State entries are lists of strings: per source row its target keys, sorted
   // (name kRowState source-key); per target row with several owners, its
   // owners (name kOwners target-key).
   static constexpr char kRowState = '\0', kOwners = '\1';
+  // State key kLastChange table '\0' record-key: the offset of the last change
+  // to a looked-up row that the stage mapped (its readers show it).
+  static constexpr char kLastChange[] = "\x02";
 
   // The source row that produced the live target row `key` ("" if there is none).
   static constexpr const char* kProducerHeader = "ghostlog.source_key";
@@ -234,6 +246,7 @@ class Transform::Impl {
   std::vector<Mapping> mappings_;
   std::map<std::string, std::vector<const Mapping*>> by_source_;
   std::map<std::string, const Mapping*> by_name_;
+  std::map<std::string, LookedUpColumns> read_columns_;          // mapping name -> what it reads of looked-up tables
   std::map<std::string, std::vector<std::string>> sorted_keys_;  // mapping name -> key columns, sorted
   DependencyIndex deps_;
   UndoLog undo_;

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 #include <set>
 
 namespace ghostlog::transform {
@@ -157,8 +158,39 @@ Status Transform::Impl::MapEvent(const std::string& topic, const log::Record& r,
   // had recorded it, are mapped again.
   const std::string table = topic.substr(cfg_.input_prefix.size() + 1);
   if (op == "t") lookup_.Truncated(table);
-  ASSIGN_OR_RAISE(std::vector<std::string> dependents,
-                  op == "t" ? deps_.AllDependents(table) : deps_.Dependents(table, r.key, r.offset));
+  std::vector<std::string> dependents;
+  if (op == "t") {
+    ASSIGN_OR_RAISE(dependents, deps_.AllDependents(table));
+  } else {
+    ASSIGN_OR_RAISE(auto readers, deps_.DependentsSeen(table, r.key, -1));
+    if (!readers.empty()) {
+      // Column-level: a reader none of whose looked-up columns changed is not
+      // mapped again (a line item's totals change; its adjustments read its
+      // rnrid). Changed since what the reader shows: the key's last change the
+      // stage mapped while it had readers (noted in the state), or, if the
+      // reader read the key after that, the record it read.
+      const std::string last_key = kLastChange + table + '\0' + r.key;
+      ASSIGN_OR_RAISE(auto last, State(last_key, *p));
+      log::Offset last_at = -1;
+      if (!last.empty()) std::from_chars(last[0].data(), last[0].data() + last[0].size(), last_at);
+      const bool rewound = last_at >= r.offset;  // noted after this change: unsure
+      std::map<log::Offset, std::optional<json>> images;
+      for (auto& [row, seen] : readers) {
+        if (seen >= r.offset) continue;  // read this change, or a later one, already
+        auto m = by_name_.find(row.substr(0, row.find(kRowState)));
+        if (m != by_name_.end() && op != "d" && v["after"].is_object() && !rewound) {
+          const log::Offset base = std::max(last_at, seen);
+          ASSIGN_OR_RAISE(bool unchanged, ReadColumnsUnchanged(*m->second, table, topic, r, v["after"], base, &images));
+          if (unchanged) {
+            ++stats_.remaps_skipped;
+            continue;
+          }
+        }
+        dependents.push_back(std::move(row));
+      }
+      SetState(last_key, {std::to_string(r.offset)}, p);
+    }
+  }
   ASSIGN_OR_RAISE(auto any_row, deps_.Dependents(table, kAnyRow));
   for (auto& row : any_row) dependents.push_back(std::move(row));
   // ...and rows that found this one by other columns (lookup_by), under
@@ -308,6 +340,33 @@ void Transform::Impl::SetState(const std::string& key, std::vector<std::string> 
   if (!list.empty()) st.value = json(list).dump();
   p->state.push_back(std::move(st));
   p->state_now[key] = std::move(list);
+}
+
+Result<bool> Transform::Impl::ReadColumnsUnchanged(const Mapping& m, const std::string& table, const std::string& topic,
+                                                   const log::Record& r, const json& after, log::Offset seen,
+                                                   std::map<log::Offset, std::optional<json>>* images) {
+  const std::set<std::string>* columns = read_columns_.at(m.name).Of(table);
+  if (columns == nullptr || seen < 0) return false;
+  auto [it, fresh] = images->try_emplace(seen);
+  if (fresh) {
+    // The record the reader read; gone (compacted, retention) or not this
+    // key's upsert (a TRUNCATE's offset): unsure.
+    ASSIGN_OR_RAISE(auto recs, log_.Read({topic, 0}, seen, {1, 64 << 20}));
+    if (!recs.empty() && recs[0].offset == seen && recs[0].key == r.key && recs[0].value) {
+      json old = json::parse(*recs[0].value, nullptr, false);
+      if (old.is_object() && old.value("op", "") != "d" && old.contains("after") && old["after"].is_object()) {
+        it->second = std::move(old["after"]);
+      }
+    }
+  }
+  if (!it->second) return false;
+  const json& before = *it->second;
+  for (const auto& c : *columns) {
+    auto a = before.find(c), b = after.find(c);
+    if ((a == before.end()) != (b == after.end())) return false;
+    if (a != before.end() && *a != *b) return false;
+  }
+  return true;
 }
 
 json Transform::Impl::Source(const std::string& topic, const log::Record& r, const Mapping& m, const json& v) const {

@@ -46,6 +46,7 @@ struct TransformStats {
   std::atomic<int64_t> events_out{0};
   std::atomic<int64_t> dead_lettered{0};
   std::atomic<int64_t> chunks{0};            // pieces of input transactions written before their end
+  std::atomic<int64_t> remaps_skipped{0};    // readers of a changed row not mapped again: no column they read changed
   std::atomic<int64_t> committed_offset{0};  // next offset in INPUT.transaction
   std::atomic<int64_t> last_source_ts_ms{0};
 };
