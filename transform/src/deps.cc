@@ -135,12 +135,9 @@ Status DependencyIndex::Set(const std::string& row, std::vector<Ref> refs, const
 }
 
 Result<std::vector<DependencyIndex::Reader>> DependencyIndex::Readers(const std::string& prefix,
-                                                                      const std::string& table,
-                                                                      log::Offset changed_at) {
+                                                                      const std::string& table) {
   std::vector<Reader> rows;
   if (!read_tables_.count(table)) return rows;
-  // Whether a reader that read the row at `seen` has yet to see the change.
-  auto stale = [&](log::Offset seen) { return changed_at < 0 || seen < changed_at; };
   std::string after;
   for (;;) {
     ASSIGN_OR_RAISE(auto page, log_.ReadLatestByPrefix({readers_topic_, 0}, prefix, after, kPage));
@@ -153,7 +150,7 @@ Result<std::vector<DependencyIndex::Reader>> DependencyIndex::Readers(const std:
       if (r.value && !r.value->empty()) {
         std::from_chars(r.value->data(), r.value->data() + r.value->size(), seen);
       }
-      if (stale(seen)) rows.emplace_back(std::move(row), seen);
+      rows.emplace_back(std::move(row), seen);
     }
     if (page.size() < kPage) break;
     after = page.back().key;
@@ -163,7 +160,7 @@ Result<std::vector<DependencyIndex::Reader>> DependencyIndex::Readers(const std:
     const std::string ref_key = it->first.substr(table.size() + 1, it->first.size() - table.size() - 2);
     for (const auto& [row, seen] : it->second) {
       const auto& now = overlay_.at(row);
-      if (std::binary_search(now.begin(), now.end(), Ref{table, ref_key}) && stale(seen)) rows.emplace_back(row, seen);
+      if (std::binary_search(now.begin(), now.end(), Ref{table, ref_key})) rows.emplace_back(row, seen);
     }
   }
   // One per row (a row read the key once): the first, by offset.
@@ -181,20 +178,18 @@ std::vector<std::string> DependencyIndex::Rows(std::vector<Reader> readers) {
 }
 
 Result<std::vector<DependencyIndex::Reader>> DependencyIndex::DependentsSeen(const std::string& table,
-                                                                             const std::string& key,
-                                                                             log::Offset changed_at) {
+                                                                             const std::string& key) {
   if (key == kAnyRow && !any_row_tables_.count(table)) return std::vector<Reader>{};
-  return Readers(ReaderKey(table, key, ""), table, changed_at);
+  return Readers(ReaderKey(table, key, ""), table);
 }
 
-Result<std::vector<std::string>> DependencyIndex::Dependents(const std::string& table, const std::string& key,
-                                                             log::Offset changed_at) {
-  ASSIGN_OR_RAISE(auto readers, DependentsSeen(table, key, changed_at));
+Result<std::vector<std::string>> DependencyIndex::Dependents(const std::string& table, const std::string& key) {
+  ASSIGN_OR_RAISE(auto readers, DependentsSeen(table, key));
   return Rows(std::move(readers));
 }
 
 Result<std::vector<std::string>> DependencyIndex::AllDependents(const std::string& table) {
-  ASSIGN_OR_RAISE(auto readers, Readers(table + '\0', table, -1));
+  ASSIGN_OR_RAISE(auto readers, Readers(table + '\0', table));
   return Rows(std::move(readers));
 }
 

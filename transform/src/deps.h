@@ -52,14 +52,12 @@ class DependencyIndex {
   Status Set(const std::string& row, std::vector<Ref> refs, const Seen& seen, std::vector<log::RecordIn>* refs_out,
              std::vector<log::RecordIn>* readers_out);
 
-  // The rows that read (table, key); empty if none. With `changed_at`, not
-  // those that read that row's record at `changed_at` or a later one.
-  Result<std::vector<std::string>> Dependents(const std::string& table, const std::string& key,
-                                              log::Offset changed_at = -1);
+  // The rows that read (table, key); empty if none.
+  Result<std::vector<std::string>> Dependents(const std::string& table, const std::string& key);
   // The same, each with the offset of the record it read (-1: unknown, or
-  // none), in row order.
+  // none), in row order: a change at or below it is one the reader has seen.
   using Reader = std::pair<std::string, log::Offset>;
-  Result<std::vector<Reader>> DependentsSeen(const std::string& table, const std::string& key, log::Offset changed_at);
+  Result<std::vector<Reader>> DependentsSeen(const std::string& table, const std::string& key);
   // The rows that read any row of `table` (a TRUNCATE changes them all).
   Result<std::vector<std::string>> AllDependents(const std::string& table);
   // Whether any row reads `table` (may say yes for a row the batch just
@@ -75,7 +73,7 @@ class DependencyIndex {
  private:
   // Rows of the readers records under `prefix` (table \0 [key \0]), read from
   // the changelog, minus rows the overlay changed, plus the overlay's own.
-  Result<std::vector<Reader>> Readers(const std::string& prefix, const std::string& table, log::Offset changed_at);
+  Result<std::vector<Reader>> Readers(const std::string& prefix, const std::string& table);
   static std::vector<std::string> Rows(std::vector<Reader> readers);
   Status BuildReaders();
   Status LoadReadTables();

@@ -230,6 +230,10 @@ class Transform::Impl {
   // changed are put back, in output transactions of their own, and the new
   // mapping's records supersede the rest.) The group stays at `from`.
   Status Undo(const std::string& txn_offset, log::Offset from);
+  // Appends records first .. first+n-1 of output `topic` to an output
+  // transaction's ranges and data collections; returns n.
+  log::Offset AddRange(const std::string& topic, log::Offset first, log::Offset n, json* ranges,
+                       json* collections) const;
   // Adds to p->txns an output transaction listing p's output records: those
   // an undo of input transaction `undone` puts back.
   void ListPutBack(Pending* p, log::Offset undone);

@@ -47,10 +47,7 @@ Status Transform::Impl::MapTransaction(const log::Record& t, Pending* p) {
   for (const auto& topic : p->txn_order) {
     const log::Offset first = p->txn_first.at(topic);
     const log::Offset end = end_.at(topic) + static_cast<log::Offset>(p->out[topic].size());
-    ranges.push_back({{"topic", topic}, {"partition", 0}, {"first", first}, {"last", end - 1}});
-    collections.push_back(
-        {{"data_collection", topic.substr(cfg_.output_prefix.size() + 1)}, {"event_count", end - first}});
-    count += end - first;
+    count += AddRange(topic, first, end - first, &ranges, &collections);
   }
   if (count == 0) return Status::OK();
   json out{{"status", status},
@@ -64,6 +61,13 @@ Status Transform::Impl::MapTransaction(const log::Record& t, Pending* p) {
            {"source", {{"topic", in_txn_}, {"offset", t.offset}}}};
   p->txns.push_back(log::RecordIn{"", out.dump(), {}, log::kNoTimestamp});
   return Status::OK();
+}
+
+log::Offset Transform::Impl::AddRange(const std::string& topic, log::Offset first, log::Offset n, json* ranges,
+                                      json* collections) const {
+  ranges->push_back({{"topic", topic}, {"partition", 0}, {"first", first}, {"last", first + n - 1}});
+  collections->push_back({{"data_collection", topic.substr(cfg_.output_prefix.size() + 1)}, {"event_count", n}});
+  return n;
 }
 
 Status Transform::Impl::AwaitSnapshotDone(log::Offset snapshot_at) {
@@ -162,13 +166,16 @@ Status Transform::Impl::MapEvent(const std::string& topic, const log::Record& r,
   if (op == "t") {
     ASSIGN_OR_RAISE(dependents, deps_.AllDependents(table));
   } else {
-    ASSIGN_OR_RAISE(auto readers, deps_.DependentsSeen(table, r.key, -1));
+    ASSIGN_OR_RAISE(auto readers, deps_.DependentsSeen(table, r.key));
+    // Readers that read this change, or a later one, already are done.
+    std::erase_if(readers, [&](const DependencyIndex::Reader& reader) { return reader.second >= r.offset; });
     if (!readers.empty()) {
       // Column-level: a reader none of whose looked-up columns changed is not
       // mapped again (a line item's totals change; its adjustments read its
       // rnrid). Changed since what the reader shows: the key's last change the
-      // stage mapped while it had readers (noted in the state), or, if the
-      // reader read the key after that, the record it read.
+      // stage mapped with readers to compare (noted in the state), or, if the
+      // reader read the key after that, the record it read. (A change every
+      // reader has read needs no note: each compares with its own record.)
       const std::string last_key = kLastChange + table + '\0' + r.key;
       ASSIGN_OR_RAISE(auto last, State(last_key, *p));
       log::Offset last_at = -1;
@@ -176,7 +183,6 @@ Status Transform::Impl::MapEvent(const std::string& topic, const log::Record& r,
       const bool rewound = last_at >= r.offset;  // noted after this change: unsure
       std::map<log::Offset, std::optional<json>> images;
       for (auto& [row, seen] : readers) {
-        if (seen >= r.offset) continue;  // read this change, or a later one, already
         auto m = by_name_.find(row.substr(0, row.find(kRowState)));
         if (m != by_name_.end() && op != "d" && v["after"].is_object() && !rewound) {
           const log::Offset base = std::max(last_at, seen);

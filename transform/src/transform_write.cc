@@ -106,11 +106,7 @@ void Transform::Impl::ListPutBack(Pending* p, log::Offset undone) {
   int64_t count = 0;
   for (const auto& topic : p->order) {
     const auto n = static_cast<log::Offset>(p->out[topic].size());
-    if (n == 0) continue;
-    const log::Offset first = end_.at(topic);
-    ranges.push_back({{"topic", topic}, {"partition", 0}, {"first", first}, {"last", first + n - 1}});
-    collections.push_back({{"data_collection", topic.substr(cfg_.output_prefix.size() + 1)}, {"event_count", n}});
-    count += n;
+    if (n > 0) count += AddRange(topic, end_.at(topic), n, &ranges, &collections);
   }
   if (count == 0) return;
   json out{{"status", "END"},      {"id", "undo of " + std::to_string(undone)},
