@@ -128,7 +128,12 @@ Result<std::vector<Record>> EmbeddedLogImpl::ReadLatestByPrefix(const TopicParti
     seek.push_back('\0');  // the first key after start_after
   }
   std::vector<Record> out;
+  // Bounded to the prefix: table files and blocks past it are not read (most
+  // scans find nothing: a row nobody looks up).
+  const std::string end = keys::PrefixEnd(base);
+  const rocksdb::Slice end_slice(end);
   rocksdb::ReadOptions ro;
+  if (!end.empty()) ro.iterate_upper_bound = &end_slice;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, keyindex_cf()));
   for (it->Seek(seek); it->Valid() && out.size() < max; it->Next()) {
     const rocksdb::Slice k = it->key();

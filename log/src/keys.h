@@ -74,6 +74,14 @@ inline std::string KeyIndexKey(uint32_t tid, PartitionId p, std::string_view key
   return k;
 }
 
+// The first key after every key that starts with `prefix` ("" if there is
+// none: the prefix is all 0xff bytes).
+inline std::string PrefixEnd(std::string prefix) {
+  while (!prefix.empty() && static_cast<uint8_t>(prefix.back()) == 0xff) prefix.pop_back();
+  if (!prefix.empty()) prefix.back() = static_cast<char>(static_cast<uint8_t>(prefix.back()) + 1);
+  return prefix;
+}
+
 inline std::string EncodeOffset(Offset o) {
   std::string s;
   PutBE(&s, static_cast<uint64_t>(o), 8);

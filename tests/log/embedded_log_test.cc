@@ -430,6 +430,25 @@ TEST_F(EmbeddedLogTest, ReadLatestByPrefixPagesThroughAKeyRange) {
   EXPECT_EQ(log_->ReadLatestByPrefix({"d", 0}, "", "", 1).status().code(), Status::Code::kNotSupported);
 }
 
+// The scan is bounded by the first key after the prefix: keys of 0xff bytes
+// (where that bound cannot just add one to the last byte) are all found.
+TEST_F(EmbeddedLogTest, ReadLatestByPrefixFindsKeysOfHighBytes) {
+  ASSERT_OK(log_->CreateTopic("c", 2, Compacted(/*delete_retention_ms=*/1000)));
+  Append("c", {Rec("a\xff\xffz", "3"), Rec("a\xfe", "0"), Rec("a\xff", "1"), Rec("b", "4"), Rec("a\xff\xff", "2"),
+               Rec("\xff\xff", "5")});
+  ASSERT_OK(log_->Append({"c", 1}, {Rec("a\xff", "other partition")}).status());
+  auto values = [](const std::vector<Record>& rs) {
+    std::string out;
+    for (const auto& r : rs) out += *r.value + " ";
+    return out;
+  };
+  EXPECT_EQ(values(Must(log_->ReadLatestByPrefix({"c", 0}, "a\xff", "", 100))), "1 2 3 ");
+  EXPECT_EQ(values(Must(log_->ReadLatestByPrefix({"c", 0}, "a\xff\xff", "", 100))), "2 3 ");
+  EXPECT_EQ(values(Must(log_->ReadLatestByPrefix({"c", 0}, "\xff", "", 100))), "5 ");
+  EXPECT_EQ(values(Must(log_->ReadLatestByPrefix({"c", 0}, "", "", 100))), "0 1 2 3 4 5 ");
+  EXPECT_EQ(values(Must(log_->ReadLatestByPrefix({"c", 1}, "", "", 100))), "other partition ");
+}
+
 TEST_F(EmbeddedLogTest, MinCompactionLagProtectsYoungRecords) {
   ASSERT_OK(log_->CreateTopic("c", 1, Compacted(1000, /*lag_ms=*/5000)));
   Append("c", {Rec("a", "old")});
