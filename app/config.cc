@@ -162,6 +162,7 @@ Status LoadCapture(const toml::table* t, const std::string& file, capture::Captu
   c->snapshot = *m;
   RETURN_NOT_OK(s.Duration("heartbeat_interval", &c->heartbeat_interval));
   RETURN_NOT_OK(s.Int("snapshot_chunk_rows", &c->snapshot_chunk_rows, 1));
+  RETURN_NOT_OK(s.Int("snapshot_chunk_bytes", &c->snapshot_chunk_bytes, 65536));
   RETURN_NOT_OK(s.Int("snapshot_max_rows_per_second", &c->snapshot_max_rows_per_second, 0));
   RETURN_NOT_OK(s.Int("snapshot_readers", &c->snapshot_readers, 0));
   if (c->snapshot_readers > 64) return s.Where("snapshot_readers", "must be <= 64");

@@ -72,7 +72,8 @@ Status Capture::Impl::RunSnapshot(PgConn& sql, const std::optional<std::string>&
   const int readers = static_cast<int>(std::min<size_t>(cfg_.snapshot_readers, jobs.size()));
   spdlog::info("capture: snapshot of {} tables ({} left), about {} rows, {} reader connections", tables.size(),
                jobs.size(), estimate, readers);
-  const ReadOptions opt{cfg_.snapshot_chunk_rows, cfg_.topic_prefix, db_name_, cp_.snapshot->consistent_point};
+  const ReadOptions opt{cfg_.snapshot_chunk_rows, cfg_.snapshot_chunk_bytes, cfg_.topic_prefix, db_name_,
+                        cp_.snapshot->consistent_point};
   const auto started = std::chrono::steady_clock::now();
   const int64_t rows_before = cp_.snapshot->rows;
   auto last_progress = started;

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace ghostlog::capture {
 
 Status ReadTable(PgConn& sql, const std::vector<SnapshotJob>& jobs, size_t job, const ReadOptions& opt,
@@ -28,14 +30,15 @@ Status ReadTable(PgConn& sql, const std::vector<SnapshotJob>& jobs, size_t job, 
     typed_params += (i ? ", $" : "$") + std::to_string(i + 1) + "::" + type.value_or("text");
   }
   KeyText last_key = jobs[job].resume_after;
+  int64_t rows = std::min(opt.chunk_rows, kFirstChunkRows);
   while (!stop.stop_requested()) {
     Result<PgResult> res = Status::Aborted("no query ran");
     if (key_cols.empty()) {
-      res = sql.Exec("FETCH " + std::to_string(opt.chunk_rows) + " FROM ghostlog_snap");
+      res = sql.Exec("FETCH " + std::to_string(rows) + " FROM ghostlog_snap");
     } else {
       std::string query = "SELECT " + cols + from;
       if (!last_key.empty()) query += " WHERE (" + keys + ") > (" + typed_params + ")";
-      query += " ORDER BY " + keys + " LIMIT " + std::to_string(opt.chunk_rows);
+      query += " ORDER BY " + keys + " LIMIT " + std::to_string(rows);
       res = sql.ExecParams(query, last_key);
     }
     if (!res.ok()) return res.status().WithContext("snapshot of " + t.qualified());
@@ -48,6 +51,7 @@ Status ReadTable(PgConn& sql, const std::vector<SnapshotJob>& jobs, size_t job, 
     chunk.events.reserve(n);
     const SourceInfo src{opt.topic_prefix, opt.db, 0, opt.consistent_point, opt.consistent_point, log::NowMs(), "true"};
     std::string row, key;
+    int64_t bytes = 0;
     for (int i = 0; i < n; ++i) {
       // The values go from the result into the event's text, no copies between.
       RETURN_NOT_OK(RowText(
@@ -58,12 +62,15 @@ Status ReadTable(PgConn& sql, const std::vector<SnapshotJob>& jobs, size_t job, 
           },
           &row, &key));
       chunk.events.push_back(ChangeEventText(t, key, 'r', "null", row, src, nullptr, log::NowMs()));
+      bytes += static_cast<int64_t>(chunk.events.back().key.size() + chunk.events.back().value->size());
     }
     last_key.clear();
     for (size_t k : key_cols) last_key.emplace_back(PQgetvalue(r, n - 1, static_cast<int>(k)));
     chunk.last_key = last_key;
     RETURN_NOT_OK(emit(std::move(chunk)));
-    if (n < opt.chunk_rows) break;
+    if (n < rows) break;
+    const int64_t per_row = std::max<int64_t>(1, bytes / n);
+    rows = std::clamp<int64_t>(opt.chunk_bytes / per_row, 1, opt.chunk_rows);
   }
   if (key_cols.empty()) RETURN_NOT_OK(sql.Exec("CLOSE ghostlog_snap").status());
   return Status::OK();

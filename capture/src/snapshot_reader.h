@@ -47,12 +47,17 @@ struct SnapshotChunk {
 
 struct ReadOptions {
   int64_t chunk_rows = 10000;
+  int64_t chunk_bytes = 32 << 20;  // of events, about: rows per chunk follow the width seen
   std::string topic_prefix;
   std::string db;
   pgoutput::Lsn consistent_point = 0;
 };
 
 using EmitChunk = std::function<Status(SnapshotChunk)>;
+
+// The first chunk of a table reads at most this many rows: what they weigh
+// sets how many the next chunks read (opt.chunk_bytes).
+inline constexpr int64_t kFirstChunkRows = 100;
 
 // Reads jobs[job] in key order on `sql` (already inside the snapshot's
 // transaction, the table locked), calling `emit` with every non-empty chunk.

@@ -1,8 +1,46 @@
 // Capture against a real PostgreSQL 15: snapshot, streaming, exactly-once restart.
 #include "capture_harness.h"
 
+#include <map>
+
 namespace ghostlog::capture::testing {
 namespace {
+
+// A table of wide rows is read fewer rows at a time: after a first chunk of
+// at most 100 rows, each chunk's events stay within snapshot_chunk_bytes,
+// although snapshot_chunk_rows would allow the whole table in one.
+TEST_F(CaptureTest, ASnapshotOfWideRowsIsReadInChunksOfBoundedBytes) {
+  pg_.Exec("CREATE TABLE images (id int PRIMARY KEY, data text)");
+  pg_.Exec("INSERT INTO images SELECT g, repeat(md5(g::text), 640) FROM generate_series(1, 400) g");  // 20 KiB each
+  CaptureConfig c = Config();
+  c.snapshot_chunk_rows = 10000;
+  c.snapshot_chunk_bytes = 256 << 10;
+  StartCapture(c);
+  ExpectConverges("images", 400);
+  ASSERT_TRUE(WaitFor([&] { return capture_->stats().streaming.load(); }));
+
+  std::map<log::Offset, size_t> size;  // of each event, key and value
+  for (const auto& r : ReadTopic(*log_, "v2.public.images")) size[r.offset] = r.key.size() + r.value->size();
+  std::vector<std::pair<int64_t, size_t>> chunks;  // rows, bytes
+  for (const auto& t : ReadTopic(*log_, "v2.transaction")) {
+    const json j = json::parse(*t.value);
+    if (j["status"] != "SNAPSHOT") continue;
+    for (const auto& range : j["ranges"]) {
+      if (range["topic"] != "v2.public.images") continue;
+      auto& [rows, bytes] = chunks.emplace_back(0, 0);
+      for (log::Offset o = range["first"]; o <= range["last"].get<log::Offset>(); ++o, ++rows) bytes += size.at(o);
+    }
+  }
+  ASSERT_GE(chunks.size(), 2u);
+  EXPECT_EQ(chunks[0].first, 100);
+  int64_t rows = chunks[0].first;
+  for (size_t i = 1; i < chunks.size(); ++i) {
+    EXPECT_LE(chunks[i].second, size_t{256} << 10) << "chunk " << i << " of " << chunks[i].first << " rows";
+    rows += chunks[i].first;
+  }
+  EXPECT_EQ(rows, 400);
+  EXPECT_GE(chunks.size(), 1 + 300 * 20480 / (256 << 10));
+}
 
 TEST_F(CaptureTest, SnapshotThenStreamProducesDebeziumEvents) {
   pg_.Exec("CREATE TABLE facilities (id int PRIMARY KEY, code text NOT NULL, name text, active bool)");

@@ -261,6 +261,11 @@ TEST_F(BadConfig, SnapshotReadersOutOfRange) {
   ExpectOneLine(negative, 1, path() + ":4: source.snapshot_readers must be >= 0");
 }
 
+TEST_F(BadConfig, SnapshotChunkBytesTooSmall) {
+  auto r = Run(head() + Source("snapshot_chunk_bytes = 1000\n"));
+  ExpectOneLine(r, 1, path() + ":4: source.snapshot_chunk_bytes must be >= 65536");
+}
+
 TEST_F(BadConfig, PasswordInDsnIsRefusedAndNotPrinted) {
   auto r = Run(head() + "[source]\ndsn = \"host=/x dbname=x password=secret\"\n");
   ExpectOneLine(r, 1, path() + ":3: source.dsn must not contain a password");

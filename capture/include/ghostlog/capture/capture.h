@@ -48,6 +48,10 @@ struct CaptureConfig {
   SnapshotMode snapshot = SnapshotMode::kInitial;
   std::chrono::milliseconds heartbeat_interval{std::chrono::seconds(30)};
   int64_t snapshot_chunk_rows = 10000;
+  // A chunk also stops at about this many bytes of change events: a table of
+  // wide rows (long texts, images) is read fewer rows at a time, so that a
+  // chunk's query result and events fit in memory (docs/capture.md).
+  int64_t snapshot_chunk_bytes = 32 << 20;
   int64_t snapshot_max_rows_per_second = 0;  // 0: unthrottled
   // Connections reading tables at once during the snapshot, besides the one
   // holding it; 0 reads every table on that one (on 2 cores the changelog
