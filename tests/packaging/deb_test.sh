@@ -89,7 +89,7 @@ dpkg-deb -I "$deb1" | sed 's/^/     /'
 
 step "control fields and contents"
 depends="$(dpkg-deb -f "$deb1" Depends)"
-for d in adduser libc6 libstdc++6 libpq5 librocksdb libjemalloc2; do
+for d in adduser libc6 libstdc++6 libpq5 liblz4 libzstd libjemalloc2; do
   [[ "$depends" == *"$d"* ]] || fail "Depends lacks $d (dpkg-shlibdeps): $depends"
 done
 ok "Depends (shlibdeps): $depends"
