@@ -65,6 +65,23 @@ TEST(SqlEngine, MapsValuesOfEveryType) {
   EXPECT_TRUE((*(*e)->Evaluate(m, row))[0]["id"].is_null());
 }
 
+// Rows of one table may come with other columns (a schema change): each set
+// of columns has its own statement, also when the sets alternate.
+TEST(SqlEngine, RowsWithOtherColumnsAreBoundByName) {
+  auto e = SqlEngine::Open(nullptr);
+  ASSERT_TRUE(e.ok());
+  Mapping m = Make({{"x", "b"}});
+  auto x = [&](const json& row) -> std::string {
+    auto out = (*e)->Evaluate(m, row);
+    return out.ok() ? (*out)[0]["x"].dump() : out.status().message();
+  };
+  EXPECT_EQ(x({{"a", 1}, {"b", 2}}), "2");
+  EXPECT_NE(x({{"a", 3}, {"c", 4}}).find("no such column: b"), std::string::npos);
+  EXPECT_EQ(x({{"a", 5}, {"b", 6}}), "6");
+  EXPECT_EQ(x({{"b", 7}, {"c", 8}}), "7");
+  EXPECT_EQ(x({{"a", 9}, {"b", 10}}), "10");
+}
+
 TEST(SqlEngine, WhereFiltersAndEachFansOut) {
   auto e = SqlEngine::Open(nullptr);
   ASSERT_TRUE(e.ok());

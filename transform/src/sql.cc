@@ -382,21 +382,31 @@ void SqlEngine::Bind(sqlite3_stmt* s, const nlohmann::json& row) {
 }
 
 Result<std::vector<nlohmann::json>> SqlEngine::Evaluate(const Mapping& m, const nlohmann::json& row) {
-  std::vector<std::string> cols;
-  std::string cache_key = m.name;
-  cache_key += '\0';
-  for (const auto& [k, v] : row.items()) {
-    cols.push_back(k);
-    cache_key += k;
-    cache_key += '\x1f';
+  Last& last = last_[m.name];
+  bool same = last.stmt != nullptr && last.cols.size() == row.size();
+  for (size_t i = 0; const auto& [k, v] : row.items()) {
+    if (!same) break;
+    same = k == last.cols[i++];
   }
-  auto it = cache_.find(cache_key);
-  if (it == cache_.end()) {
-    auto stmt = Prepare(BuildSql(m, cols));
-    if (!stmt.ok()) return Status::InvalidArgument(m.file + ": " + stmt.status().message());
-    it = cache_.emplace(cache_key, std::move(stmt).value()).first;
+  if (!same) {
+    std::vector<std::string> cols;
+    std::string cache_key = m.name;
+    cache_key += '\0';
+    for (const auto& [k, v] : row.items()) {
+      cols.push_back(k);
+      cache_key += k;
+      cache_key += '\x1f';
+    }
+    auto it = cache_.find(cache_key);
+    if (it == cache_.end()) {
+      auto stmt = Prepare(BuildSql(m, cols));
+      if (!stmt.ok()) return Status::InvalidArgument(m.file + ": " + stmt.status().message());
+      it = cache_.emplace(cache_key, std::move(stmt).value()).first;
+    }
+    last = Last{std::move(cols), it->second.get()};
   }
-  sqlite3_stmt* s = it->second.get();
+  const std::vector<std::string>& cols = last.cols;
+  sqlite3_stmt* s = last.stmt;
   Bind(s, row);
   std::vector<nlohmann::json> out;
   int rc;

@@ -97,7 +97,15 @@ class SqlEngine {
   std::string Culprit(const Mapping& m, const nlohmann::json& row, const std::vector<std::string>& cols);
 
   sqlite3* db_;
-  std::unordered_map<std::string, Stmt> cache_;
+  std::unordered_map<std::string, Stmt> cache_;  // mapping name '\0' source columns -> statement
+  // Per mapping name, the source columns of the row it last evaluated and
+  // their statement: rows of one table mostly have the same columns, and
+  // comparing them is cheaper than building cache_'s key.
+  struct Last {
+    std::vector<std::string> cols;
+    sqlite3_stmt* stmt = nullptr;
+  };
+  std::unordered_map<std::string, Last> last_;
   std::vector<std::string> scratch_;  // texts of object/array values while bound
 };
 
