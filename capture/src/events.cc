@@ -111,8 +111,11 @@ log::RecordIn ChangeEventText(const TableSchema& t, std::string key, char op, st
   AppendField(&v, "schema");
   AppendJsonString(&v, t.schema);
   AppendField(&v, "sequence");
-  // A JSON array of two strings, itself as a string (Debezium's form).
-  AppendJsonString(&v, "[\"" + std::to_string(src.commit_lsn) + "\",\"" + std::to_string(src.lsn) + "\"]");
+  // A JSON array of two strings, itself as a string (Debezium's form), its
+  // quotes escaped here: through AppendJsonString they took its slow path
+  // (nlohmann) for every event, 7 % of capture's thread.
+  v.append(R"("[\")").append(std::to_string(src.commit_lsn)).append(R"(\",\")");
+  v.append(std::to_string(src.lsn)).append(R"(\"]")");
   AppendField(&v, "snapshot");
   AppendJsonString(&v, src.snapshot);
   AppendField(&v, "table");
