@@ -203,6 +203,11 @@ class EmbeddedLogImpl final : public EmbeddedLog {
   std::condition_variable queue_cv_;
   std::deque<Writer*> queue_;
   bool leader_active_ = false;
+  // The last group's write batch, cleared, for the next leader (one leader at
+  // a time: leader_active_): a fresh buffer of a few MiB is page-faulted in
+  // at every write. Kept only up to kKeptBatchBytes of capacity.
+  rocksdb::WriteBatch kept_batch_;
+  static constexpr size_t kKeptBatchBytes = 16 << 20;
 
   std::mutex cleanup_mu_;  // one compaction or retention pass at a time
   std::thread background_;

@@ -110,7 +110,19 @@ void EmbeddedLogImpl::RunGroup(std::vector<Writer*>& group) {
   // hold old and new buffers at once. Pages never written are never resident.
   size_t estimate = 0;
   for (const Writer* w : group) estimate += w->bytes;
-  ctx.batch = rocksdb::WriteBatch(2 * estimate + 4096);
+  if (kept_batch_.Data().capacity() >= 2 * estimate + 4096) {
+    ctx.batch = std::move(kept_batch_);
+    ctx.batch.Clear();
+  } else {
+    ctx.batch = rocksdb::WriteBatch(2 * estimate + 4096);
+  }
+  struct Keep {  // on every way out
+    WriteContext& ctx;
+    rocksdb::WriteBatch& kept;
+    ~Keep() {
+      if (ctx.batch.Data().capacity() <= kKeptBatchBytes) kept = std::move(ctx.batch);
+    }
+  } keep{ctx, kept_batch_};
   bool sync = false;
   bool any = false;
   for (Writer* w : group) {
