@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <regex>
 
 #include "uuid5.h"
 
@@ -151,19 +150,6 @@ std::vector<std::string> SplitColumnList(const std::string& names) {
   return columns;
 }
 
-std::vector<std::pair<std::string, std::vector<std::string>>> LiteralLookupBys(const Mapping& m) {
-  static const std::regex call(R"(lookup_by\s*\(\s*'([^']*)'\s*,\s*'([^']*)')", std::regex::icase);
-  std::vector<std::pair<std::string, std::vector<std::string>>> found;
-  std::vector<const std::string*> texts = {&m.where, &m.each};
-  for (const auto& [col, expr] : m.columns) texts.push_back(&expr);
-  for (const std::string* text : texts) {
-    for (std::sregex_iterator it(text->begin(), text->end(), call), end; it != end; ++it) {
-      found.emplace_back((*it)[1].str(), SplitColumnList((*it)[2].str()));
-    }
-  }
-  return found;
-}
-
 namespace {
 
 // The top-level arguments of the call whose '(' is at text[open], as written;
@@ -211,51 +197,74 @@ std::optional<std::string> Literal(std::string arg) {
   return out;
 }
 
+struct LookupCall {
+  bool by;                                       // lookup_by(), else lookup()
+  std::optional<std::vector<std::string>> args;  // as written; nullopt: unreadable
+};
+
+// Every lookup() and lookup_by() call in the mapping's SQL (where, each,
+// columns), found by name without regard to case.
+std::vector<LookupCall> LookupCalls(const Mapping& m) {
+  std::vector<LookupCall> calls;
+  std::vector<const std::string*> texts = {&m.where, &m.each};
+  for (const auto& [col, expr] : m.columns) texts.push_back(&expr);
+  auto word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+  for (const std::string* text : texts) {
+    std::string lower(text->size(), ' ');
+    std::transform(text->begin(), text->end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+    for (size_t at = lower.find("lookup"); at != std::string::npos; at = lower.find("lookup", at + 1)) {
+      if (at > 0 && word(lower[at - 1])) continue;
+      size_t name_end = at + 6;
+      const bool by = lower.compare(name_end, 3, "_by") == 0;
+      if (by) name_end += 3;
+      if (name_end < lower.size() && word(lower[name_end])) continue;  // another name that starts with "lookup"
+      const size_t open = lower.find_first_not_of(" \t\r\n", name_end);
+      calls.push_back(
+          {by, open == std::string::npos || lower[open] != '(' ? std::nullopt : CallArguments(*text, open)});
+    }
+  }
+  return calls;
+}
+
 }  // namespace
+
+std::vector<std::pair<std::string, std::vector<std::string>>> LiteralLookupBys(const Mapping& m) {
+  std::vector<std::pair<std::string, std::vector<std::string>>> found;
+  for (const auto& call : LookupCalls(m)) {
+    if (!call.by || !call.args || call.args->size() < 2) continue;
+    const auto table = Literal((*call.args)[0]), columns = Literal((*call.args)[1]);
+    if (table && columns) found.emplace_back(*table, SplitColumnList(*columns));
+  }
+  return found;
+}
 
 LookedUpColumns ReadColumns(const Mapping& m) {
   LookedUpColumns out;
-  std::vector<const std::string*> texts = {&m.where, &m.each};
-  for (const auto& [col, expr] : m.columns) texts.push_back(&expr);
   auto whole = [&](const std::string& table) { out.tables[table] = std::nullopt; };
   auto add = [&](const std::string& table, const std::string& column) {
     auto [it, fresh] = out.tables.try_emplace(table, std::set<std::string>{});
     if (it->second) it->second->insert(column);
   };
-  for (const std::string* text : texts) {
-    std::string lower(text->size(), ' ');
-    std::transform(text->begin(), text->end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-    for (size_t at = lower.find("lookup"); at != std::string::npos; at = lower.find("lookup", at + 1)) {
-      if (at > 0 && (std::isalnum(static_cast<unsigned char>(lower[at - 1])) || lower[at - 1] == '_')) continue;
-      size_t name_end = at + 6;
-      const bool by = lower.compare(name_end, 3, "_by") == 0;
-      if (by) name_end += 3;
-      if (name_end < lower.size() &&
-          (std::isalnum(static_cast<unsigned char>(lower[name_end])) || lower[name_end] == '_')) {
-        continue;  // another name that starts with "lookup"
-      }
-      const size_t open = lower.find_first_not_of(" \t\r\n", name_end);
-      auto args = open == std::string::npos || lower[open] != '(' ? std::nullopt : CallArguments(*text, open);
-      const auto table = args && !args->empty() ? Literal((*args)[0]) : std::nullopt;
-      if (!table) {  // a table we cannot name: every table may be read whole
-        out.any_table = true;
-        continue;
-      }
-      if (!by) {  // lookup(table, key[, column])
-        const auto column = args->size() == 3 ? Literal((*args)[2]) : std::nullopt;
-        column ? add(*table, *column) : whole(*table);
-        continue;
-      }
-      // lookup_by(table, 'columns', values[, column]): what it matches on, and returns.
-      const auto matched = args->size() >= 3 ? Literal((*args)[1]) : std::nullopt;
-      const auto column = args->size() == 4 ? Literal((*args)[3]) : std::nullopt;
-      if (!matched || !column) {
-        whole(*table);
-        continue;
-      }
-      for (const auto& c : SplitColumnList(*matched)) add(*table, c);
-      add(*table, *column);
+  for (const auto& [by, args] : LookupCalls(m)) {
+    const auto table = args && !args->empty() ? Literal((*args)[0]) : std::nullopt;
+    if (!table) {  // a table we cannot name: every table may be read whole
+      out.any_table = true;
+      continue;
     }
+    if (!by) {  // lookup(table, key[, column])
+      const auto column = args->size() == 3 ? Literal((*args)[2]) : std::nullopt;
+      column ? add(*table, *column) : whole(*table);
+      continue;
+    }
+    // lookup_by(table, 'columns', values[, column]): what it matches on, and returns.
+    const auto matched = args->size() >= 3 ? Literal((*args)[1]) : std::nullopt;
+    const auto column = args->size() == 4 ? Literal((*args)[3]) : std::nullopt;
+    if (!matched || !column) {
+      whole(*table);
+      continue;
+    }
+    for (const auto& c : SplitColumnList(*matched)) add(*table, c);
+    add(*table, *column);
   }
   return out;
 }

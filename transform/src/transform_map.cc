@@ -180,11 +180,12 @@ Status Transform::Impl::MapEvent(const std::string& topic, const log::Record& r,
       ASSIGN_OR_RAISE(auto last, State(last_key, *p));
       log::Offset last_at = -1;
       if (!last.empty()) std::from_chars(last[0].data(), last[0].data() + last[0].size(), last_at);
-      const bool rewound = last_at >= r.offset;  // noted after this change: unsure
+      // Noted after this change (a rewound group), or a delete: unsure.
+      const bool comparable = last_at < r.offset && op != "d" && v["after"].is_object();
       std::map<log::Offset, std::optional<json>> images;
       for (auto& [row, seen] : readers) {
-        auto m = by_name_.find(row.substr(0, row.find(kRowState)));
-        if (m != by_name_.end() && op != "d" && v["after"].is_object() && !rewound) {
+        auto m = comparable ? by_name_.find(row.substr(0, row.find(kRowState))) : by_name_.end();
+        if (m != by_name_.end()) {
           const log::Offset base = std::max(last_at, seen);
           ASSIGN_OR_RAISE(bool unchanged, ReadColumnsUnchanged(*m->second, table, topic, r, v["after"], base, &images));
           if (unchanged) {
