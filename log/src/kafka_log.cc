@@ -1,5 +1,7 @@
 // KafkaLog: opening, clients, error mapping, cluster id, and the calls that
 // are the broker's business (compaction, retention, ReadLatest).
+#include <spdlog/spdlog.h>
+
 #include <cstring>
 
 #include "kafka_log_impl.h"
@@ -74,15 +76,34 @@ KafkaLogImpl::~KafkaLogImpl() {
   pool_.clear();
 }
 
+namespace {
+// Sets one client property; the message names it, and shows its value unless
+// it may be a secret (librdkafka's own message may quote the value too).
+Status SetProperty(rd_kafka_conf_t* conf, const std::string& k, const std::string& v) {
+  char err[512];
+  if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) == RD_KAFKA_CONF_OK) return Status::OK();
+  const bool secret = k.find("password") != std::string::npos || k.find("secret") != std::string::npos ||
+                      k.find(".key") != std::string::npos;
+  if (secret) return Status::InvalidArgument("kafka client property " + k + ": its value is refused (not shown)");
+  return Status::InvalidArgument("kafka client property " + k + ": " + err);
+}
+
+// librdkafka's own log lines (a broker down, a connection refused) go to the
+// process's log with its other lines, not to stderr in librdkafka's format.
+void LogLine(const rd_kafka_t*, int level, const char* facility, const char* line) {
+  // syslog levels: 0-3 errors, 4 warnings, 5-6 notices and info, 7 debug
+  const auto to = level <= 3   ? spdlog::level::err
+                  : level == 4 ? spdlog::level::warn
+                  : level <= 6 ? spdlog::level::info
+                               : spdlog::level::debug;
+  spdlog::log(to, "kafka: {}: {}", facility, line);
+}
+}  // namespace
+
 Result<rd_kafka_conf_t*> KafkaLogImpl::NewConf(const std::map<std::string, std::string>& extra) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  char err[512];
-  auto set = [&](const std::string& k, const std::string& v) -> Status {
-    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
-      return Status::InvalidArgument("kafka client setting " + k + "='" + v + "': " + err);
-    }
-    return Status::OK();
-  };
+  rd_kafka_conf_set_log_cb(conf, LogLine);
+  auto set = [&](const std::string& k, const std::string& v) { return SetProperty(conf, k, v); };
   std::map<std::string, std::string> all = {
       {"bootstrap.servers", options_.bootstrap_servers},
       {"socket.timeout.ms", std::to_string(options_.request_timeout.count())},
@@ -167,4 +188,16 @@ Result<CleanupStats> KafkaLogImpl::ApplyRetention(const std::optional<std::strin
 }
 
 }  // namespace kafka
+
+Status CheckKafkaClientConfig(const std::map<std::string, std::string>& client_config) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  Status s;
+  for (const auto& [k, v] : client_config) {
+    s = kafka::SetProperty(conf, k, v);
+    if (!s.ok()) break;
+  }
+  rd_kafka_conf_destroy(conf);
+  return s;
+}
+
 }  // namespace ghostlog::log

@@ -106,6 +106,10 @@ Status KafkaLogImpl::CreateTopic(const std::string& topic, int32_t partitions, c
   if (partitions < 1) {
     return Status::InvalidArgument("topic '" + topic + "' needs at least 1 partition, got " + std::to_string(partitions));
   }
+  // An existing topic is reported without an admin call: operators often make
+  // topics themselves and give ghostlog no CreateTopics right (and the mock
+  // cluster has no CreateTopics at all).
+  if (PartitionCount(topic).ok()) return Status::AlreadyExists("topic '" + topic + "' already exists");
   char err[512];
   rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(topic.c_str(), partitions, options_.replication_factor, err, sizeof err);
   if (nt == nullptr) return Status::InvalidArgument("topic '" + topic + "': " + err);

@@ -5,9 +5,6 @@
 namespace ghostlog::log::kafka {
 
 namespace {
-// How long a read keeps polling after an end-of-partition event short of the
-// high watermark: the rest is an open transaction or its marker, not data.
-constexpr int kShortOfEndMs = 100;
 constexpr size_t kMaxIdleConsumers = 8;
 }  // namespace
 
@@ -137,6 +134,12 @@ Status Assign(PooledConsumer& c, const TopicPartition& tp, Offset from) {
   return Status::OK();
 }
 
+// Whether a consumer's message or event is about `tp`: one left from the
+// consumer's earlier assignment must not pass for this one's.
+bool IsFor(const rd_kafka_message_t* m, const TopicPartition& tp) {
+  return m->rkt != nullptr && m->partition == tp.partition && tp.topic == rd_kafka_topic_name(m->rkt);
+}
+
 Record ToRecord(const rd_kafka_message_t* m) {
   Record r;
   r.offset = m->offset;
@@ -163,7 +166,6 @@ Result<std::vector<Record>> KafkaLogImpl::ReadWith(PooledConsumer& c, const Topi
   std::vector<Record> out;
   int64_t bytes = 0;
   const auto deadline = std::chrono::steady_clock::now() + options_.request_timeout;
-  bool short_of_end = false;
   for (;;) {
     auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
@@ -171,16 +173,16 @@ Result<std::vector<Record>> KafkaLogImpl::ReadWith(PooledConsumer& c, const Topi
       return Status::TimedOut("reading " + Where(tp) + " from offset " + std::to_string(from) + ": no records within " +
                               std::to_string(options_.request_timeout.count()) + " ms");
     }
-    const int wait_ms = short_of_end ? kShortOfEndMs : static_cast<int>(left.count());
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(c.rk.get(), wait_ms);
-    if (m == nullptr) {
-      if (short_of_end) return out;
-      continue;
-    }
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(c.rk.get(), static_cast<int>(left.count()));
+    if (m == nullptr) continue;
     std::unique_ptr<rd_kafka_message_t, decltype(&rd_kafka_message_destroy)> guard(m, rd_kafka_message_destroy);
+    if (m->rkt != nullptr && !IsFor(m, tp)) continue;
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
       if (m->offset >= end) return out;
-      short_of_end = true;  // possibly a stale event from an earlier read; a short wait tells
+      // Short of `end` (the last stable offset when the read began, so the
+      // records below it are committed): an end-of-partition event left from
+      // an earlier read of this pooled consumer. Returning now would hand back
+      // a short, possibly empty read that callers take for the end of the data.
       continue;
     }
     if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -188,7 +190,6 @@ Result<std::vector<Record>> KafkaLogImpl::ReadWith(PooledConsumer& c, const Topi
       std::string why = rd_kafka_message_errstr(m);
       return ToStatus(m->err, "reading " + Where(tp) + " from offset " + std::to_string(from) + " (" + why + ")");
     }
-    short_of_end = false;
     if (m->offset < from) continue;
     c.next = m->offset + 1;
     Record r = ToRecord(m);
@@ -234,6 +235,7 @@ Result<Offset> KafkaLogImpl::WaitForData(const TopicPartition& tp, Offset from, 
     rd_kafka_message_t* m = rd_kafka_consumer_poll(c.rk.get(), static_cast<int>(left.count()));
     if (m == nullptr) continue;
     std::unique_ptr<rd_kafka_message_t, decltype(&rd_kafka_message_destroy)> guard(m, rd_kafka_message_destroy);
+    if (m->rkt != nullptr && !IsFor(m, tp)) continue;
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
     if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       c.tp.reset();

@@ -55,6 +55,11 @@ struct KafkaLogOptions {
   std::chrono::milliseconds delivery_timeout{30000};
 };
 
+// Whether librdkafka accepts these client properties (names and values),
+// without connecting: InvalidArgument naming the first one it refuses. Lets a
+// configuration be checked before anything starts.
+Status CheckKafkaClientConfig(const std::map<std::string, std::string>& client_config);
+
 // Where Write() keeps checkpoints: a compacted single-partition topic, keyed
 // by checkpoint name, written in the same transaction as the records.
 inline constexpr const char* kCheckpointTopic = "__ghostlog.checkpoints";
