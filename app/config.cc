@@ -276,6 +276,85 @@ Status CheckPasswordFile() {
   return Status::OK();
 }
 
+// librdkafka client properties written in [log], as dotted names. TOML reads
+// `security.protocol = "SSL"` as a table `security` holding `protocol`, so
+// tables are flattened back into the dotted name; quoted keys work as well.
+Status FlattenKafkaProperties(const std::string& file, const std::string& name, const toml::node& n,
+                              std::map<std::string, std::string>* out) {
+  if (const toml::table* t = n.as_table()) {
+    for (const auto& [k, v] : *t) {
+      RETURN_NOT_OK(FlattenKafkaProperties(file, name + "." + std::string(k.str()), v, out));
+    }
+    return Status::OK();
+  }
+  auto wrong = [&](const std::string& what) {
+    return Status::InvalidArgument(file + ":" + std::to_string(n.source().begin.line) + ": log." + name + " " + what);
+  };
+  std::string value;
+  if (n.is_string()) {
+    value = *n.value<std::string>();
+  } else if (n.is_integer()) {
+    value = std::to_string(*n.value<int64_t>());
+  } else if (n.is_boolean()) {
+    value = *n.value<bool>() ? "true" : "false";
+  } else {
+    return wrong("(a librdkafka property) must be a string, an integer or a boolean");
+  }
+  if (name == "bootstrap.servers") return wrong("is set by ghostlog: write bootstrap_servers instead");
+  if (name == "transactional.id") return wrong("is set by ghostlog: write transactional_id instead");
+  if (Status s = log::CheckKafkaClientConfig({{name, value}}); !s.ok()) return wrong("is refused: " + s.message());
+  (*out)[name] = std::move(value);
+  return Status::OK();
+}
+
+Status LoadLog(const toml::table* t, const std::string& path, DaemonConfig* c) {
+  Section log(t, "log", path);
+  std::string backend = "embedded";
+  RETURN_NOT_OK(log.String("backend", &backend));
+  if (backend == "kafka") {
+    for (const char* key : {"fsync", "fsync_interval"}) {
+      if (t->contains(key)) {
+        return log.Where(key,
+                         "applies to the embedded changelog only: on Kafka, a record is durable once every "
+                         "in-sync replica has it (acks=all)");
+      }
+    }
+    log::KafkaLogOptions& k = c->kafka.emplace();
+    RETURN_NOT_OK(log.String("bootstrap_servers", &k.bootstrap_servers));
+    if (k.bootstrap_servers.empty()) {
+      return Status::InvalidArgument(path + ": log.bootstrap_servers is required with backend = \"kafka\"");
+    }
+    RETURN_NOT_OK(log.String("transactional_id", &k.transactional_id));
+    int64_t replication = -1;
+    RETURN_NOT_OK(log.Int("replication_factor", &replication, -1));
+    if (replication == 0 || replication > 32767)
+      return log.Where("replication_factor", "must be -1 (the broker's default) or 1..32767");
+    k.replication_factor = static_cast<int16_t>(replication);
+    for (const auto& [key, v] : *t) {
+      const std::string name(key.str());
+      if (name == "backend" || name == "bootstrap_servers" || name == "transactional_id" ||
+          name == "replication_factor") {
+        continue;
+      }
+      RETURN_NOT_OK(FlattenKafkaProperties(path, name, v, &k.client_config));
+      log.Skip(name);
+    }
+    return log.NoOthers();
+  }
+  if (backend != "embedded") return log.Where("backend", "must be embedded or kafka");
+  std::string fsync = "always";
+  RETURN_NOT_OK(log.String("fsync", &fsync));
+  if (fsync == "always") {
+    c->fsync = log::FsyncPolicy::kAlways;
+  } else if (fsync == "interval") {
+    c->fsync = log::FsyncPolicy::kInterval;
+  } else {
+    return log.Where("fsync", "must be always or interval");
+  }
+  RETURN_NOT_OK(log.Duration("fsync_interval", &c->fsync_interval));
+  return log.NoOthers();
+}
+
 }  // namespace
 
 Result<DaemonConfig> LoadConfig(const std::string& path) {
@@ -302,21 +381,7 @@ Result<DaemonConfig> LoadConfig(const std::string& path) {
   }
   RETURN_NOT_OK(top.NoOthers());
 
-  Section log(root["log"].as_table(), "log", path);
-  std::string fsync = "always";
-  RETURN_NOT_OK(log.String("fsync", &fsync));
-  if (fsync == "always") {
-    c.fsync = log::FsyncPolicy::kAlways;
-  } else if (fsync == "interval") {
-    c.fsync = log::FsyncPolicy::kInterval;
-  } else {
-    return log.Where("fsync", "must be always or interval");
-  }
-  RETURN_NOT_OK(log.Duration("fsync_interval", &c.fsync_interval));
-  std::string backend = "embedded";
-  RETURN_NOT_OK(log.String("backend", &backend));
-  if (backend != "embedded") return log.Where("backend", "must be embedded (the Kafka backend is not built yet)");
-  RETURN_NOT_OK(log.NoOthers());
+  RETURN_NOT_OK(LoadLog(root["log"].as_table(), path, &c));
 
   Section logging(root["logging"].as_table(), "logging", path);
   RETURN_NOT_OK(logging.String("level", &c.log_level));
@@ -335,6 +400,12 @@ Result<DaemonConfig> LoadConfig(const std::string& path) {
     RETURN_NOT_OK(LoadCapture(t, path, &*c.capture));
   }
   if (const toml::table* t = root["transform"].as_table()) {
+    if (c.kafka) {
+      return top.Where("transform",
+                       "needs the embedded changelog (backend = \"embedded\"): the transform keeps its "
+                       "lookup and join state in that log's key index, which Kafka does not have. On "
+                       "Kafka, run capture and sink (an identity pipeline); see docs/kafka.md");
+    }
     c.transform.emplace();
     if (c.capture && !t->contains("input_prefix")) c.transform->input_prefix = c.capture->topic_prefix;
     RETURN_NOT_OK(LoadTransform(t, path, &*c.transform));
@@ -349,6 +420,11 @@ Result<DaemonConfig> LoadConfig(const std::string& path) {
     if (c.transform && !t->contains("topics")) c.sink->topics = {prefix + ".*"};
   }
   if (c.capture || c.sink) RETURN_NOT_OK(CheckPasswordFile());
+  // One transactional producer per daemon: two daemons sharing the id fence
+  // each other, so the default follows the slot (one capture per slot).
+  if (c.kafka && c.kafka->transactional_id.empty()) {
+    c.kafka->transactional_id = "ghostlog." + (c.capture ? c.capture->slot : std::string("sink"));
+  }
   return c;
 }
 

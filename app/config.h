@@ -2,7 +2,10 @@
 // `ghostlog run` runs the stages that are configured.
 //
 //   data_dir = "/var/lib/ghostlog"
-//   [log]      fsync = "always" | "interval", fsync_interval = "1s"
+//   [log]      fsync = "always" | "interval", fsync_interval = "1s"   (embedded, the default)
+//              backend = "kafka", bootstrap_servers = "...", transactional_id,
+//              replication_factor, and librdkafka client properties
+//              (security.protocol, sasl.*, ssl.*) passed through
 //   [logging]  level = "info"
 //   [http]     listen = "127.0.0.1:9187"
 //   [source]   capture: dsn, publication, slot, tables, ... (capture.h)
@@ -18,6 +21,7 @@
 
 #include "ghostlog/capture/capture.h"
 #include "ghostlog/log/embedded_log.h"
+#include "ghostlog/log/kafka_log.h"
 #include "ghostlog/sink/sink.h"
 #include "ghostlog/transform/transform.h"
 
@@ -28,6 +32,7 @@ struct DaemonConfig {
   std::string data_dir;
   log::FsyncPolicy fsync = log::FsyncPolicy::kAlways;
   std::chrono::milliseconds fsync_interval{1000};
+  std::optional<log::KafkaLogOptions> kafka;  // set: the changelog is a Kafka cluster
   std::string log_level = "info";
   std::string http_listen = "127.0.0.1:9187";  // empty: no HTTP endpoint
   std::optional<capture::CaptureConfig> capture;

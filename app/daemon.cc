@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -18,6 +19,7 @@
 #include "daemon_status.h"
 #include "ghostlog/capture/doctor.h"
 #include "ghostlog/log/embedded_log.h"
+#include "ghostlog/log/kafka_log.h"
 #include "http_server.h"
 
 namespace ghostlog::cli {
@@ -33,7 +35,8 @@ constexpr uint64_t kResumeFreeBytes = 256ull << 20;
 // daemon stops the stages, closes the log, waits for space and starts a new
 // session, whose open recovers the WAL up to the failed write as after a crash.
 struct Session {
-  std::unique_ptr<log::EmbeddedLog> log;
+  std::unique_ptr<log::Changelog> log;
+  log::EmbeddedLog* embedded = nullptr;  // `log`, when it is the embedded changelog
   std::unique_ptr<capture::Capture> cap;
   std::unique_ptr<transform::Transform> tfm;
   std::unique_ptr<sink::Sink> snk;
@@ -54,8 +57,11 @@ struct Session {
     for (const auto& r : runs) {
       if (r->done && !r->result.ok()) return r->result;
     }
-    return log->FatalError();
+    return LogFailure();
   }
+  // The embedded log's failed write or fsync (a Kafka producer's fatal error
+  // reaches the stages as their own).
+  ghostlog::Status LogFailure() const { return embedded != nullptr ? embedded->FatalError() : ghostlog::Status::OK(); }
   bool AllDone() const {
     for (const auto& r : runs) {
       if (!r->done) return false;
@@ -83,14 +89,25 @@ void StartStage(Session& session, const std::string& name, std::function<Status(
 Result<std::unique_ptr<Session>> StartSession(DaemonConfig& config, const RunOptions& options) {
   auto want = [&](const std::string& stage) { return options.stages.empty() || options.stages.count(stage); };
   auto session = std::make_unique<Session>();
-  log::EmbeddedLogOptions lo;
-  lo.data_dir = config.data_dir;
-  lo.fsync = config.fsync;
-  lo.fsync_interval = config.fsync_interval;
-  auto opened = log::EmbeddedLog::Open(lo);
-  if (!opened.ok()) return opened.status().WithContext("cannot open the changelog");
-  session->log = std::move(opened).value();
-  log::EmbeddedLog& log = *session->log;
+  if (config.kafka) {
+    // The data dir keeps only status.json then; the embedded log would make it.
+    std::error_code ec;
+    std::filesystem::create_directories(config.data_dir, ec);
+    if (ec) return Status::IOError("cannot create the data dir " + config.data_dir + ": " + ec.message());
+    auto opened = log::KafkaLog::Open(*config.kafka);
+    if (!opened.ok()) return opened.status().WithContext("cannot open the changelog on Kafka");
+    session->log = std::move(opened).value();
+  } else {
+    log::EmbeddedLogOptions lo;
+    lo.data_dir = config.data_dir;
+    lo.fsync = config.fsync;
+    lo.fsync_interval = config.fsync_interval;
+    auto opened = log::EmbeddedLog::Open(lo);
+    if (!opened.ok()) return opened.status().WithContext("cannot open the changelog");
+    session->embedded = opened->get();
+    session->log = std::move(opened).value();
+  }
+  log::Changelog& log = *session->log;
   if (config.capture && want("capture")) {
     config.capture->resnapshot = options.resnapshot;
     session->cap = std::make_unique<capture::Capture>(*config.capture, log);
@@ -205,7 +222,8 @@ int RunDaemon(DaemonConfig config, const RunOptions& run_options) {
     http = std::move(server).value();
     spdlog::info("http: serving /health and /metrics on {}", config.http_listen);
   }
-  spdlog::info("ghostlog {} running (pid {}, data dir {})", GHOSTLOG_VERSION, ::getpid(), config.data_dir);
+  spdlog::info("ghostlog {} running (pid {}, data dir {}, changelog {})", GHOSTLOG_VERSION, ::getpid(), config.data_dir,
+               config.kafka ? "on Kafka at " + config.kafka->bootstrap_servers : "embedded");
   // systemd (Type=notify): ready once every stage runs and /health answers;
   // then a watchdog ping each turn of this loop while nothing has failed, so a
   // wedged main loop gets the service restarted. Without NOTIFY_SOCKET these
@@ -274,7 +292,7 @@ int RunDaemon(DaemonConfig config, const RunOptions& run_options) {
       }
       sd_notifyf(0, "%sSTATUS=%s", watchdog ? "WATCHDOG=1\n" : "", line.c_str());
     } else {
-      if (Status f = session->log->FatalError(); !f.ok()) spdlog::critical("changelog failed: {}", f.message());
+      if (Status f = session->LogFailure(); !f.ok()) spdlog::critical("changelog failed: {}", f.message());
       exit_code = 1;
       break;
     }

@@ -137,9 +137,11 @@ Status TxnWriter::Advance(const std::vector<std::string>& topics,
     log::Offset& end = end_.at(topics[i]);
     if (offsets[i].empty()) continue;
     if (offsets[i].front() != end) {
-      return Status::Corruption("topic '" + topics[i] + "' got offset " + std::to_string(offsets[i].front()) +
-                                " where capture expected " + std::to_string(end) +
-                                ": something else writes to capture's topics");
+      return Status::Corruption(
+          "topic '" + topics[i] + "' got offset " + std::to_string(offsets[i].front()) + " where capture expected " +
+          std::to_string(end) +
+          ": something else writes to capture's topics, or the changelog gives a committed write offsets "
+          "of its own (a Kafka broker's transaction markers: see docs/kafka.md)");
     }
     end = offsets[i].back() + 1;
   }

@@ -217,16 +217,23 @@ class Sink::Impl {
       ASSIGN_OR_RAISE(TargetTable * table, Table(conn, topic));
       for (log::Offset at = first; at <= last;) {
         auto recs = log_.Read({topic, 0}, at, {std::min<int64_t>(last - at + 1, 10000), 32 << 20});
-        if (recs.status().IsOutOfRange()) {
-          // Retention removed the start of the range: the rest is still applied.
+        if (recs.status().IsOutOfRange() || (recs.ok() && recs->empty())) {
           ASSIGN_OR_RAISE(auto info, log_.DescribePartition({topic, 0}));
-          if (info.log_start_offset > at) {
+          if (info.log_start_offset > at) {  // retention removed the start of the range: the rest is still applied
+            spdlog::warn(
+                "sink {}: offsets {} to {} of topic '{}' were removed by retention before they were applied; "
+                "the target misses those changes",
+                cfg_.name, at, std::min(last, info.log_start_offset - 1), topic);
             at = info.log_start_offset;
+            continue;
+          }
+          if (info.end_offset <= last) {
+            RETURN_NOT_OK(AwaitRange(topic, txn.offset, last, stop));
             continue;
           }
         }
         RETURN_NOT_OK(recs.status());
-        if (recs->empty()) break;
+        if (recs->empty()) break;  // compaction removed the rest of the range
         for (auto& r : *recs) {
           if (r.offset > last) break;
           if (batch->piece_events >= cfg_.max_batch_events) {
@@ -245,6 +252,26 @@ class Sink::Impl {
     }
     return Status::OK();
   }
+
+  // A transaction's records are written in one atomic write, but may become
+  // readable one partition at a time: Kafka commits a transaction partition by
+  // partition, so the transaction record can be read before the records it
+  // lists. Waits until `topic` reaches `last` (at once on the embedded log).
+  Status AwaitRange(const std::string& topic, log::Offset txn_offset, log::Offset last, std::stop_token stop) {
+    const auto deadline = std::chrono::steady_clock::now() + kAwaitRange;
+    while (!stop.stop_requested()) {
+      ASSIGN_OR_RAISE(log::Offset end, log_.WaitForData({topic, 0}, last, std::chrono::milliseconds(200)));
+      if (end > last) return Status::OK();
+      if (std::chrono::steady_clock::now() >= deadline) {
+        return Status::TimedOut("topic '" + topic + "' ends at offset " + std::to_string(end) + ", but offset " +
+                                std::to_string(txn_offset) + " of '" + cfg_.transaction_topic +
+                                "' lists records up to " + std::to_string(last) + " (waited " +
+                                std::to_string(kAwaitRange.count()) + " s for them to become readable)");
+      }
+    }
+    return Status::Aborted("stopped while waiting for a transaction's records");
+  }
+  static constexpr std::chrono::seconds kAwaitRange{60};
 
   Status AddEvent(TargetTable& table, const std::string& topic, const log::Record& r, Batch* batch) {
     if (!r.value) return Status::OK();  // tombstones only matter to compaction

@@ -299,6 +299,31 @@ TEST_F(BadConfig, FsyncNever) {
   ExpectOneLine(r, 1, path() + ":3: log.fsync must be always or interval");
 }
 
+// [log] backend = "kafka": what it needs, what it refuses, and librdkafka's
+// own properties checked (named with file and line) before anything starts.
+TEST_F(BadConfig, KafkaBackend) {
+  const std::string kafka = "[log]\nbackend = \"kafka\"\n";
+  const std::string servers = "bootstrap_servers = \"127.0.0.1:1\"\n";
+  ExpectOneLine(Run(head() + "[log]\nbackend = \"kafak\"\n" + Source()), 1,
+                path() + ":3: log.backend must be embedded or kafka");
+  ExpectOneLine(Run(head() + kafka + Source()), 1,
+                path() + ": log.bootstrap_servers is required with backend = \"kafka\"");
+  ExpectOneLine(Run(head() + kafka + servers + "fsync = \"interval\"\n" + Source()), 1,
+                path() + ":5: log.fsync applies to the embedded changelog only");
+  ExpectOneLine(
+      Run(head() + kafka + servers + "security.protocol = \"bogus\"\n" + Source()), 1,
+      path() + ":5: log.security.protocol is refused: kafka client property security.protocol: Invalid value");
+  ExpectOneLine(Run(head() + kafka + servers + "\"no.such.property\" = 1\n" + Source()), 1,
+                path() + ":5: log.no.such.property is refused");
+  ExpectOneLine(Run(head() + kafka + servers + "bootstrap.servers = \"x:1\"\n" + Source()), 1,
+                path() + ":5: log.bootstrap.servers is set by ghostlog: write bootstrap_servers instead");
+  auto secret = Run(head() + kafka + servers + "ssl.key.password = 12\nssl.keystore.password = [1]\n" + Source());
+  ExpectOneLine(secret, 1, path() + ":6: log.ssl.keystore.password (a librdkafka property) must be a string");
+  ExpectOneLine(Run(head() + kafka + servers + Source() + "[transform]\nmappings = \"m\"\n"), 1,
+                path() + ":7: transform needs the embedded changelog");
+  EXPECT_FALSE(fs::exists(dir_.sub("data"))) << "a bad config still created the data dir";
+}
+
 TEST_F(BadConfig, UnknownStageIsAUsageError) {
   auto r = Run(head() + Source(), {"--stage", "bogus"});
   ExpectOneLine(r, 2, "bogus");

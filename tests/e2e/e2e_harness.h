@@ -404,6 +404,7 @@ struct BenchOptions {
   bool http = true;
   std::string source_extra;  // more lines for [source]
   std::string sink_extra;    // more lines for [sink]
+  std::string log = "fsync = \"always\"\n";  // the [log] section's lines
   // Small batches, so that a sink that is behind (after every kill) leaves
   // batches running in the target while it reads the next one.
   int sink_max_batch_events = 500;
@@ -421,7 +422,7 @@ class Bench {
   void WriteConfig() {
     std::ofstream f(config_path(), std::ios::trunc);
     f << "data_dir = \"" << dir_.sub("data") << "\"\n";
-    f << "[log]\nfsync = \"always\"\n";
+    f << "[log]\n" << opts_.log;
     f << "[http]\nlisten = \"" << (opts_.http ? "127.0.0.1:" + std::to_string(port_) : "") << "\"\n";
     f << "[source]\ndsn = \"" << source.dsn() << "\"\nheartbeat_interval = \"200ms\"\nsnapshot_chunk_rows = 250\n"
       << "snapshot_readers = 2\n"  // the daemon's default is 0; the kill tests cover the readers
