@@ -5,7 +5,7 @@
 namespace ghostlog::capture {
 
 Status TxnWriter::EnsureTopic(const std::string& topic, const log::TopicConfig& config) {
-  if (end_.count(topic)) return Status::OK();
+  if (known_.count(topic)) return Status::OK();
   auto info = log_.DescribePartition({topic, 0});
   if (info.status().IsNotFound()) {
     Status s = log_.CreateTopic(topic, 1, config);
@@ -13,7 +13,7 @@ Status TxnWriter::EnsureTopic(const std::string& topic, const log::TopicConfig& 
     info = log_.DescribePartition({topic, 0});
   }
   if (!info.ok()) return info.status();
-  end_[topic] = info->end_offset;
+  known_.insert(topic);
   return Status::OK();
 }
 
@@ -52,25 +52,37 @@ Status TxnWriter::Add(const std::string& topic, const std::string& data_collecti
   return Status::OK();
 }
 
-std::string TxnWriter::TxnRecord(const std::string& status) const {
-  nlohmann::json collections = nlohmann::json::array(), ranges = nlohmann::json::array();
+nlohmann::json TxnWriter::TxnHeader(const std::string& status) const {
+  nlohmann::json collections = nlohmann::json::array();
   for (const auto& [topic, c] : collections_) {
     collections.push_back({{"data_collection", c.first}, {"event_count", c.second}});
   }
+  return {{"status", status},
+          {"id", id_},
+          {"txId", xid_},
+          {"lsn", pgoutput::FormatLsn(lsn_)},
+          {"ts_ms", ts_ms_},
+          {"event_count", events_},
+          {"data_collections", collections}};
+}
+
+nlohmann::json TxnWriter::RangesJson(const std::vector<std::pair<std::string, Range>>& ranges) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& [topic, r] : ranges) {
+    out.push_back({{"topic", topic}, {"partition", 0}, {"first", r.first}, {"last", r.last}});
+  }
+  return out;
+}
+
+log::RecordIn TxnWriter::TxnRecord(const std::string& status) const {
+  std::vector<std::pair<std::string, Range>> ranges;
   for (const auto& topic : order_) {
     auto r = ranges_.find(topic);
-    if (r == ranges_.end() || r->second.first < 0) continue;
-    ranges.push_back({{"topic", topic}, {"partition", 0}, {"first", r->second.first}, {"last", r->second.last}});
+    if (r != ranges_.end() && r->second.first >= 0) ranges.emplace_back(topic, r->second);
   }
-  nlohmann::json v{{"status", status},
-                   {"id", id_},
-                   {"txId", xid_},
-                   {"lsn", pgoutput::FormatLsn(lsn_)},
-                   {"ts_ms", ts_ms_},
-                   {"event_count", events_},
-                   {"data_collections", collections},
-                   {"ranges", ranges}};
-  return v.dump();
+  nlohmann::json v = TxnHeader(status);
+  v["ranges"] = RangesJson(ranges);
+  return {id_, v.dump(), {}, log::kNoTimestamp};
 }
 
 Status TxnWriter::CommitDeferred(Checkpoint& cp) {
@@ -80,20 +92,21 @@ Status TxnWriter::CommitDeferred(Checkpoint& cp) {
     return Commit(cp);
   }
   const bool ours = events_ > 0 || !buf_.empty() || status_ != "END";
+  PendingTxn txn;
   for (const auto& topic : order_) {
     auto it = buf_.find(topic);
     if (it == buf_.end() || it->second.empty()) continue;
     auto [pb, fresh] = pend_buf_.try_emplace(topic);
     if (fresh) pend_order_.push_back(topic);
-    // This transaction's records follow the pending ones in the same batch.
-    const log::Offset first = end_.at(topic) + static_cast<log::Offset>(pb->second.size());
-    ranges_[topic] = {first, first + static_cast<log::Offset>(it->second.size()) - 1};
+    // This transaction's records follow the pending ones in the same batch;
+    // their offsets are known only in the write (FlushPending).
+    const size_t first = pb->second.size();
+    txn.records.push_back({topic, {first, first + it->second.size() - 1}});
     for (auto& r : it->second) pb->second.push_back(std::move(r));
   }
   if (ours) {
-    log::RecordIn txn;
     txn.key = id_;
-    txn.value = TxnRecord(status_);
+    txn.header = TxnHeader(status_);
     pend_txns_.push_back(std::move(txn));
   }
   cp.inflight.clear();
@@ -109,15 +122,27 @@ Status TxnWriter::CommitDeferred(Checkpoint& cp) {
 Status TxnWriter::FlushPending() {
   if (pending_txns_ == 0) return Status::OK();
   log::AtomicWrite w;
-  std::vector<std::string> topics;
+  std::map<std::string, size_t> batch_of;  // topic -> index in w.batches
   for (const auto& topic : pend_order_) {
-    topics.push_back(topic);
+    batch_of[topic] = w.batches.size();
     w.batches.push_back({{topic, 0}, std::move(pend_buf_[topic])});
   }
-  if (!pend_txns_.empty()) {
-    topics.push_back(txn_topic_);
-    w.batches.push_back({{txn_topic_, 0}, std::move(pend_txns_)});
-  }
+  std::vector<PendingTxn> txns = std::move(pend_txns_);
+  // Each transaction record lists the offsets its records got in this write.
+  w.finish = [&](const std::vector<std::vector<log::Offset>>& offsets, log::WriteTail* tail) -> Status {
+    if (txns.empty()) return Status::OK();
+    std::vector<log::RecordIn>& records = tail->batches.emplace_back(log::PartitionBatch{{txn_topic_, 0}, {}}).records;
+    for (PendingTxn& t : txns) {
+      std::vector<std::pair<std::string, Range>> ranges;
+      for (const auto& [topic, index] : t.records) {
+        const std::vector<log::Offset>& o = offsets[batch_of.at(topic)];
+        ranges.emplace_back(topic, Range{o[index.first], o[index.second]});
+      }
+      t.header["ranges"] = RangesJson(ranges);
+      records.push_back({std::move(t.key), t.header.dump(), {}, log::kNoTimestamp});
+    }
+    return Status::OK();
+  };
   w.checkpoints[checkpoint_name_] = pend_checkpoint_;
   w.durability = log::Durability::kSync;  // confirmed to the server next
   pend_order_.clear();
@@ -125,68 +150,45 @@ Status TxnWriter::FlushPending() {
   pend_txns_.clear();
   pending_txns_ = 0;
   pending_bytes_ = 0;
-  ASSIGN_OR_RAISE(auto offsets, log_.Write(std::move(w)));
-  RETURN_NOT_OK(Advance(topics, offsets));
+  RETURN_NOT_OK(log_.Write(std::move(w)).status());
   durable_lsn_ = pend_lsn_;
-  return Status::OK();
-}
-
-Status TxnWriter::Advance(const std::vector<std::string>& topics,
-                          const std::vector<std::vector<log::Offset>>& offsets) {
-  for (size_t i = 0; i < topics.size(); ++i) {
-    log::Offset& end = end_.at(topics[i]);
-    if (offsets[i].empty()) continue;
-    if (offsets[i].front() != end) {
-      return Status::Corruption(
-          "topic '" + topics[i] + "' got offset " + std::to_string(offsets[i].front()) + " where capture expected " +
-          std::to_string(end) +
-          ": something else writes to capture's topics, or the changelog gives a committed write offsets "
-          "of its own (a Kafka broker's transaction markers: see docs/kafka.md)");
-    }
-    end = offsets[i].back() + 1;
-  }
   return Status::OK();
 }
 
 Status TxnWriter::Flush(Checkpoint& cp, bool final) {
   RETURN_NOT_OK(FlushPending());
   log::AtomicWrite w;
-  std::vector<std::string> topics;
+  std::vector<std::string> topics;  // of w.batches
   for (const auto& topic : order_) {
     auto it = buf_.find(topic);
     if (it == buf_.end() || it->second.empty()) continue;
-    auto& range = ranges_[topic];
-    const log::Offset first = end_.at(topic);
-    const log::Offset last = first + static_cast<log::Offset>(it->second.size()) - 1;
-    if (range.first < 0) range.first = first;
-    range.last = last;
     topics.push_back(topic);
     w.batches.push_back({{topic, 0}, std::move(it->second)});
   }
   buf_.clear();
   buffered_bytes_ = 0;
-  if (final) {
-    if (!events_ && w.batches.empty() && status_ == "END") {
-      // Nothing of ours in this transaction: just move the checkpoint.
-    } else {
-      log::RecordIn txn;
-      txn.key = id_;
-      txn.value = TxnRecord(status_);
-      topics.push_back(txn_topic_);
-      w.batches.push_back({{txn_topic_, 0}, {std::move(txn)}});
+  // Nothing of ours in this transaction: only the checkpoint moves.
+  const bool record = final && (events_ > 0 || !w.batches.empty() || status_ != "END");
+  // The ranges, the transaction record and the checkpoint (whose in-flight
+  // ranges a restart aborts) name the offsets this very write gives.
+  w.finish = [&](const std::vector<std::vector<log::Offset>>& offsets, log::WriteTail* tail) -> Status {
+    for (size_t i = 0; i < topics.size(); ++i) {
+      Range& range = ranges_[topics[i]];
+      if (range.first < 0) range.first = offsets[i].front();
+      range.last = offsets[i].back();
     }
     cp.inflight.clear();
-    cp.inflight_xid = 0;
-  } else {
-    cp.inflight.clear();
-    cp.inflight_xid = xid_;
-    for (const auto& [topic, r] : ranges_) cp.inflight.push_back({topic, r.first, r.last});
-  }
-  w.checkpoints[checkpoint_name_] = cp.Encode();
+    cp.inflight_xid = final ? 0 : xid_;
+    if (record) tail->batches.push_back({{txn_topic_, 0}, {TxnRecord(status_)}});
+    if (!final) {
+      for (const auto& [topic, r] : ranges_) cp.inflight.push_back({topic, r.first, r.last});
+    }
+    tail->checkpoints[checkpoint_name_] = cp.Encode();
+    return Status::OK();
+  };
   // The caller confirms this position to PostgreSQL next: it must be on disk.
   w.durability = log::Durability::kSync;
-  ASSIGN_OR_RAISE(auto offsets, log_.Write(std::move(w)));
-  RETURN_NOT_OK(Advance(topics, offsets));
+  RETURN_NOT_OK(log_.Write(std::move(w)).status());
   if (final) durable_lsn_ = cp.lsn;
   return Status::OK();
 }
@@ -216,9 +218,7 @@ Status TxnWriter::WriteMarker(log::RecordIn txn, const Checkpoint& cp) {
   w.batches.push_back({{txn_topic_, 0}, {std::move(txn)}});
   w.checkpoints[checkpoint_name_] = cp.Encode();
   w.durability = log::Durability::kSync;
-  ASSIGN_OR_RAISE(auto offsets, log_.Write(std::move(w)));
-  end_[txn_topic_] = offsets[0].back() + 1;
-  return Status::OK();
+  return log_.Write(std::move(w)).status();
 }
 
 Status TxnWriter::WriteSnapshotDone(const Checkpoint& cp, int64_t rows) {

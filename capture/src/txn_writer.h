@@ -7,13 +7,15 @@
 // that after a crash the restart can mark them ABORTED before the source
 // sends the transaction again.
 //
-// Capture is the only writer of its topics, so it knows their end offsets and
-// can put the exact ranges into the transaction record of the same write; a
-// mismatch means someone else wrote into them, and is reported as corruption.
+// The transaction record lists the offsets of the records written with it, in
+// the same atomic write: it is made by the write's `finish`, which knows the
+// offsets the changelog gives (on Kafka, only the broker does).
 #pragma once
 
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,7 +32,7 @@ class TxnWriter {
         checkpoint_name_(std::move(checkpoint_name)),
         max_bytes_(max_bytes) {}
 
-  // Ensures a topic exists (creating it with `config` if not) and learns its end offset.
+  // Ensures a topic exists (creating it with `config` if not).
   Status EnsureTopic(const std::string& topic, const log::TopicConfig& config);
 
   void Begin(std::string id, uint32_t xid, pgoutput::Lsn lsn, int64_t ts_ms, std::string status);
@@ -77,14 +79,16 @@ class TxnWriter {
   // One record of the transaction topic with no ranges (ABORTED,
   // SNAPSHOT_DONE) and `cp`, in one synced write.
   Status WriteMarker(log::RecordIn txn, const Checkpoint& cp);
-  Status Advance(const std::vector<std::string>& topics, const std::vector<std::vector<log::Offset>>& offsets);
-  std::string TxnRecord(const std::string& status) const;
+  // The transaction record: the current transaction's header and ranges.
+  log::RecordIn TxnRecord(const std::string& status) const;
+  nlohmann::json TxnHeader(const std::string& status) const;  // all but "ranges"
+  static nlohmann::json RangesJson(const std::vector<std::pair<std::string, Range>>& ranges);
 
   log::Changelog& log_;
   std::string txn_topic_;
   std::string checkpoint_name_;
   int64_t max_bytes_;
-  std::map<std::string, log::Offset> end_;  // next offset of every topic we write
+  std::set<std::string> known_;  // topics EnsureTopic found or made
 
   bool active_ = false;
   std::string id_, status_;
@@ -98,10 +102,16 @@ class TxnWriter {
   std::map<std::string, Range> ranges_;                                 // written so far, by topic
   std::map<std::string, std::pair<std::string, int64_t>> collections_;  // topic -> (schema.table, count)
 
-  // Sealed transactions not written yet (CommitDeferred).
+  // Sealed transactions not written yet (CommitDeferred): their records by
+  // topic, and per transaction the indexes of its records in those batches.
+  struct PendingTxn {
+    std::string key;
+    nlohmann::json header;
+    std::vector<std::pair<std::string, std::pair<size_t, size_t>>> records;  // topic -> [first, last] index
+  };
   std::vector<std::string> pend_order_;
   std::map<std::string, std::vector<log::RecordIn>> pend_buf_;
-  std::vector<log::RecordIn> pend_txns_;
+  std::vector<PendingTxn> pend_txns_;
   std::string pend_checkpoint_;
   pgoutput::Lsn pend_lsn_ = 0;
   int64_t pending_txns_ = 0, pending_bytes_ = 0;

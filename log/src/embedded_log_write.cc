@@ -276,6 +276,36 @@ Result<std::vector<Offset>> EmbeddedLogImpl::Append(const TopicPartition& tp, st
   return offsets;
 }
 
+namespace {
+// Runs the write's `finish` with the offsets StageAppend is about to give its
+// batches (the next offsets of their partitions, in batch order), and adds
+// what it returns to the write, validated: nothing is staged yet.
+Status Finish(WriteContext& ctx, AtomicWrite& write) {
+  std::map<TopicPartition, Offset> next;
+  std::vector<std::vector<Offset>> planned;
+  planned.reserve(write.batches.size());
+  for (const PartitionBatch& b : write.batches) {
+    auto it = next.find(b.tp);
+    if (it == next.end()) {
+      const TopicState* t = ctx.Topic(b.tp.topic);
+      it = next.emplace(b.tp, ctx.Part(t->id, b.tp.partition).next_offset).first;
+    }
+    std::vector<Offset>& o = planned.emplace_back();
+    o.reserve(b.records.size());
+    for (size_t i = 0; i < b.records.size(); ++i) o.push_back(it->second++);
+  }
+  WriteTail tail;
+  RETURN_NOT_OK(write.finish(planned, &tail));
+  for (PartitionBatch& b : tail.batches) {
+    RETURN_NOT_OK(CheckPartition(ctx.Topic(b.tp.topic), b.tp));
+    RETURN_NOT_OK(ValidateRecords(b.records));
+    write.batches.push_back(std::move(b));
+  }
+  for (auto& [name, value] : tail.checkpoints) write.checkpoints[name] = std::move(value);
+  return Status::OK();
+}
+}  // namespace
+
 Result<std::vector<std::vector<Offset>>> EmbeddedLogImpl::Write(AtomicWrite write) {
   size_t bytes = 0;
   for (const PartitionBatch& b : write.batches) {
@@ -285,12 +315,14 @@ Result<std::vector<std::vector<Offset>>> EmbeddedLogImpl::Write(AtomicWrite writ
   if (!write.offsets.empty() && (write.group.empty() || write.group.find('\0') != std::string::npos)) {
     return Status::InvalidArgument("an atomic write with offsets needs a group name without NUL bytes");
   }
-  std::vector<std::vector<Offset>> offsets(write.batches.size());
+  std::vector<std::vector<Offset>> offsets;
   RETURN_NOT_OK(Submit(
       [&](WriteContext& ctx) -> Status {
         // Validate everything before staging anything: the op is all or nothing.
         for (const PartitionBatch& b : write.batches) RETURN_NOT_OK(CheckPartition(ctx.Topic(b.tp.topic), b.tp));
         RETURN_NOT_OK(ValidateOffsets(ctx, write.offsets));
+        if (write.finish) RETURN_NOT_OK(Finish(ctx, write));
+        offsets.assign(write.batches.size(), {});
         for (size_t i = 0; i < write.batches.size(); ++i) {
           RETURN_NOT_OK(StageAppend(ctx, write.batches[i].tp, write.batches[i].records, &offsets[i]));
           // The batch holds a copy now; a large write need not be held twice.

@@ -126,6 +126,8 @@ class KafkaLogImpl final : public KafkaLog {
   Status Produce(rd_kafka_t* producer, const TopicPartition& tp, std::vector<RecordIn>& records,
                  DeliveryWait& wait, std::vector<DeliverySlot>& slots, size_t first_slot);
   Status AwaitDeliveries(rd_kafka_t* producer, DeliveryWait& wait, const std::string& what);
+  Status ProduceInTransaction(rd_kafka_t* p, std::vector<PartitionBatch>& batches,
+                              std::vector<std::vector<Offset>>* out, Status* delivered);
   PooledConsumer AcquireConsumer(const TopicPartition& tp, Offset from, Status* st);
   void ReleaseConsumer(PooledConsumer c);
   Result<rd_kafka_t*> GroupClient(const std::string& group);

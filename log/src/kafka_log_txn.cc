@@ -35,7 +35,7 @@ Result<std::vector<std::vector<Offset>>> KafkaLogImpl::Write(AtomicWrite write) 
   }
   std::lock_guard l(txn_mu_);
   RETURN_NOT_OK(txn_fatal_);
-  if (!write.checkpoints.empty()) RETURN_NOT_OK(EnsureCheckpointTopic());
+  if (!write.checkpoints.empty() || write.finish) RETURN_NOT_OK(EnsureCheckpointTopic());
   const int timeout = static_cast<int>(options_.request_timeout.count());
   if (!txn_producer_) {
     ASSIGN_OR_RAISE(Handle h, NewClient(RD_KAFKA_PRODUCER, {{"transactional.id", options_.transactional_id},
@@ -64,48 +64,55 @@ Result<std::vector<std::vector<Offset>>> KafkaLogImpl::Write(AtomicWrite write) 
   };
 
   RETURN_NOT_OK(ToStatus(Error(rd_kafka_begin_transaction(p)).get(), "beginning a transaction"));
-  size_t total = 0;
-  for (const auto& b : write.batches) total += b.records.size();
-  std::vector<RecordIn> checkpoint_records;
-  for (const auto& [name, value] : write.checkpoints) checkpoint_records.push_back({name, value, {}, kNoTimestamp});
-  total += checkpoint_records.size();
-
-  DeliveryWait wait;
-  wait.pending = total;
-  wait.offsets.assign(total, -1);
-  std::vector<DeliverySlot> slots(total);
-  for (size_t i = 0; i < total; ++i) slots[i] = {&wait, i};
-  Status produced;
-  size_t next = 0;
-  for (auto& b : write.batches) {
-    if (produced.ok()) {
-      produced = Produce(p, b.tp, b.records, wait, slots, next);
-    } else {
-      std::lock_guard wl(wait.mu);
-      wait.pending -= b.records.size();
+  // A produce that failed aborts the transaction. A failed delivery puts it
+  // in an abortable state whose cause (e.g. an authorization failure) only
+  // commit reports; the records themselves just say "purged".
+  auto failed = [&](const Status& produced, const Status& delivered) -> Status {
+    if (!produced.ok()) {
+      Error abort(rd_kafka_abort_transaction(p, timeout));
+      if (abort) txn_producer_.reset();
+      return produced;
     }
-    next += b.records.size();
-  }
-  if (produced.ok()) {
-    produced = Produce(p, {kCheckpointTopic, 0}, checkpoint_records, wait, slots, next);
-  } else {
-    std::lock_guard wl(wait.mu);
-    wait.pending -= checkpoint_records.size();
-  }
-  Status delivered = AwaitDeliveries(p, wait, "writing a transaction");
-  if (!produced.ok()) {
-    Error abort(rd_kafka_abort_transaction(p, timeout));
-    if (abort) txn_producer_.reset();
-    return produced;
-  }
-  if (!delivered.ok()) {
-    // A failed record puts the transaction in an abortable state whose cause
-    // (e.g. an authorization failure) only commit reports; the records
-    // themselves just say "purged".
     rd_kafka_error_t* err = rd_kafka_commit_transaction(p, timeout);
     if (err) return fail(err, "writing a transaction");
     txn_producer_.reset();
     return Status::IOError("a transaction committed although a record failed (" + delivered.message() + ")");
+  };
+  // Checkpoints are records of the checkpoint topic, produced with the last
+  // batches: one round of delivery reports without a finish, two with one.
+  auto produce = [&](std::vector<PartitionBatch>& batches, bool last, std::vector<std::vector<Offset>>* offsets,
+                     Status* delivered) {
+    const bool checkpoints = last && !write.checkpoints.empty();
+    if (checkpoints) {
+      PartitionBatch& b = batches.emplace_back(PartitionBatch{{kCheckpointTopic, 0}, {}});
+      for (const auto& [name, value] : write.checkpoints) b.records.push_back({name, value, {}, kNoTimestamp});
+    }
+    Status produced = ProduceInTransaction(p, batches, offsets, delivered);
+    if (checkpoints) offsets->pop_back();
+    return produced;
+  };
+  std::vector<std::vector<Offset>> out;
+  Status delivered;
+  Status produced = produce(write.batches, !write.finish, &out, &delivered);
+  if (!produced.ok() || !delivered.ok()) return failed(produced, delivered);
+  if (write.finish) {
+    // The offsets are the broker's now (the records are in the log, not yet
+    // committed): what names them is written in the same transaction.
+    WriteTail tail;
+    Status finished = write.finish(out, &tail);
+    for (const auto& b : tail.batches) {
+      if (finished.ok()) finished = CheckPartition(b.tp);
+    }
+    if (!finished.ok()) {
+      Error abort(rd_kafka_abort_transaction(p, timeout));
+      if (abort) txn_producer_.reset();
+      return finished;
+    }
+    for (auto& [name, value] : tail.checkpoints) write.checkpoints[name] = std::move(value);
+    std::vector<std::vector<Offset>> tail_offsets;
+    produced = produce(tail.batches, true, &tail_offsets, &delivered);
+    if (!produced.ok() || !delivered.ok()) return failed(produced, delivered);
+    for (auto& o : tail_offsets) out.push_back(std::move(o));
   }
 
   if (!write.offsets.empty()) {
@@ -125,15 +132,41 @@ Result<std::vector<std::vector<Offset>>> KafkaLogImpl::Write(AtomicWrite write) 
     if (err) return fail(err, "committing offsets of group '" + write.group + "' in a transaction");
   }
   if (rd_kafka_error_t* err = rd_kafka_commit_transaction(p, timeout)) return fail(err, "committing a transaction");
+  return out;
+}
 
-  std::vector<std::vector<Offset>> out;
-  next = 0;
-  for (const auto& b : write.batches) {
-    out.emplace_back(wait.offsets.begin() + static_cast<ptrdiff_t>(next),
-                     wait.offsets.begin() + static_cast<ptrdiff_t>(next + b.records.size()));
+// Produces `batches` in the open transaction and waits for every delivery
+// report; `out` gets each batch's offsets. Returns the first produce error;
+// `delivered` the first delivery error (records already enqueued are waited
+// for even after a produce error: their reports point at this frame).
+Status KafkaLogImpl::ProduceInTransaction(rd_kafka_t* p, std::vector<PartitionBatch>& batches,
+                                          std::vector<std::vector<Offset>>* out, Status* delivered) {
+  size_t total = 0;
+  for (const auto& b : batches) total += b.records.size();
+  DeliveryWait wait;
+  wait.pending = total;
+  wait.offsets.assign(total, -1);
+  std::vector<DeliverySlot> slots(total);
+  for (size_t i = 0; i < total; ++i) slots[i] = {&wait, i};
+  Status produced;
+  size_t next = 0;
+  for (auto& b : batches) {
+    if (produced.ok()) {
+      produced = Produce(p, b.tp, b.records, wait, slots, next);
+    } else {
+      std::lock_guard wl(wait.mu);
+      wait.pending -= b.records.size();
+    }
     next += b.records.size();
   }
-  return out;
+  *delivered = AwaitDeliveries(p, wait, "writing a transaction");
+  next = 0;
+  for (const auto& b : batches) {
+    out->emplace_back(wait.offsets.begin() + static_cast<ptrdiff_t>(next),
+                      wait.offsets.begin() + static_cast<ptrdiff_t>(next + b.records.size()));
+    next += b.records.size();
+  }
+  return produced;
 }
 
 // Scans the checkpoint topic (compacted, so about one record per name) and

@@ -74,7 +74,7 @@ class CaptureTest : public ::testing::Test {
   }
   void StartCapture(CaptureConfig c) {
     StopCapture();
-    capture_ = std::make_unique<Capture>(std::move(c), *log_);
+    capture_ = std::make_unique<Capture>(std::move(c), capture_log_ != nullptr ? *capture_log_ : *log_);
     done_ = false;
     thread_ = std::jthread([this](std::stop_token stop) {
       result_ = capture_->Run(stop);
@@ -101,6 +101,7 @@ class CaptureTest : public ::testing::Test {
   log::testing::TempDir dir_;
   std::unique_ptr<log::EmbeddedLog> log_;
   std::unique_ptr<Capture> capture_;
+  log::Changelog* capture_log_ = nullptr;  // what capture writes through, if not log_ itself
   std::jthread thread_;
   Status result_;
   std::atomic<bool> done_{false};

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <random>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "crc32c.h"
@@ -168,6 +169,79 @@ TEST_F(EmbeddedLogTest, AtomicWriteAcrossPartitionsWithCheckpointAndOffsets) {
   EXPECT_EQ(Must(log_->ReadCheckpoint("capture.lsn")), "0/16B3748");
   EXPECT_EQ(Must(log_->DescribePartition({"a", 0})).end_offset, 3);
   EXPECT_EQ(Must(log_->DescribePartition({"b", 1})).end_offset, 1);
+}
+
+// An atomic write's `finish` gets the offsets its batches get (two batches
+// of one partition follow each other) and adds records and a checkpoint that
+// name them, in the same write. A finish that fails, or adds to a partition
+// that does not exist, leaves nothing written.
+TEST_F(EmbeddedLogTest, AtomicWriteFinishNamesTheOffsetsOfItsOwnBatches) {
+  ASSERT_OK(log_->CreateTopic("a", 1, {}));
+  ASSERT_OK(log_->CreateTopic("txn", 1, {}));
+  Append("a", {Rec("x", "0")});
+  AtomicWrite w;
+  w.batches = {{{"a", 0}, {Rec("k", "1"), Rec("k", "2")}}, {{"a", 0}, {Rec("j", "3")}}};
+  w.checkpoints["pos"] = "replaced by finish";
+  std::vector<std::vector<Offset>> seen;
+  w.finish = [&](const std::vector<std::vector<Offset>>& offsets, WriteTail* tail) {
+    seen = offsets;
+    tail->batches.push_back(
+        {{"txn", 0}, {Rec("t", std::to_string(offsets[0].front()) + ".." + std::to_string(offsets[1].back()))}});
+    tail->checkpoints["pos"] = "at " + std::to_string(offsets[1].back());
+    return Status::OK();
+  };
+  auto offsets = Must(log_->Write(w));
+  EXPECT_EQ(seen, (std::vector<std::vector<Offset>>{{1, 2}, {3}}));
+  EXPECT_EQ(offsets, (std::vector<std::vector<Offset>>{{1, 2}, {3}, {0}}));
+  EXPECT_EQ(*Must(log_->Read({"txn", 0}, 0)).at(0).value, "1..3");
+  EXPECT_EQ(Must(log_->ReadCheckpoint("pos")), "at 3");
+
+  w.finish = [](const std::vector<std::vector<Offset>>&, WriteTail*) { return Status::Aborted("no"); };
+  EXPECT_EQ(log_->Write(w).status().code(), Status::Code::kAborted);
+  w.finish = [](const std::vector<std::vector<Offset>>&, WriteTail* tail) {
+    tail->batches.push_back({{"txn", 7}, {Rec("t", "x")}});
+    return Status::OK();
+  };
+  EXPECT_TRUE(log_->Write(w).status().IsNotFound());
+  EXPECT_EQ(Must(log_->DescribePartition({"a", 0})).end_offset, 4);
+  EXPECT_EQ(Must(log_->DescribePartition({"txn", 0})).end_offset, 1);
+  EXPECT_EQ(Must(log_->ReadCheckpoint("pos")), "at 3");
+}
+
+// Concurrent writers share group commits: each finish still sees exactly the
+// offsets its own records get.
+TEST_F(EmbeddedLogTest, AtomicWriteFinishUnderGroupCommit) {
+  ASSERT_OK(log_->CreateTopic("a", 1, {}));
+  ASSERT_OK(log_->CreateTopic("txn", 1, {}));
+  constexpr int kThreads = 4, kWrites = 50;
+  std::vector<std::jthread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kWrites; ++i) {
+        AtomicWrite w;
+        const std::string who = std::to_string(t) + "/" + std::to_string(i);
+        w.batches = {{{"a", 0}, {Rec(who, "1"), Rec(who, "2"), Rec(who, "3")}}};
+        w.finish = [&](const std::vector<std::vector<Offset>>& offsets, WriteTail* tail) {
+          tail->batches.push_back(
+              {{"txn", 0}, {Rec(who, std::to_string(offsets[0].front()) + " " + std::to_string(offsets[0].back()))}});
+          return Status::OK();
+        };
+        if (!log_->Write(std::move(w)).ok()) ++failures;
+      }
+    });
+  }
+  threads.clear();
+  ASSERT_EQ(failures.load(), 0);
+  auto records = Must(log_->Read({"a", 0}, 0, {100000, 64 << 20}));
+  auto listed = Must(log_->Read({"txn", 0}, 0, {100000, 64 << 20}));
+  ASSERT_EQ(listed.size(), size_t{kThreads * kWrites});
+  for (const Record& t : listed) {
+    Offset first = 0, last = 0;
+    std::istringstream(*t.value) >> first >> last;
+    ASSERT_EQ(last - first, 2) << *t.value;
+    for (Offset o = first; o <= last; ++o) EXPECT_EQ(records.at(static_cast<size_t>(o)).key, t.key) << o;
+  }
 }
 
 TEST_F(EmbeddedLogTest, StateSurvivesReopen) {

@@ -275,6 +275,36 @@ TEST_F(KafkaLogTest, AtomicWriteIsOneTransaction) {
   EXPECT_TRUE(log_->Write(bad).status().IsInvalidArgument());
 }
 
+// Write's finish gets the offsets the broker gave the batches (the records
+// are in the log, their transaction still open) and its tail is written in
+// the same transaction. A failing finish fails the write; the next one works.
+TEST_F(KafkaLogTest, AtomicWriteFinishGetsTheBrokersOffsets) {
+  Must(log_->Append({"orders", 0}, {Rec("a", "0")}), "append");
+  AtomicWrite w;
+  w.batches = {{{"orders", 0}, {Rec("k", "1"), Rec("k", "2")}}};
+  std::vector<std::vector<Offset>> seen;
+  w.finish = [&](const std::vector<std::vector<Offset>>& offsets, WriteTail* tail) {
+    seen = offsets;
+    tail->batches.push_back(
+        {{"orders", 1}, {Rec("t", std::to_string(offsets[0].front()) + ".." + std::to_string(offsets[0].back()))}});
+    tail->checkpoints["pos"] = "at " + std::to_string(offsets[0].back());
+    return Status::OK();
+  };
+  auto offsets = Must(log_->Write(w), "write");
+  EXPECT_EQ(seen, (std::vector<std::vector<Offset>>{{1, 2}}));
+  EXPECT_EQ(offsets, (std::vector<std::vector<Offset>>{{1, 2}, {0}}));
+  auto listed = ReadAll({"orders", 1});
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(*listed[0].value, "1..2");
+  EXPECT_EQ(Must(log_->ReadCheckpoint("pos"), "checkpoint"), "at 2");
+
+  w.finish = [](const std::vector<std::vector<Offset>>&, WriteTail*) { return Status::Aborted("refused by finish"); };
+  const Status refused = log_->Write(w).status();
+  EXPECT_EQ(refused.code(), Status::Code::kAborted) << refused.ToString();
+  w.finish = nullptr;
+  Must(log_->Write(w), "the next write");
+}
+
 TEST_F(KafkaLogTest, AFailedTransactionIsReportedAndTheNextOneWorks) {
   // The broker refuses to add the partition to the transaction: abortable.
   rd_kafka_mock_push_request_errors(mock_, /*AddPartitionsToTxn*/ 24, 1,

@@ -46,7 +46,8 @@ class Changelog {
                                              std::vector<RecordIn> batch) = 0;
 
   // Applies an AtomicWrite: all batches, checkpoints and offsets, or none.
-  // Returns the offsets given to each batch's records, batch by batch.
+  // Returns the offsets given to each batch's records, batch by batch (the
+  // write's own batches, then those its `finish` added).
   virtual Result<std::vector<std::vector<Offset>>> Write(AtomicWrite write) = 0;
 
   // A stable identity of this changelog (Kafka's cluster id), made when it was

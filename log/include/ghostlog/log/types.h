@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -130,12 +131,27 @@ struct PartitionBatch {
 // a consumer group's offsets. All of it lands, or none of it does. This is
 // Kafka's transactional producer with sendOffsetsToTransaction; on the
 // embedded log it is one RocksDB write batch.
+// What an atomic write's `finish` adds to it.
+struct WriteTail {
+  std::vector<PartitionBatch> batches;
+  std::map<std::string, std::string> checkpoints;  // name -> value; replaces the write's own
+};
+
 struct AtomicWrite {
   std::vector<PartitionBatch> batches;
   std::map<std::string, std::string> checkpoints;  // name -> value
   std::string group;                               // with `offsets`
   std::vector<std::pair<TopicPartition, CommittedOffset>> offsets;
   Durability durability = Durability::kPolicy;
+  // Optional: records and checkpoints that name the offsets `batches` get
+  // (capture's transaction record lists its records' ranges). Called once,
+  // with those offsets (one vector per batch), before any of the write is
+  // visible; what it puts in the tail is written in the same atomic write,
+  // after `batches`. A changelog may give offsets of its own to a committed
+  // write (Kafka's transaction markers), so only this call knows them for
+  // sure. A non-OK status abandons the whole write. Runs while the embedded
+  // log holds its write lock: keep it short, and do not call the log in it.
+  std::function<Status(const std::vector<std::vector<Offset>>& offsets, WriteTail* tail)> finish;
 };
 
 // What one compaction or retention pass did.
