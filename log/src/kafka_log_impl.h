@@ -7,10 +7,11 @@
 #include <atomic>
 #include <condition_variable>
 #include <functional>
-#include <optional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -60,6 +61,7 @@ struct PooledConsumer {
   Handle rk;
   std::optional<TopicPartition> tp;
   Offset next = -1;
+  std::set<std::string> known_topics;  // whose metadata this client has
 };
 
 // One Append()/Write() call waiting for its delivery reports.

@@ -120,7 +120,7 @@ void KafkaLogImpl::ReleaseConsumer(PooledConsumer c) {
 }
 
 namespace {
-Status Assign(PooledConsumer& c, const TopicPartition& tp, Offset from) {
+Status Assign(PooledConsumer& c, const TopicPartition& tp, Offset from, int timeout_ms) {
   if (c.tp == tp && c.next == from) return Status::OK();
   PartitionList l(rd_kafka_topic_partition_list_new(1));
   rd_kafka_topic_partition_list_add(l.get(), tp.topic.c_str(), tp.partition)->offset = from;
@@ -129,6 +129,18 @@ Status Assign(PooledConsumer& c, const TopicPartition& tp, Offset from) {
   // no record from there can show up as the first one of the new position.
   RETURN_NOT_OK(ToStatus(rd_kafka_assign(c.rk.get(), nullptr), "unassigning a reader"));
   RETURN_NOT_OK(ToStatus(rd_kafka_assign(c.rk.get(), l.get()), "assigning " + Where(tp)));
+  if (!c.known_topics.count(tp.topic)) {
+    // A topic new to this client would wait for librdkafka's once-a-second
+    // scan of topics without a known leader before its first fetch: ask for
+    // its metadata now (a consumer's request never creates the topic).
+    rd_kafka_topic_t* rkt = rd_kafka_topic_new(c.rk.get(), tp.topic.c_str(), nullptr);
+    const rd_kafka_metadata_t* md = nullptr;
+    const rd_kafka_resp_err_t err = rd_kafka_metadata(c.rk.get(), 0, rkt, &md, timeout_ms);
+    if (md != nullptr) rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+    RETURN_NOT_OK(ToStatus(err, "metadata of topic '" + tp.topic + "'"));
+    c.known_topics.insert(tp.topic);
+  }
   c.tp = tp;
   c.next = from;
   return Status::OK();
@@ -162,7 +174,7 @@ Record ToRecord(const rd_kafka_message_t* m) {
 
 Result<std::vector<Record>> KafkaLogImpl::ReadWith(PooledConsumer& c, const TopicPartition& tp, Offset from,
                                                    Offset end, const ReadLimits& limits) {
-  RETURN_NOT_OK(Assign(c, tp, from));
+  RETURN_NOT_OK(Assign(c, tp, from, static_cast<int>(options_.request_timeout.count())));
   std::vector<Record> out;
   int64_t bytes = 0;
   const auto deadline = std::chrono::steady_clock::now() + options_.request_timeout;
@@ -226,7 +238,7 @@ Result<Offset> KafkaLogImpl::WaitForData(const TopicPartition& tp, Offset from, 
   Status st;
   PooledConsumer c = AcquireConsumer(tp, wm.second, &st);
   RETURN_NOT_OK(st);
-  Status assigned = Assign(c, tp, wm.second);
+  Status assigned = Assign(c, tp, wm.second, static_cast<int>(options_.request_timeout.count()));
   if (!assigned.ok()) return assigned;
   Offset end = wm.second;
   for (;;) {
