@@ -135,19 +135,24 @@ class Sink::Impl {
     const std::string schema_topic = topic.substr(0, topic.find('.')) + ".schema";
     const size_t a = topic.find('.');
     const std::string source = topic.substr(a + 1);
-    ASSIGN_OR_RAISE(auto rec, log_.ReadLatest({schema_topic, 0}, source));
+    ASSIGN_OR_RAISE(auto rec, Latest(schema_topic, source));
     if (!rec || !rec->value) {
       return Status::NotFound("auto_create: no schema for " + source + " in topic '" + schema_topic + "'");
     }
-    auto j = nlohmann::json::parse(*rec->value);
     std::string cols, keys;
-    for (const auto& c : j.at("columns")) {
-      ASSIGN_OR_RAISE(PgResult r, conn.Exec("SELECT format_type(" + std::to_string(c.at("type_oid").get<uint32_t>()) +
-                                            ", " + std::to_string(c.at("type_modifier").get<int>()) + ")"));
-      std::string type = PQgetvalue(r.get(), 0, 0);
-      if (type.empty() || type == "???") type = "text";  // a type the target does not have
-      cols += (cols.empty() ? "" : ", ") + conn.Ident(c.at("name").get<std::string>()) + " " + type;
-      if (c.at("key").get<bool>()) keys += (keys.empty() ? "" : ", ") + conn.Ident(c.at("name").get<std::string>());
+    try {  // a schema record not of capture's shape is an error, not a crash
+      const auto j = nlohmann::json::parse(*rec->value);
+      for (const auto& c : j.at("columns")) {
+        ASSIGN_OR_RAISE(PgResult r, conn.Exec("SELECT format_type(" + std::to_string(c.at("type_oid").get<uint32_t>()) +
+                                              ", " + std::to_string(c.at("type_modifier").get<int>()) + ")"));
+        std::string type = PQgetvalue(r.get(), 0, 0);
+        if (type.empty() || type == "???") type = "text";  // a type the target does not have
+        cols += (cols.empty() ? "" : ", ") + conn.Ident(c.at("name").get<std::string>()) + " " + type;
+        if (c.at("key").get<bool>()) keys += (keys.empty() ? "" : ", ") + conn.Ident(c.at("name").get<std::string>());
+      }
+    } catch (const nlohmann::json::exception& e) {
+      return Status::Corruption("auto_create: the schema of " + source + " at offset " + std::to_string(rec->offset) +
+                                " of topic '" + schema_topic + "' is not capture's: " + e.what());
     }
     if (keys.empty()) return Status::InvalidArgument("auto_create: " + source + " has no key columns");
     RETURN_NOT_OK(conn.Exec("CREATE SCHEMA IF NOT EXISTS " + conn.Ident(schema)).status());
@@ -156,6 +161,24 @@ class Sink::Impl {
         .Exec("CREATE TABLE IF NOT EXISTS " + conn.Ident(schema) + "." + conn.Ident(table) + " (" + cols +
               ", PRIMARY KEY (" + keys + "))")
         .status();
+  }
+
+  // The latest record of `key` in a small compacted topic: by the changelog's
+  // key index, or, on one without (Kafka), by reading the topic through.
+  Result<std::optional<log::Record>> Latest(const std::string& topic, const std::string& key) {
+    auto indexed = log_.ReadLatest({topic, 0}, key);
+    if (indexed.status().code() != Status::Code::kNotSupported) return indexed;
+    std::optional<log::Record> latest;
+    ASSIGN_OR_RAISE(auto info, log_.DescribePartition({topic, 0}));
+    for (log::Offset at = info.log_start_offset; at < info.end_offset;) {
+      ASSIGN_OR_RAISE(auto recs, log_.Read({topic, 0}, at, {10000, 16 << 20}));
+      if (recs.empty()) break;
+      at = recs.back().offset + 1;
+      for (auto& r : recs) {
+        if (r.key == key) latest = std::move(r);
+      }
+    }
+    return latest;
   }
 
   // --- batching ---------------------------------------------------------------

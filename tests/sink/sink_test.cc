@@ -118,6 +118,41 @@ TEST_F(SinkTest, AppliesCollapsesAndStoresItsOffsetWithTheData) {
 // for it instead of being refused (and the sink stopped, or the row
 // dead-lettered). Every apply outlasts statement_timeout (a slow trigger):
 // it is not cancelled and retried forever.
+// auto_create makes a missing target table from the latest schema capture
+// recorded for it (v2.schema, keyed by schema.table); a schema record not of
+// capture's shape stops the sink with an error naming it, not a crash.
+TEST_F(SinkTest, AutoCreateMakesTheTargetTableFromCapturesSchema) {
+  ASSERT_TRUE(log_->CreateTopic("v2.schema", 1, {}).ok());
+  ASSERT_TRUE(log_->CreateTopic("v2.public.gadgets", 1, {}).ok());
+  auto schema = [&](const std::string& value) {
+    Must(log_->Append({"v2.schema", 0}, {{"public.gadgets", value, {}, log::kNoTimestamp}}));
+  };
+  schema(R"({"columns":[{"name":"id","type_oid":23,"type_modifier":-1,"key":true}]})");  // an older one
+  schema(R"({"columns":[{"name":"id","type_oid":23,"type_modifier":-1,"key":true},)"
+         R"({"name":"label","type_oid":1043,"type_modifier":24,"key":false}]})");
+  Txn({Insert(1, {{"id", 1}, {"label", "first"}})}, "v2.public.gadgets");
+  SinkConfig c = Config();
+  c.auto_create = true;
+  Start(c);
+  ASSERT_TRUE(WaitFor([&] {
+    return pg_.Value("SELECT to_regclass('gadgets') IS NOT NULL") == "t" &&
+           Rows("SELECT * FROM gadgets") == "1\tfirst;";
+  })) << (done_ ? result_.ToString() : "running");
+  EXPECT_EQ(pg_.Value("SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
+                      "WHERE attrelid = 'gadgets'::regclass AND attname = 'label'"),
+            "character varying(20)");
+  Stop();
+
+  ASSERT_TRUE(log_->CreateTopic("v2.public.widgets", 1, {}).ok());
+  Must(log_->Append({"v2.schema", 0}, {{"public.widgets", R"({"columns":[{"name":"id"}]})", {}, log::kNoTimestamp}}));
+  Txn({Insert(1, {{"id", 1}})}, "v2.public.widgets");
+  Start(c);
+  ASSERT_TRUE(WaitFor([&] { return done_.load(); }));
+  EXPECT_EQ(result_.code(), Status::Code::kCorruption) << result_.ToString();
+  EXPECT_NE(result_.message().find("the schema of public.widgets at offset 2 of topic 'v2.schema'"), std::string::npos)
+      << result_.ToString();
+}
+
 TEST_F(SinkTest, TheRolesTimeoutsNeitherFailNorRepeatABatch) {
   pg_.Exec("CREATE ROLE timed LOGIN SUPERUSER");
   for (const char* setting : {"lock_timeout", "statement_timeout", "idle_in_transaction_session_timeout"})
