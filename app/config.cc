@@ -327,8 +327,9 @@ Status LoadLog(const toml::table* t, const std::string& path, DaemonConfig* c) {
     RETURN_NOT_OK(log.String("transactional_id", &k.transactional_id));
     int64_t replication = -1;
     RETURN_NOT_OK(log.Int("replication_factor", &replication, -1));
-    if (replication == 0 || replication > 32767)
+    if (replication == 0 || replication > 32767) {
       return log.Where("replication_factor", "must be -1 (the broker's default) or 1..32767");
+    }
     k.replication_factor = static_cast<int16_t>(replication);
     for (const auto& [key, v] : *t) {
       const std::string name(key.str());

@@ -236,8 +236,14 @@ int RunDaemon(DaemonConfig config, const RunOptions& run_options) {
       watchdog ? std::min<long>(1'000'000'000L, static_cast<long>(watchdog_usec) * 1000 / 2) : 1'000'000'000L;
   if (watchdog) spdlog::info("systemd watchdog: pinging every {} ms", tick_ns / 1'000'000);
 
+  std::string status_file_error;  // the last failure to write status.json, if any
   auto publish = [&](nlohmann::json j) {
-    WriteStatusFile(config.data_dir, j);
+    // `ghostlog status` reads this file: a failure to write it is logged
+    // (once until it changes), since the status would otherwise go stale unseen.
+    if (Status w = WriteStatusFile(config.data_dir, j); w.message() != status_file_error) {
+      status_file_error = w.message();
+      if (!w.ok()) spdlog::error("{}; `ghostlog status` shows an older status until it works again", w.message());
+    }
     std::lock_guard l(status_mu);
     status = std::move(j);
   };
@@ -304,7 +310,7 @@ int RunDaemon(DaemonConfig config, const RunOptions& run_options) {
     for (const auto& r : session->runs) {
       if (!r->result.ok() && !r->result.IsNoSpace()) exit_code = 1;
     }
-    WriteStatusFile(config.data_dir, session->Status(config));
+    if (Status w = WriteStatusFile(config.data_dir, session->Status(config)); !w.ok()) spdlog::error("{}", w.message());
     session.reset();
   }
   http.reset();

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -200,15 +201,18 @@ std::string Metrics(const nlohmann::json& st) {
   return out;
 }
 
-void WriteStatusFile(const std::string& dir, const nlohmann::json& j) {
+Status WriteStatusFile(const std::string& dir, const nlohmann::json& j) {
   const std::string tmp = dir + "/status.json.tmp", path = dir + "/status.json";
   {
     std::ofstream out(tmp, std::ios::trunc);
     out << j.dump(2) << '\n';
+    out.close();
+    if (!out) return Status::IOError("cannot write " + tmp + ": " + std::strerror(errno));
   }
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
+  if (ec) return Status::IOError("cannot rename " + tmp + " to " + path + ": " + ec.message());
+  return Status::OK();
 }
-
 
 }  // namespace ghostlog::cli

@@ -35,9 +35,10 @@ nlohmann::json PausedStatusJson(const DaemonConfig& c, const std::string& why);
 
 std::string Metrics(const nlohmann::json& status);
 
-// Written atomically (rename) so a reader never sees half a file; best effort
-// (a full disk is why the daemon may be paused).
-void WriteStatusFile(const std::string& dir, const nlohmann::json& j);
+// Written atomically (rename) so a reader never sees half a file. A failure
+// is returned for the daemon to log; it goes on either way (a full disk is
+// why the daemon may be paused).
+Status WriteStatusFile(const std::string& dir, const nlohmann::json& j);
 
 int64_t RssBytes();
 

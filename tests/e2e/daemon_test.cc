@@ -128,6 +128,24 @@ TEST(Daemon, FatalSinkErrorExitsNonZeroWithMessage) {
 }
 
 // 7. `ghostlog status` while running and after the stop.
+// status.json cannot be written (here its temp file's name is taken by a
+// directory): the daemon says so once, keeps running, and says nothing more
+// until the failure changes.
+TEST(Daemon, AStatusFileThatCannotBeWrittenIsLoggedOnce) {
+  Bench b;
+  CreateSchema(b);
+  fs::create_directories(b.dir().sub("data") + "/status.json.tmp");
+  ASSERT_TRUE(b.StartHealthy());
+  std::this_thread::sleep_for(3s);  // three turns of the main loop
+  ASSERT_TRUE(b.daemon().running()) << b.daemon().LogTail();
+  const std::string log = b.daemon().CurrentLog();
+  const std::string line = "cannot write " + b.dir().sub("data") + "/status.json.tmp";
+  const size_t first = log.find(line);
+  ASSERT_NE(first, std::string::npos) << log;
+  EXPECT_EQ(log.find(line, first + 1), std::string::npos) << "logged more than once:\n" << log;
+  EXPECT_EQ(b.daemon().Signal(SIGTERM, 10s), 0) << b.daemon().LogTail();
+}
+
 TEST(Daemon, StatusWhileRunningAndAfterStop) {
   Bench b;
   CreateSchema(b);
