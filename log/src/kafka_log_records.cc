@@ -134,6 +134,10 @@ Status Assign(PooledConsumer& c, const TopicPartition& tp, Offset from, int time
     // scan of topics without a known leader before its first fetch: ask for
     // its metadata now (a consumer's request never creates the topic).
     rd_kafka_topic_t* rkt = rd_kafka_topic_new(c.rk.get(), tp.topic.c_str(), nullptr);
+    if (rkt == nullptr) {
+      return Status::InvalidArgument("no client handle for topic '" + tp.topic +
+                                     "': " + rd_kafka_err2str(rd_kafka_last_error()));
+    }
     const rd_kafka_metadata_t* md = nullptr;
     const rd_kafka_resp_err_t err = rd_kafka_metadata(c.rk.get(), 0, rkt, &md, timeout_ms);
     if (md != nullptr) rd_kafka_metadata_destroy(md);
@@ -146,10 +150,11 @@ Status Assign(PooledConsumer& c, const TopicPartition& tp, Offset from, int time
   return Status::OK();
 }
 
-// Whether a consumer's message or event is about `tp`: one left from the
-// consumer's earlier assignment must not pass for this one's.
-bool IsFor(const rd_kafka_message_t* m, const TopicPartition& tp) {
-  return m->rkt != nullptr && m->partition == tp.partition && tp.topic == rd_kafka_topic_name(m->rkt);
+// Whether a consumer's message or event is about another partition than
+// `tp`: one left from the consumer's earlier assignment must not pass for
+// this one's. (Client-wide errors name no partition.)
+bool ForAnother(const rd_kafka_message_t* m, const TopicPartition& tp) {
+  return m->rkt != nullptr && (m->partition != tp.partition || tp.topic != rd_kafka_topic_name(m->rkt));
 }
 
 Record ToRecord(const rd_kafka_message_t* m) {
@@ -188,7 +193,7 @@ Result<std::vector<Record>> KafkaLogImpl::ReadWith(PooledConsumer& c, const Topi
     rd_kafka_message_t* m = rd_kafka_consumer_poll(c.rk.get(), static_cast<int>(left.count()));
     if (m == nullptr) continue;
     std::unique_ptr<rd_kafka_message_t, decltype(&rd_kafka_message_destroy)> guard(m, rd_kafka_message_destroy);
-    if (m->rkt != nullptr && !IsFor(m, tp)) continue;
+    if (ForAnother(m, tp)) continue;
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
       if (m->offset >= end) return out;
       // Short of `end` (the last stable offset when the read began, so the
@@ -247,7 +252,7 @@ Result<Offset> KafkaLogImpl::WaitForData(const TopicPartition& tp, Offset from, 
     rd_kafka_message_t* m = rd_kafka_consumer_poll(c.rk.get(), static_cast<int>(left.count()));
     if (m == nullptr) continue;
     std::unique_ptr<rd_kafka_message_t, decltype(&rd_kafka_message_destroy)> guard(m, rd_kafka_message_destroy);
-    if (m->rkt != nullptr && !IsFor(m, tp)) continue;
+    if (ForAnother(m, tp)) continue;
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
     if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       c.tp.reset();

@@ -47,6 +47,10 @@ Result<std::vector<std::vector<Offset>>> KafkaLogImpl::Write(AtomicWrite write) 
     txn_producer_ = std::move(h);
   }
   rd_kafka_t* p = txn_producer_.get();
+  // A producer that cannot even abort is dropped; the next Write starts afresh.
+  auto abort_txn = [&] {
+    if (Error e{rd_kafka_abort_transaction(p, timeout)}) txn_producer_.reset();
+  };
   // Aborts what can be aborted. A fatal error (e.g. fenced by a newer
   // instance with the same transactional.id) is final: re-initializing would
   // fence that newer instance in turn, so every later Write returns it.
@@ -54,8 +58,7 @@ Result<std::vector<std::vector<Offset>>> KafkaLogImpl::Write(AtomicWrite write) 
     Error e(raw);
     Status s = ToStatus(e.get(), what);
     if (rd_kafka_error_txn_requires_abort(e.get())) {
-      Error abort(rd_kafka_abort_transaction(p, timeout));
-      if (abort) txn_producer_.reset();
+      abort_txn();
     } else if (rd_kafka_error_is_fatal(e.get())) {
       txn_fatal_ = s;
       txn_producer_.reset();
@@ -69,8 +72,7 @@ Result<std::vector<std::vector<Offset>>> KafkaLogImpl::Write(AtomicWrite write) 
   // commit reports; the records themselves just say "purged".
   auto failed = [&](const Status& produced, const Status& delivered) -> Status {
     if (!produced.ok()) {
-      Error abort(rd_kafka_abort_transaction(p, timeout));
-      if (abort) txn_producer_.reset();
+      abort_txn();
       return produced;
     }
     rd_kafka_error_t* err = rd_kafka_commit_transaction(p, timeout);
@@ -104,8 +106,7 @@ Result<std::vector<std::vector<Offset>>> KafkaLogImpl::Write(AtomicWrite write) 
       if (finished.ok()) finished = CheckPartition(b.tp);
     }
     if (!finished.ok()) {
-      Error abort(rd_kafka_abort_transaction(p, timeout));
-      if (abort) txn_producer_.reset();
+      abort_txn();
       return finished;
     }
     for (auto& [name, value] : tail.checkpoints) write.checkpoints[name] = std::move(value);
@@ -169,26 +170,15 @@ Status KafkaLogImpl::ProduceInTransaction(rd_kafka_t* p, std::vector<PartitionBa
   return produced;
 }
 
-// Scans the checkpoint topic (compacted, so about one record per name) and
-// keeps the last value of `name`.
+// Scans the checkpoint topic (compacted, so about one record per name) for
+// the last value of `name`.
 Result<std::string> KafkaLogImpl::ReadCheckpoint(const std::string& name) {
   auto exists = PartitionCount(kCheckpointTopic);
   if (exists.status().IsNotFound()) return Status::NotFound("checkpoint '" + name + "' was never written");
   RETURN_NOT_OK(exists.status());
-  const TopicPartition tp{kCheckpointTopic, 0};
-  ASSIGN_OR_RAISE(auto wm, Watermarks(tp));
-  std::optional<std::string> value;
-  Offset from = wm.first;
-  while (from < wm.second) {
-    ASSIGN_OR_RAISE(auto records, Read(tp, from, ReadLimits{10000, 16 << 20}));
-    if (records.empty()) break;  // only transaction markers are left
-    for (auto& r : records) {
-      if (r.key == name) value = r.value;  // a tombstone clears it
-    }
-    from = records.back().offset + 1;
-  }
-  if (!value) return Status::NotFound("checkpoint '" + name + "' was never written");
-  return *value;
+  ASSIGN_OR_RAISE(auto latest, ScanForLatest(*this, {kCheckpointTopic, 0}, name));
+  if (!latest || !latest->value) return Status::NotFound("checkpoint '" + name + "' was never written");
+  return *std::move(latest->value);
 }
 
 }  // namespace ghostlog::log::kafka

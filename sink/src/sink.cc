@@ -168,17 +168,7 @@ class Sink::Impl {
   Result<std::optional<log::Record>> Latest(const std::string& topic, const std::string& key) {
     auto indexed = log_.ReadLatest({topic, 0}, key);
     if (indexed.status().code() != Status::Code::kNotSupported) return indexed;
-    std::optional<log::Record> latest;
-    ASSIGN_OR_RAISE(auto info, log_.DescribePartition({topic, 0}));
-    for (log::Offset at = info.log_start_offset; at < info.end_offset;) {
-      ASSIGN_OR_RAISE(auto recs, log_.Read({topic, 0}, at, {10000, 16 << 20}));
-      if (recs.empty()) break;
-      at = recs.back().offset + 1;
-      for (auto& r : recs) {
-        if (r.key == key) latest = std::move(r);
-      }
-    }
-    return latest;
+    return log::ScanForLatest(log_, {topic, 0}, key);
   }
 
   // --- batching ---------------------------------------------------------------

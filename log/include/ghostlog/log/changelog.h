@@ -46,6 +46,10 @@ class Changelog {
                                              std::vector<RecordIn> batch) = 0;
 
   // Applies an AtomicWrite: all batches, checkpoints and offsets, or none.
+  // "None" holds for readers too, but not "all at once": on Kafka a committed
+  // write becomes readable one partition after another, so a reader that
+  // learns of records from another partition of the same write (a transaction
+  // record's ranges) waits until that partition's end passes them.
   // Returns the offsets given to each batch's records, batch by batch (the
   // write's own batches, then those its `finish` added).
   virtual Result<std::vector<std::vector<Offset>>> Write(AtomicWrite write) = 0;
@@ -110,5 +114,10 @@ class Changelog {
   // Applies retention.ms / retention.bytes on topics whose policy includes delete.
   virtual Result<CleanupStats> ApplyRetention(const std::optional<std::string>& topic) = 0;
 };
+
+// The latest record of `key` in a partition, found by reading it from the log
+// start to the end: for small compacted topics on a changelog without a key
+// index (Kafka), where ReadLatest is NotSupported. nullopt if the key has none.
+Result<std::optional<Record>> ScanForLatest(Changelog& log, const TopicPartition& tp, const std::string& key);
 
 }  // namespace ghostlog::log
