@@ -228,12 +228,19 @@ Status StageAppend(WriteContext& ctx, const TopicPartition& tp, const std::vecto
   EmbeddedLogImpl* log = ctx.log;
   PartitionState& ps = ctx.Part(t->id, tp.partition);
   std::string envelope;
+  // Keys are built in place: RecordKey()'s 16 bytes are past std::string's
+  // inline buffer, a heap allocation per record.
+  char record_key[keys::kRecordKeySize];
+  keys::StoreBE(record_key, t->id, 4);
+  keys::StoreBE(record_key + 4, static_cast<uint32_t>(tp.partition), 4);
+  std::string index_key(record_key, 8);
   for (const RecordIn& r : records) {
     const Offset offset = ps.next_offset++;
     const Timestamp ts = r.timestamp == kNoTimestamp ? ctx.now : r.timestamp;
     envelope.clear();
     EncodeRecord(r, offset, ts, &envelope);
-    ctx.batch.Put(log->records_cf(), keys::RecordKey(t->id, tp.partition, offset), envelope);
+    keys::StoreBE(record_key + 8, static_cast<uint64_t>(offset), 8);
+    ctx.batch.Put(log->records_cf(), rocksdb::Slice(record_key, sizeof record_key), envelope);
     ++ps.records;
     ps.bytes += static_cast<int64_t>(envelope.size());
     if (ts > ps.max_timestamp) {
@@ -241,7 +248,9 @@ Status StageAppend(WriteContext& ctx, const TopicPartition& tp, const std::vecto
       ctx.batch.Put(log->time_cf(), keys::TimeKey(t->id, tp.partition, ts), keys::EncodeOffset(offset));
     }
     if (t->config.cleanup_compact) {
-      ctx.batch.Put(log->keyindex_cf(), keys::KeyIndexKey(t->id, tp.partition, r.key), keys::EncodeOffset(offset));
+      index_key.resize(8);
+      index_key.append(r.key);
+      ctx.batch.Put(log->keyindex_cf(), index_key, keys::EncodeOffset(offset));
     }
     offsets->push_back(offset);
   }

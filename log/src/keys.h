@@ -30,6 +30,10 @@ namespace ghostlog::log::keys {
 inline void PutBE(std::string* s, uint64_t v, int bytes) {
   for (int i = bytes - 1; i >= 0; --i) s->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
 }
+// Writes v big-endian into p[0, bytes), for keys built in place.
+inline void StoreBE(char* p, uint64_t v, int bytes) {
+  for (int i = bytes - 1; i >= 0; --i, v >>= 8) p[i] = static_cast<char>(v & 0xff);
+}
 inline uint64_t GetBE(std::string_view s, size_t pos, int bytes) {
   uint64_t v = 0;
   for (int i = 0; i < bytes; ++i) v = (v << 8) | static_cast<uint8_t>(s[pos + i]);
