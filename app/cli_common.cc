@@ -6,12 +6,36 @@
 #include <filesystem>
 #include <iostream>
 
+#include "config.h"
+#include "ghostlog/log/kafka_log.h"
+
 namespace ghostlog::cli {
 namespace {
 
-log::EmbeddedLogOptions BaseOptions(const Context& ctx, log::OpenMode mode) {
+// The changelog a command works on: a data dir, or a Kafka cluster.
+struct Target {
+  std::string data_dir;
+  std::optional<log::KafkaLogOptions> kafka;
+};
+
+Result<Target> Resolve(const Context& ctx) {
+  if (ctx.config_path.empty()) return Target{ctx.data_dir, std::nullopt};
+  ASSIGN_OR_RAISE(DaemonConfig c, LoadConfig(ctx.config_path));
+  Target t{c.data_dir, std::move(c.kafka)};
+  // The daemon's transactional.id stays the daemon's: a second producer with
+  // it would fence the running one. Appends need no transaction.
+  if (t.kafka) t.kafka->transactional_id.clear();
+  return t;
+}
+
+Result<std::unique_ptr<log::Changelog>> OpenKafka(log::KafkaLogOptions o) {
+  ASSIGN_OR_RAISE(auto k, log::KafkaLog::Open(std::move(o)));
+  return std::unique_ptr<log::Changelog>(std::move(k));
+}
+
+log::EmbeddedLogOptions BaseOptions(const std::string& data_dir, log::OpenMode mode) {
   log::EmbeddedLogOptions o;
-  o.data_dir = ctx.data_dir;
+  o.data_dir = data_dir;
   o.mode = mode;
   // A CLI command is short-lived: cleanup runs only when asked (compact, retention).
   o.cleanup_interval = std::chrono::milliseconds(0);
@@ -40,22 +64,57 @@ CLI::Validator Positive() {
       "N>=1");
 }
 
-Result<std::unique_ptr<EmbeddedLog>> OpenReader(const Context& ctx) {
+namespace {
+
+Result<std::unique_ptr<EmbeddedLog>> OpenEmbeddedReader(const std::string& data_dir) {
   std::error_code ec;
-  if (!std::filesystem::is_directory(ctx.data_dir, ec)) {
-    return Status::NotFound("data dir " + ctx.data_dir + " does not exist");
-  }
-  return EmbeddedLog::Open(BaseOptions(ctx, log::OpenMode::kReader));
+  if (!std::filesystem::is_directory(data_dir, ec)) return Status::NotFound("data dir " + data_dir + " does not exist");
+  return EmbeddedLog::Open(BaseOptions(data_dir, log::OpenMode::kReader));
 }
 
-Result<std::unique_ptr<EmbeddedLog>> OpenWriter(const Context& ctx, bool create_if_missing,
-                                                const std::string& busy_hint) {
-  auto o = BaseOptions(ctx, log::OpenMode::kWriter);
+Result<std::unique_ptr<EmbeddedLog>> OpenEmbeddedWriter(const std::string& data_dir, bool create_if_missing,
+                                                        const std::string& busy_hint) {
+  auto o = BaseOptions(data_dir, log::OpenMode::kWriter);
   o.create_if_missing = create_if_missing;
   auto opened = EmbeddedLog::Open(std::move(o));
   if (opened.ok() || !opened.status().IsBusy()) return opened;
   return Status::Busy(opened.status().message() + " (a running ghostlog); " +
                       (busy_hint.empty() ? "stop it first, or use a read-only command" : busy_hint));
+}
+
+Status NotOnKafka(const Context& ctx, const std::string& command) {
+  return Status::NotSupported(command + " works on the embedded changelog only; " + ctx.config_path +
+                              " names a Kafka cluster ([log] backend = \"kafka\"), whose brokers compact, apply "
+                              "retention and check their own logs (cleanup.policy, retention.ms)");
+}
+
+}  // namespace
+
+Result<std::unique_ptr<log::Changelog>> OpenReader(const Context& ctx) {
+  ASSIGN_OR_RAISE(Target t, Resolve(ctx));
+  if (t.kafka) return OpenKafka(std::move(*t.kafka));
+  ASSIGN_OR_RAISE(auto lg, OpenEmbeddedReader(t.data_dir));
+  return std::unique_ptr<log::Changelog>(std::move(lg));
+}
+
+Result<std::unique_ptr<log::Changelog>> OpenWriter(const Context& ctx, bool create_if_missing,
+                                                   const std::string& busy_hint) {
+  ASSIGN_OR_RAISE(Target t, Resolve(ctx));
+  if (t.kafka) return OpenKafka(std::move(*t.kafka));
+  ASSIGN_OR_RAISE(auto lg, OpenEmbeddedWriter(t.data_dir, create_if_missing, busy_hint));
+  return std::unique_ptr<log::Changelog>(std::move(lg));
+}
+
+Result<std::unique_ptr<EmbeddedLog>> OpenEmbeddedReader(const Context& ctx, const std::string& command) {
+  ASSIGN_OR_RAISE(Target t, Resolve(ctx));
+  if (t.kafka) return NotOnKafka(ctx, command);
+  return OpenEmbeddedReader(t.data_dir);
+}
+
+Result<std::unique_ptr<EmbeddedLog>> OpenEmbeddedWriter(const Context& ctx, const std::string& command) {
+  ASSIGN_OR_RAISE(Target t, Resolve(ctx));
+  if (t.kafka) return NotOnKafka(ctx, command);
+  return OpenEmbeddedWriter(t.data_dir, false, "");
 }
 
 Status OffsetOutOfRange(Offset offset, Offset start, Offset end, const std::string& topic, PartitionId p) {

@@ -1,5 +1,6 @@
-// What every ghostlog subcommand shares: the data dir, opening the log in the
-// right mode, Kafka-style error messages, datetime parsing and table output.
+// What every ghostlog subcommand shares: which changelog (a data dir, or the
+// one a config file names), opening it in the right mode, Kafka-style error
+// messages, datetime parsing and table output.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -24,6 +25,9 @@ using log::Timestamp;
 // half-runs a command).
 struct Context {
   std::string data_dir;
+  // --config: the daemon's config file; its changelog (data_dir, or the Kafka
+  // cluster of `[log] backend = "kafka"`) instead of --data-dir.
+  std::string config_path;
   std::function<Status()> run;
   bool needs_data_dir = true;  // daemon commands take it from their config file
 };
@@ -37,12 +41,20 @@ struct UsageError : std::runtime_error {
 // CLI11 check for counts (--partitions, --max-records): an integer >= 1.
 CLI::Validator Positive();
 
-// Read-only commands: a RocksDB secondary, works while a writer runs.
-Result<std::unique_ptr<EmbeddedLog>> OpenReader(const Context& ctx);
-// Write commands. `busy_hint` replaces the default advice after
-// "data dir X is locked by PID n" when another writer holds the dir.
-Result<std::unique_ptr<EmbeddedLog>> OpenWriter(const Context& ctx, bool create_if_missing = false,
-                                                const std::string& busy_hint = "");
+// Read-only commands: on a data dir a RocksDB secondary, which works while a
+// writer runs.
+Result<std::unique_ptr<log::Changelog>> OpenReader(const Context& ctx);
+// Write commands. On a data dir they take its writer lock; `busy_hint`
+// replaces the default advice after "data dir X is locked by PID n". On Kafka
+// nothing is locked (the brokers serialize), and records are appended by an
+// idempotent producer without a transactional.id, so a CLI write never
+// fences the daemon's producer.
+Result<std::unique_ptr<log::Changelog>> OpenWriter(const Context& ctx, bool create_if_missing = false,
+                                                   const std::string& busy_hint = "");
+// For commands only the embedded changelog has (compact, retention, verify):
+// on a Kafka config, an error that says why `command` does not apply.
+Result<std::unique_ptr<EmbeddedLog>> OpenEmbeddedReader(const Context& ctx, const std::string& command);
+Result<std::unique_ptr<EmbeddedLog>> OpenEmbeddedWriter(const Context& ctx, const std::string& command);
 
 // "offset 9 is out of range [0, 3] for topic orders partition 0"
 Status OffsetOutOfRange(Offset offset, Offset start, Offset end, const std::string& topic, PartitionId p);

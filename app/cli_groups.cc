@@ -65,7 +65,7 @@ struct Plan {
   Offset new_offset = 0;
 };
 
-Result<Plan> PlanPartition(EmbeddedLog& lg, const GroupsArgs& a, const log::TopicPartition& tp,
+Result<Plan> PlanPartition(log::Changelog& lg, const GroupsArgs& a, const log::TopicPartition& tp,
                            std::optional<Timestamp> since) {
   ASSIGN_OR_RAISE(log::PartitionInfo pi, lg.DescribePartition(tp));
   Plan plan{tp, std::nullopt, 0};
@@ -105,9 +105,9 @@ Status ResetOffsets(const Context& ctx, const GroupsArgs& a) {
                                                   "stop it first: offsets can only be reset while no ghostlog "
                                                   "writes to the data dir (without --execute this is a dry run)")
                                      : OpenReader(ctx));
-  ASSIGN_OR_RAISE(log::TopicInfo info, lg->DescribeTopic(a.topic));
+  ASSIGN_OR_RAISE(const int32_t partitions, lg->PartitionCount(a.topic));
   std::vector<Plan> plans;
-  for (PartitionId p = 0; p < info.partitions; ++p) {
+  for (PartitionId p = 0; p < partitions; ++p) {
     ASSIGN_OR_RAISE(Plan plan, PlanPartition(*lg, a, {a.topic, p}, since));
     plans.push_back(std::move(plan));
   }

@@ -20,21 +20,21 @@ std::optional<std::string> TopicOrAll(const MaintenanceArgs& a) {
 }
 
 Status Compact(const Context& ctx, const MaintenanceArgs& a) {
-  ASSIGN_OR_RAISE(auto lg, OpenWriter(ctx));
+  ASSIGN_OR_RAISE(auto lg, OpenEmbeddedWriter(ctx, "compact"));
   ASSIGN_OR_RAISE(log::CleanupStats s, lg->Compact(TopicOrAll(a)));
   PrintStats(s);
   return Status::OK();
 }
 
 Status Retention(const Context& ctx, const MaintenanceArgs& a) {
-  ASSIGN_OR_RAISE(auto lg, OpenWriter(ctx));
+  ASSIGN_OR_RAISE(auto lg, OpenEmbeddedWriter(ctx, "retention"));
   ASSIGN_OR_RAISE(log::CleanupStats s, lg->ApplyRetention(TopicOrAll(a)));
   PrintStats(s);
   return Status::OK();
 }
 
 Status Verify(const Context& ctx, const MaintenanceArgs&) {
-  ASSIGN_OR_RAISE(auto lg, OpenReader(ctx));
+  ASSIGN_OR_RAISE(auto lg, OpenEmbeddedReader(ctx, "verify"));
   ASSIGN_OR_RAISE(log::VerifyReport report, lg->Verify());
   for (const auto& p : report.problems) std::cout << "problem: " << p << '\n';
   std::cout << "checked " << report.records_checked << " records, " << report.problems.size() << " problem(s)\n";

@@ -28,11 +28,11 @@ struct RecordsArgs {
 };
 
 // The partition to use, or an error if the topic has several and none was named.
-Result<PartitionId> ResolvePartition(EmbeddedLog& lg, const RecordsArgs& a, const char* what) {
-  ASSIGN_OR_RAISE(log::TopicInfo info, lg.DescribeTopic(a.topic));
-  if (!a.partition && info.partitions > 1) {
-    return Status::InvalidArgument("topic " + a.topic + " has " + std::to_string(info.partitions) +
-                                   " partitions; " + what + " needs --partition N");
+Result<PartitionId> ResolvePartition(log::Changelog& lg, const RecordsArgs& a, const char* what) {
+  ASSIGN_OR_RAISE(const int32_t partitions, lg.PartitionCount(a.topic));
+  if (!a.partition && partitions > 1) {
+    return Status::InvalidArgument("topic " + a.topic + " has " + std::to_string(partitions) + " partitions; " + what +
+                                   " needs --partition N");
   }
   const PartitionId p = a.partition.value_or(0);
   RETURN_NOT_OK(lg.DescribePartition({a.topic, p}).status());  // names the missing partition
@@ -85,7 +85,7 @@ struct Cursor {
 };
 
 // Where a partition's consumption starts; see the consume --help text.
-Result<Offset> StartOffset(EmbeddedLog& lg, const RecordsArgs& a, const TopicPartition& tp,
+Result<Offset> StartOffset(log::Changelog& lg, const RecordsArgs& a, const TopicPartition& tp,
                            std::optional<Timestamp> since) {
   ASSIGN_OR_RAISE(log::PartitionInfo pi, lg.DescribePartition(tp));
   if (a.offset) {
@@ -113,13 +113,13 @@ Status Consume(const Context& ctx, const RecordsArgs& a) {
   // Committing offsets is a write, so a group needs the writer lock.
   ASSIGN_OR_RAISE(auto lg, a.group.empty() ? OpenReader(ctx)
                                            : OpenWriter(ctx, false, "stop it first, or consume without --group"));
-  ASSIGN_OR_RAISE(log::TopicInfo info, lg->DescribeTopic(a.topic));
-  if (a.offset && !a.partition && info.partitions > 1) {
+  ASSIGN_OR_RAISE(const int32_t partitions, lg->PartitionCount(a.topic));
+  if (a.offset && !a.partition && partitions > 1) {
     return Status::InvalidArgument("--offset needs --partition: topic " + a.topic + " has " +
-                                   std::to_string(info.partitions) + " partitions");
+                                   std::to_string(partitions) + " partitions");
   }
   std::vector<Cursor> cursors;
-  for (PartitionId p = 0; p < info.partitions; ++p) {
+  for (PartitionId p = 0; p < partitions; ++p) {
     if (a.partition && *a.partition != p) continue;
     cursors.push_back({{a.topic, p}, 0, 0});
   }

@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <cstdlib>
 #include <iostream>
 
 #include "cli_common.h"
@@ -32,8 +33,9 @@ int Run(int argc, char** argv) {
   app.fallthrough();  // --data-dir may also come after the subcommand, as in Kafka's tools
   app.require_subcommand(1);
   Context ctx;
-  app.add_option("--data-dir", ctx.data_dir, "Data directory of the changelog")
-      ->envname("GHOSTLOG_DATA_DIR");
+  auto* data_dir = app.add_option("--data-dir", ctx.data_dir, "Data directory of the changelog (or GHOSTLOG_DATA_DIR)");
+  app.add_option("--config", ctx.config_path,
+                 "The daemon's config file: work on the changelog it names (its data_dir, or its Kafka cluster)");
 
   AddTopicsCommands(app, ctx);
   AddRecordsCommands(app, ctx);
@@ -44,7 +46,17 @@ int Run(int argc, char** argv) {
   try {
     app.parse(argc, argv);
     if (!ctx.run) throw UsageError("no command given");
-    if (ctx.needs_data_dir && ctx.data_dir.empty()) throw UsageError("no data dir: pass --data-dir DIR or set GHOSTLOG_DATA_DIR");
+    if (ctx.needs_data_dir) {
+      if (!ctx.config_path.empty() && data_dir->count() > 0) {
+        throw UsageError("--data-dir and --config both name a changelog; pass one");
+      }
+      // The variable is read here, not by CLI11, so that --config overrides it.
+      const char* env = std::getenv("GHOSTLOG_DATA_DIR");
+      if (ctx.config_path.empty() && ctx.data_dir.empty() && env != nullptr) ctx.data_dir = env;
+      if (ctx.config_path.empty() && ctx.data_dir.empty()) {
+        throw UsageError("no changelog: pass --data-dir DIR or --config FILE, or set GHOSTLOG_DATA_DIR");
+      }
+    }
     const ghostlog::Status st = ctx.run();
     return st.ok() ? 0 : Fail(st.message(), 1);
   } catch (const CLI::ParseError& e) {

@@ -102,6 +102,7 @@ class EmbeddedLogImpl final : public EmbeddedLog {
   Status AlterTopicConfig(const std::string& topic, const TopicConfig& config) override;
   Result<std::vector<std::string>> ListTopics() override;
   Result<TopicInfo> DescribeTopic(const std::string& topic) override;
+  Result<int32_t> PartitionCount(const std::string& topic) override;
   Result<std::vector<Offset>> Append(const TopicPartition& tp, std::vector<RecordIn> batch) override;
   Result<std::vector<std::vector<Offset>>> Write(AtomicWrite write) override;
   Result<std::string> ReadCheckpoint(const std::string& name) override;

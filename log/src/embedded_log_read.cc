@@ -217,6 +217,13 @@ Result<TopicInfo> EmbeddedLogImpl::DescribeTopic(const std::string& topic) {
   return info;
 }
 
+Result<int32_t> EmbeddedLogImpl::PartitionCount(const std::string& topic) {
+  std::lock_guard l(mu_);
+  auto t = topics_.find(topic);
+  if (t == topics_.end()) return Status::NotFound("topic '" + topic + "' does not exist");
+  return t->second.partitions;
+}
+
 // --- consumer groups --------------------------------------------------------
 
 namespace {

@@ -89,6 +89,8 @@ class KafkaLogImpl final : public KafkaLog {
   Status AlterTopicConfig(const std::string& topic, const TopicConfig& config) override;
   Result<std::vector<std::string>> ListTopics() override;
   Result<TopicInfo> DescribeTopic(const std::string& topic) override;
+  // From fresh metadata (and remembered for CheckPartition).
+  Result<int32_t> PartitionCount(const std::string& topic) override;
   Result<std::vector<Offset>> Append(const TopicPartition& tp, std::vector<RecordIn> batch) override;
   Result<std::vector<std::vector<Offset>>> Write(AtomicWrite write) override;
   Result<std::string> ClusterId() override;
@@ -114,8 +116,6 @@ class KafkaLogImpl final : public KafkaLog {
   // Builds a client configuration with the user's pass-through settings.
   Result<rd_kafka_conf_t*> NewConf(const std::map<std::string, std::string>& extra);
   Result<Handle> NewClient(rd_kafka_type_t type, const std::map<std::string, std::string>& extra);
-  // Partition count of `topic` from fresh metadata; NotFound if it does not exist.
-  Result<int32_t> PartitionCount(const std::string& topic);
   Status CheckPartition(const TopicPartition& tp);
   // [low, high) watermarks from the partition leader.
   Result<std::pair<Offset, Offset>> Watermarks(const TopicPartition& tp);

@@ -111,7 +111,7 @@ PooledConsumer KafkaLogImpl::AcquireConsumer(const TopicPartition& tp, Offset fr
     *st = h.status();
     return {};
   }
-  return PooledConsumer{std::move(h).value(), std::nullopt, -1};
+  return PooledConsumer{std::move(h).value(), std::nullopt, -1, {}};
 }
 
 void KafkaLogImpl::ReleaseConsumer(PooledConsumer c) {

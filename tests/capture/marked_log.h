@@ -47,6 +47,7 @@ class MarkedLog : public log::Changelog {
   }
   Result<std::vector<std::string>> ListTopics() override { return log_.ListTopics(); }
   Result<log::TopicInfo> DescribeTopic(const std::string& t) override { return log_.DescribeTopic(t); }
+  Result<int32_t> PartitionCount(const std::string& t) override { return log_.PartitionCount(t); }
   Result<std::vector<log::Offset>> Append(const log::TopicPartition& tp, std::vector<log::RecordIn> b) override {
     return log_.Append(tp, std::move(b));
   }

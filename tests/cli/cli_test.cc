@@ -471,7 +471,8 @@ TEST_F(CliTest, Usage) {
 
   r = RunGhostlog(root_, {"topics", "list"}, "", {"GHOSTLOG_DATA_DIR"});
   EXPECT_EQ(r.code, 2);
-  EXPECT_EQ(r.err, "ghostlog: no data dir: pass --data-dir DIR or set GHOSTLOG_DATA_DIR (see --help)\n");
+  EXPECT_EQ(r.err,
+            "ghostlog: no changelog: pass --data-dir DIR or --config FILE, or set GHOSTLOG_DATA_DIR (see --help)\n");
   Ok({"topics", "create", "t"});
   r = RunGhostlog(root_, {"topics", "list"}, "", {"GHOSTLOG_DATA_DIR=" + data_});
   EXPECT_EQ(r.code, 0);

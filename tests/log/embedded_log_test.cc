@@ -75,6 +75,7 @@ TEST_F(EmbeddedLogTest, TopicLifecycle) {
   EXPECT_EQ(info.partitions, 3);
   ASSERT_EQ(info.partition_info.size(), 3u);
   EXPECT_EQ(info.config.cleanup_policy(), "delete");
+  EXPECT_EQ(Must(log_->PartitionCount("orders")), 3);
 
   TopicConfig altered = info.config;
   ASSERT_OK(altered.Set("retention.ms", "60000"));
@@ -85,6 +86,7 @@ TEST_F(EmbeddedLogTest, TopicLifecycle) {
 
   ASSERT_OK(log_->DeleteTopic("orders"));
   EXPECT_TRUE(log_->DescribeTopic("orders").status().IsNotFound());
+  EXPECT_TRUE(log_->PartitionCount("orders").status().IsNotFound());
   EXPECT_TRUE(log_->DeleteTopic("orders").IsNotFound());
   EXPECT_EQ(Must(log_->ListTopics()), (std::vector<std::string>{"facilities"}));
 }

@@ -180,6 +180,9 @@ TEST_F(KafkaLogTest, TopicsAndPartitions) {
   EXPECT_EQ(again.code(), Status::Code::kAlreadyExists) << again.ToString();
   EXPECT_FALSE(log_->DescribeTopic("orders").ok());
   EXPECT_TRUE(log_->DescribeTopic("nope").status().IsNotFound());
+  // Metadata alone answers how many partitions.
+  EXPECT_EQ(Must(log_->PartitionCount("orders"), "partition count"), 3);
+  EXPECT_TRUE(log_->PartitionCount("nope").status().IsNotFound());
 }
 
 TEST_F(KafkaLogTest, WaitForDataWakesOnAppend) {

@@ -38,6 +38,11 @@ class Changelog {
   virtual Status AlterTopicConfig(const std::string& topic, const TopicConfig& config) = 0;
   virtual Result<std::vector<std::string>> ListTopics() = 0;
   virtual Result<TopicInfo> DescribeTopic(const std::string& topic) = 0;
+  // The topic's partition count; NotFound if there is no such topic. All a
+  // reader needs, and cheaper than DescribeTopic: on Kafka it is metadata
+  // only, while a topic's config takes DescribeConfigs, which a read-only
+  // client may not be granted.
+  virtual Result<int32_t> PartitionCount(const std::string& topic) = 0;
 
   // --- records ------------------------------------------------------------
   // Appends the batch atomically (all records or none) and returns the offset
