@@ -251,16 +251,25 @@ Status Capture::Impl::Apply(const pgoutput::Msg& m, pgoutput::Lsn change_lsn) {
   return OnChange(m, change_lsn);
 }
 
-// Unchanged TOAST values are not in the WAL. The latest image of the row in
-// the changelog has them (unless this same transaction changed them before;
-// then the placeholder stays). Never written as NULL.
+// Unchanged TOAST values are not in the WAL. The row's latest image has them:
+// an earlier change of this transaction, or of one written with it, that is
+// still buffered, else the latest record in the changelog (older: a value
+// changed earlier in the same transaction would be filled stale from there).
+// With no image the placeholder stays; never written as NULL.
 Status Capture::Impl::FillUnchangedToast(const TableSchema& t, const pgoutput::Tuple& tuple, nlohmann::json* after) {
   bool any = false;
   for (const auto& d : tuple) any |= d.kind == pgoutput::Datum::Kind::kUnchangedToast;
   if (!any) return Status::OK();
-  ASSIGN_OR_RAISE(auto latest, log_.ReadLatest({t.topic, 0}, KeyFromRow(t, *after)));
-  if (!latest || !latest->value) return Status::OK();
-  auto prev = nlohmann::json::parse(*latest->value, nullptr, false);
+  const std::string key = KeyFromRow(t, *after);
+  std::optional<std::string> image;
+  if (const log::RecordIn* buffered = writer_.Buffered(t.topic, key)) {
+    image = buffered->value;
+  } else {
+    ASSIGN_OR_RAISE(auto latest, log_.ReadLatest({t.topic, 0}, key));
+    if (latest) image = std::move(latest->value);
+  }
+  if (!image) return Status::OK();
+  auto prev = nlohmann::json::parse(*image, nullptr, false);
   if (prev.is_discarded() || !prev.contains("after") || !prev["after"].is_object()) return Status::OK();
   for (size_t i = 0; i < tuple.size(); ++i) {
     if (tuple[i].kind != pgoutput::Datum::Kind::kUnchangedToast) continue;

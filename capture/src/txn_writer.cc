@@ -33,6 +33,7 @@ void TxnWriter::Discard() {
   buffered_bytes_ = 0;
   order_.clear();
   buf_.clear();
+  for (auto& [topic, index] : key_index_) index.buf.clear();
   ranges_.clear();
   collections_.clear();
 }
@@ -42,6 +43,8 @@ Status TxnWriter::Add(const std::string& topic, const std::string& data_collecti
   if (fresh && !ranges_.count(topic)) order_.push_back(topic);
   buffered_bytes_ += static_cast<int64_t>(r.key.size() + (r.value ? r.value->size() : 0) + 32);
   it->second.push_back(std::move(r));
+  if (auto ix = key_index_.find(topic); ix != key_index_.end())
+    ix->second.buf[it->second.back().key] = it->second.size() - 1;
   if (!data_collection.empty()) {
     auto& [name, count] = collections_[topic];
     name = data_collection;
@@ -103,6 +106,9 @@ Status TxnWriter::CommitDeferred(Checkpoint& cp) {
     const size_t first = pb->second.size();
     txn.records.push_back({topic, {first, first + it->second.size() - 1}});
     for (auto& r : it->second) pb->second.push_back(std::move(r));
+    if (auto ix = key_index_.find(topic); ix != key_index_.end()) {
+      for (const auto& [key, i] : ix->second.buf) ix->second.pend[key] = first + i;
+    }
   }
   if (ours) {
     txn.key = id_;
@@ -147,6 +153,7 @@ Status TxnWriter::FlushPending() {
   w.durability = log::Durability::kSync;  // confirmed to the server next
   pend_order_.clear();
   pend_buf_.clear();
+  for (auto& [topic, index] : key_index_) index.pend.clear();
   pend_txns_.clear();
   pending_txns_ = 0;
   pending_bytes_ = 0;
@@ -166,6 +173,7 @@ Status TxnWriter::Flush(Checkpoint& cp, bool final) {
     w.batches.push_back({{topic, 0}, std::move(it->second)});
   }
   buf_.clear();
+  for (auto& [topic, index] : key_index_) index.buf.clear();
   buffered_bytes_ = 0;
   // Nothing of ours in this transaction: only the checkpoint moves.
   const bool record = final && (events_ > 0 || !w.batches.empty() || status_ != "END");
@@ -191,6 +199,22 @@ Status TxnWriter::Flush(Checkpoint& cp, bool final) {
   RETURN_NOT_OK(log_.Write(std::move(w)).status());
   if (final) durable_lsn_ = cp.lsn;
   return Status::OK();
+}
+
+const log::RecordIn* TxnWriter::Buffered(const std::string& topic, const std::string& key) {
+  auto [ix, fresh] = key_index_.try_emplace(topic);
+  KeyIndex& index = ix->second;
+  if (fresh) {  // later records overwrite earlier ones: the latest wins
+    if (auto b = buf_.find(topic); b != buf_.end()) {
+      for (size_t i = 0; i < b->second.size(); ++i) index.buf[b->second[i].key] = i;
+    }
+    if (auto p = pend_buf_.find(topic); p != pend_buf_.end()) {
+      for (size_t i = 0; i < p->second.size(); ++i) index.pend[p->second[i].key] = i;
+    }
+  }
+  if (auto k = index.buf.find(key); k != index.buf.end()) return &buf_.at(topic)[k->second];
+  if (auto k = index.pend.find(key); k != index.pend.end()) return &pend_buf_.at(topic)[k->second];
+  return nullptr;
 }
 
 Status TxnWriter::Commit(Checkpoint& cp) {

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "checkpoint.h"
@@ -59,6 +60,12 @@ class TxnWriter {
   void Discard();
   bool active() const { return active_; }
   int64_t event_count() const { return events_; }
+
+  // The latest record with `key` in `topic` that is buffered here and not in
+  // the changelog yet (this transaction's, else a sealed pending one's), or
+  // nullptr. Valid until the next call of any other method. Unchanged TOAST
+  // values are filled from it first: the changelog's image is older.
+  const log::RecordIn* Buffered(const std::string& topic, const std::string& key);
 
   // Writes an ABORTED transaction record for ranges a crash left behind.
   Status AbortInflight(Checkpoint& cp);
@@ -109,6 +116,15 @@ class TxnWriter {
     nlohmann::json header;
     std::vector<std::pair<std::string, std::pair<size_t, size_t>>> records;  // topic -> [first, last] index
   };
+  // For each topic Buffered() was asked about: key -> index of its latest
+  // record in buf_ and in pend_buf_. Made on the first ask, then kept by Add
+  // and CommitDeferred, so a transaction that updates many TOASTed rows asks
+  // in constant time each; cleared with the buffers.
+  struct KeyIndex {
+    std::unordered_map<std::string, size_t> buf, pend;
+  };
+  std::map<std::string, KeyIndex> key_index_;
+
   std::vector<std::string> pend_order_;
   std::map<std::string, std::vector<log::RecordIn>> pend_buf_;
   std::vector<PendingTxn> pend_txns_;

@@ -54,6 +54,50 @@ TEST_F(CaptureTest, UnchangedToastValuesAreFilledFromTheChangelog) {
   ASSERT_OK(StopCapture());
 }
 
+// A TOAST value changed earlier in the same transaction is not in the
+// changelog yet: the later change's unchanged value is that new one, never
+// the older image the changelog holds.
+TEST_F(CaptureTest, UnchangedToastValuesChangedEarlierInTheSameTransactionAreTheNewOnes) {
+  pg_.Exec("CREATE TABLE docs (id int PRIMARY KEY, body text, n int)");
+  pg_.Exec("INSERT INTO docs SELECT 1, string_agg(md5(g::text), ''), 0 FROM generate_series(1, 400) g");
+  StartCapture(Config());
+  ExpectConverges("docs", 1);
+  pg_.Exec(
+      "BEGIN; UPDATE docs SET body = (SELECT string_agg(md5((g + 7)::text), '') FROM generate_series(1, 400) g); "
+      "UPDATE docs SET n = 1; COMMIT");
+  const std::string body = pg_.Value("SELECT body FROM docs");
+  ASSERT_TRUE(WaitFor([&] { return ReadTopic(*log_, "v2.public.docs").size() == 3; }));
+  const auto recs = ReadTopic(*log_, "v2.public.docs");
+  json first = json::parse(*recs[1].value), second = json::parse(*recs[2].value);
+  EXPECT_EQ(first["after"]["body"], body);
+  EXPECT_EQ(second["after"]["n"], 1);
+  EXPECT_EQ(second["after"]["body"], body);
+  ASSERT_OK(StopCapture());
+}
+
+// The same across transactions that a backlog writes together (one group,
+// one fsync): the earlier one is not in the changelog when the later one is
+// filled either.
+TEST_F(CaptureTest, UnchangedToastValuesChangedByAnEarlierTransactionOfTheSameWriteAreTheNewOnes) {
+  pg_.Exec("CREATE TABLE docs (id int PRIMARY KEY, body text, n int)");
+  pg_.Exec("INSERT INTO docs SELECT 1, string_agg(md5(g::text), ''), 0 FROM generate_series(1, 400) g");
+  StartCapture(Config());
+  ExpectConverges("docs", 1);
+  ASSERT_OK(StopCapture());
+  // A backlog: both arrive at once when capture starts again.
+  pg_.Exec("UPDATE docs SET body = (SELECT string_agg(md5((g + 7)::text), '') FROM generate_series(1, 400) g)");
+  for (int n = 1; n <= 20; ++n) pg_.Exec("UPDATE docs SET n = " + std::to_string(n));
+  const std::string body = pg_.Value("SELECT body FROM docs");
+  StartCapture(Config());
+  ASSERT_TRUE(WaitFor([&] { return ReadTopic(*log_, "v2.public.docs").size() == 22; }));
+  const auto recs = ReadTopic(*log_, "v2.public.docs");
+  for (size_t i = 1; i < recs.size(); ++i) {
+    EXPECT_EQ(json::parse(*recs[i].value)["after"]["body"], body) << "record " << i;
+  }
+  EXPECT_EQ(json::parse(*recs.back().value)["after"]["n"], 20);
+  ASSERT_OK(StopCapture());
+}
+
 TEST_F(CaptureTest, SurvivesPostgresRestartMidStream) {
   pg_.Exec("CREATE TABLE t (id int PRIMARY KEY, v int)");
   StartCapture(Config());
