@@ -1,7 +1,8 @@
 // A batch of source transactions, collapsed per target table and key.
 //
 // Changes to one key within a batch collapse to the last one: a delete, or an
-// upsert of the last row image. A TRUNCATE ends the table's current segment,
+// upsert of the last row image (with the columns it leaves out taken from the
+// upsert it replaces, as applying both in turn would). A TRUNCATE ends the table's current segment,
 // so that what came before it is applied (and wiped) first, and what comes
 // after lands on the emptied table.
 #pragma once
@@ -58,6 +59,13 @@ struct Batch {
     it->second = std::move(c);
     ++events;
     ++piece_events;
+  }
+  // The change Add() would replace for `key`, or nullptr.
+  Change* Last(const std::string& table, const std::string& key) {
+    auto t = tables.find(table);
+    if (t == tables.end()) return nullptr;
+    auto it = t->second.segments.back().by_key.find(key);
+    return it == t->second.segments.back().by_key.end() ? nullptr : &it->second;
   }
   void Truncate(const std::string& table) {
     tables[table].segments.push_back(Segment{true, {}});

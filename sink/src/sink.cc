@@ -35,6 +35,11 @@ void ReplaceAll(std::string* s, const std::string& from, const std::string& to) 
     s->replace(at, from.size(), to);
   }
 }
+
+// Debezium's placeholder for a column value the source did not send.
+bool IsUnavailable(const JsonValue& v) {
+  return v.kind == JsonValue::Kind::kString && v.text == "__debezium_unavailable_value";
+}
 }  // namespace
 
 class Sink::Impl {
@@ -304,13 +309,45 @@ class Sink::Impl {
     c.offset = r.offset;
     Status s = is_delete ? KeyLine(table, event_.before, &c) : RowLine(table, event_.after, &c);
     if (!s.ok()) return DeadLetterOrStop(topic, r, s.message());
-    if (table.unique_key) {
-      batch->Add(table.qualified(), std::move(c), r.key);
-    } else {
-      std::string key = ConfiguredKey(table, c);
-      batch->Add(table.qualified(), std::move(c), key);
+    std::string key = table.unique_key ? r.key : ConfiguredKey(table, c);
+    if (const Change* prev = batch->Last(table.qualified(), key);
+        prev != nullptr && !prev->is_delete && !c.is_delete && prev->columns != c.columns) {
+      KeepLeftOut(table, *prev, &c);
     }
+    batch->Add(table.qualified(), std::move(c), key);
     return Status::OK();
+  }
+
+  // `c` replaces `prev` (an upsert of the same key) in the batch: the columns
+  // `c` leaves out (an unavailable value) keep `prev`'s values, as they would
+  // if both were applied in turn.
+  static void KeepLeftOut(TargetTable& t, const Change& prev, Change* c) {
+    const std::vector<std::string_view> old = Fields(prev.line), now = Fields(c->line);
+    std::vector<size_t> shape;
+    std::string line;
+    size_t i = 0, j = 0;  // into prev's and c's columns, both ascending
+    while (i < prev.columns->size() || j < c->columns->size()) {
+      const bool take_new =
+          j < c->columns->size() && (i == prev.columns->size() || (*c->columns)[j] <= (*prev.columns)[i]);
+      const size_t col = take_new ? (*c->columns)[j] : (*prev.columns)[i];
+      if (!line.empty() || !shape.empty()) line += '\t';
+      line += take_new ? now[j] : old[i];
+      shape.push_back(col);
+      if (take_new && i < prev.columns->size() && (*prev.columns)[i] == col) ++i;
+      take_new ? ++j : ++i;
+    }
+    c->line = std::move(line);
+    c->columns = &*t.shapes.insert(std::move(shape)).first;
+  }
+
+  // A COPY text line's fields (a tab inside a value is escaped as \t).
+  static std::vector<std::string_view> Fields(std::string_view line) {
+    std::vector<std::string_view> fields;
+    for (size_t tab; (tab = line.find('\t')) != std::string_view::npos; line.remove_prefix(tab + 1)) {
+      fields.push_back(line.substr(0, tab));
+    }
+    fields.push_back(line);
+    return fields;
   }
 
   // A table keyed by sink.key_columns may get changes under different record
@@ -319,12 +356,7 @@ class Sink::Impl {
   // collapses them by those values (COPY text, tab-separated), last wins.
   static std::string ConfiguredKey(const TargetTable& t, const Change& c) {
     if (c.is_delete) return c.line;  // the key columns, in key_columns order
-    std::vector<std::string_view> fields;
-    std::string_view rest = c.line;
-    for (size_t tab; (tab = rest.find('\t')) != std::string_view::npos; rest.remove_prefix(tab + 1)) {
-      fields.push_back(rest.substr(0, tab));
-    }
-    fields.push_back(rest);
+    const std::vector<std::string_view> fields = Fields(c.line);
     std::string key;
     for (size_t i = 0; i < t.key_columns.size(); ++i) {  // RowLine checked that the row has them all
       const auto at = std::lower_bound(c.columns->begin(), c.columns->end(), t.key_columns[i]) - c.columns->begin();
@@ -358,6 +390,10 @@ class Sink::Impl {
       if (!shape_.empty() && shape_.back() == col) {
         return Status::InvalidArgument("column '" + t.columns[col].name + "' appears twice in the row image");
       }
+      // A value the source did not send (an unchanged TOAST value capture
+      // had no earlier image of) is left out, so an existing row keeps what
+      // it has instead of getting the placeholder as data.
+      if (!t.columns[col].key && IsUnavailable(img.fields[i].value)) continue;
       shape_.push_back(col);
       if (shape_.size() > 1) c->line += '\t';
       Status s = AppendCopyValue(t.columns[col], img.fields[i].value, &c->line);

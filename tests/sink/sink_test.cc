@@ -113,6 +113,29 @@ TEST_F(SinkTest, AppliesCollapsesAndStoresItsOffsetWithTheData) {
   EXPECT_EQ(sink_->stats().transactions.load(), 1);  // resumed after the two applied before
 }
 
+// Debezium's placeholder for a value the source did not send (an unchanged
+// TOAST value capture had no image of) is not data: an existing row keeps its
+// value, a new one gets the column's default.
+TEST_F(SinkTest, AnUnavailableValueLeavesTheTargetsValueAsItIs) {
+  constexpr const char* kUnavailable = "__debezium_unavailable_value";
+  Txn({Insert(1, {{"id", 1}, {"name", "long text"}, {"qty", 1}})});
+  Start(Config());
+  ASSERT_TRUE(WaitFor([&] { return Rows() == "1\tlong text\t1;"; })) << Rows();
+  Txn({Upsert(1, {{"id", 1}, {"name", kUnavailable}, {"qty", 2}}),
+       Upsert(2, {{"id", 2}, {"name", kUnavailable}, {"qty", 3}})});
+  ASSERT_TRUE(WaitFor([&] { return Rows() == "1\tlong text\t2;2\t\\N\t3;"; })) << Rows();
+  Stop();
+  // Within one batch the later change collapses onto the earlier one: the
+  // value it leaves out is the earlier change's, not the target's.
+  Txn({Insert(3, {{"id", 3}, {"name", "new text"}, {"qty", 1}})});
+  Txn({Upsert(3, {{"id", 3}, {"name", kUnavailable}, {"qty", 9}}),
+       Upsert(1, {{"id", 1}, {"name", "changed"}, {"qty", 4}})});
+  Txn({Upsert(1, {{"id", 1}, {"name", kUnavailable}, {"qty", 5}})});
+  Start(Config());
+  ASSERT_TRUE(WaitFor([&] { return Rows() == "1\tchanged\t5;2\t\\N\t3;3\tnew text\t9;"; })) << Rows();
+  EXPECT_EQ(sink_->stats().batches.load(), 1);  // all three in one batch
+}
+
 // A reporting database whose role has timeouts against runaway sessions. A
 // dashboard's lock on a target table outlasts lock_timeout: the batch waits
 // for it instead of being refused (and the sink stopped, or the row
