@@ -75,6 +75,9 @@ class Capture::Impl {
   // Schema records the snapshot registered and did not write yet: written
   // before the table's first record (AddSchemaIfChanged).
   std::map<std::string, log::RecordIn> pending_schemas_;
+  // Tables whose unchanged TOAST values were sent as the placeholder because
+  // the changelog has no key index (Kafka): warned about once each.
+  std::set<std::string> toast_placeholder_warned_;
 
   // Current transaction (streaming).
   bool in_txn_ = false;

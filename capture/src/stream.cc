@@ -255,7 +255,9 @@ Status Capture::Impl::Apply(const pgoutput::Msg& m, pgoutput::Lsn change_lsn) {
 // an earlier change of this transaction, or of one written with it, that is
 // still buffered, else the latest record in the changelog (older: a value
 // changed earlier in the same transaction would be filled stale from there).
-// With no image the placeholder stays; never written as NULL.
+// With no image the placeholder stays; never written as NULL. Kafka keeps no
+// key index to find the changelog's image: there the placeholder stays too,
+// as from Debezium, and the sink keeps the target's value.
 Status Capture::Impl::FillUnchangedToast(const TableSchema& t, const pgoutput::Tuple& tuple, nlohmann::json* after) {
   bool any = false;
   for (const auto& d : tuple) any |= d.kind == pgoutput::Datum::Kind::kUnchangedToast;
@@ -265,8 +267,19 @@ Status Capture::Impl::FillUnchangedToast(const TableSchema& t, const pgoutput::T
   if (const log::RecordIn* buffered = writer_.Buffered(t.topic, key)) {
     image = buffered->value;
   } else {
-    ASSIGN_OR_RAISE(auto latest, log_.ReadLatest({t.topic, 0}, key));
-    if (latest) image = std::move(latest->value);
+    auto latest = log_.ReadLatest({t.topic, 0}, key);
+    if (latest.status().code() == Status::Code::kNotSupported) {
+      if (toast_placeholder_warned_.insert(t.topic).second) {
+        spdlog::warn(
+            "capture: {}: an update left TOASTed values unchanged, which the source does not send and this "
+            "changelog cannot look up ({}); they are sent as Debezium's placeholder, and the sink keeps the "
+            "target's values. ALTER TABLE {} REPLICA IDENTITY FULL makes the source send them",
+            t.qualified(), latest.status().message(), t.qualified());
+      }
+      return Status::OK();
+    }
+    RETURN_NOT_OK(latest.status());
+    if (*latest) image = std::move((*latest)->value);
   }
   if (!image) return Status::OK();
   auto prev = nlohmann::json::parse(*image, nullptr, false);
