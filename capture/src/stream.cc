@@ -258,11 +258,11 @@ Status Capture::Impl::Apply(const pgoutput::Msg& m, pgoutput::Lsn change_lsn) {
 // With no image the placeholder stays; never written as NULL. Kafka keeps no
 // key index to find the changelog's image: there the placeholder stays too,
 // as from Debezium, and the sink keeps the target's value.
-Status Capture::Impl::FillUnchangedToast(const TableSchema& t, const pgoutput::Tuple& tuple, nlohmann::json* after) {
+Status Capture::Impl::FillUnchangedToast(const TableSchema& t, const pgoutput::Tuple& tuple, const std::string& key,
+                                         nlohmann::json* after) {
   bool any = false;
   for (const auto& d : tuple) any |= d.kind == pgoutput::Datum::Kind::kUnchangedToast;
   if (!any) return Status::OK();
-  const std::string key = KeyFromRow(t, *after);
   std::optional<std::string> image;
   if (const log::RecordIn* buffered = writer_.Buffered(t.topic, key)) {
     image = buffered->value;
@@ -329,13 +329,14 @@ Status Capture::Impl::OnChange(const pgoutput::Msg& m, pgoutput::Lsn change_lsn)
       }
     }
     ASSIGN_OR_RAISE(nlohmann::json after, RowToJson(*t, new_tuple));
-    RETURN_NOT_OK(FillUnchangedToast(*t, new_tuple, &after));
     nlohmann::json before = nullptr;
     std::string new_key = KeyFromRow(*t, after), old_key = new_key;
     if (up->old_kind) {
       ASSIGN_OR_RAISE(before, RowToJson(*t, up->old_tuple));
       old_key = KeyFromRow(*t, before);
     }
+    // A key change moves the row: its unchanged values are the old key's.
+    RETURN_NOT_OK(FillUnchangedToast(*t, new_tuple, old_key, &after));
     if (old_key != new_key) {
       // A key change is a delete of the old key and a create of the new one.
       RETURN_NOT_OK(emit(*t, old_key, 'd', before.dump(), "null"));

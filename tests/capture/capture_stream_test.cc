@@ -98,6 +98,23 @@ TEST_F(CaptureTest, UnchangedToastValuesChangedByAnEarlierTransactionOfTheSameWr
   ASSERT_OK(StopCapture());
 }
 
+// An update that changes the primary key moves the row to a new record key:
+// the values it leaves unchanged are those of the old key's image.
+TEST_F(CaptureTest, UnchangedToastValuesOfARowWhoseKeyChangesComeFromTheOldKey) {
+  pg_.Exec("CREATE TABLE docs (id int PRIMARY KEY, body text, n int)");
+  pg_.Exec("INSERT INTO docs SELECT 1, string_agg(md5(g::text), ''), 0 FROM generate_series(1, 400) g");
+  const std::string body = pg_.Value("SELECT body FROM docs");
+  StartCapture(Config());
+  ExpectConverges("docs", 1);
+  pg_.Exec("UPDATE docs SET id = 2");
+  // The old key's delete and tombstone, then the new key's create.
+  ASSERT_TRUE(WaitFor([&] { return ReadTopic(*log_, "v2.public.docs").size() == 4; }));
+  const auto rows = FoldTable(*log_, "v2.public.docs");
+  ASSERT_EQ(rows.count(R"({"id":2})"), 1u);
+  EXPECT_EQ(rows.at(R"({"id":2})")["body"], body);
+  ASSERT_OK(StopCapture());
+}
+
 TEST_F(CaptureTest, SurvivesPostgresRestartMidStream) {
   pg_.Exec("CREATE TABLE t (id int PRIMARY KEY, v int)");
   StartCapture(Config());
