@@ -53,19 +53,18 @@ struct Batch {
   bool apply_failed = false;                   // the target refused a statement (the connection is fine)
   std::map<std::string, std::string> staging;  // staging table per (table, kind, columns), reused by pieces
 
-  void Add(const std::string& table, Change c, const std::string& key) {
+  // Adds `c` as the key's change, replacing the one before it in this
+  // segment, if any, after `merge(before, c)` (one lookup for both).
+  template <typename Merge>
+  void Add(const std::string& table, Change c, const std::string& key, Merge&& merge) {
     auto [it, fresh] = tables[table].segments.back().by_key.try_emplace(key);
-    if (!fresh) c.insert_first = it->second.insert_first;  // what the target held before the batch counts
+    if (!fresh) {
+      c.insert_first = it->second.insert_first;  // what the target held before the batch counts
+      merge(it->second, &c);
+    }
     it->second = std::move(c);
     ++events;
     ++piece_events;
-  }
-  // The change Add() would replace for `key`, or nullptr.
-  Change* Last(const std::string& table, const std::string& key) {
-    auto t = tables.find(table);
-    if (t == tables.end()) return nullptr;
-    auto it = t->second.segments.back().by_key.find(key);
-    return it == t->second.segments.back().by_key.end() ? nullptr : &it->second;
   }
   void Truncate(const std::string& table) {
     tables[table].segments.push_back(Segment{true, {}});

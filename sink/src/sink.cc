@@ -309,12 +309,15 @@ class Sink::Impl {
     c.offset = r.offset;
     Status s = is_delete ? KeyLine(table, event_.before, &c) : RowLine(table, event_.after, &c);
     if (!s.ok()) return DeadLetterOrStop(topic, r, s.message());
-    std::string key = table.unique_key ? r.key : ConfiguredKey(table, c);
-    if (const Change* prev = batch->Last(table.qualified(), key);
-        prev != nullptr && !prev->is_delete && !c.is_delete && prev->columns != c.columns) {
-      KeepLeftOut(table, *prev, &c);
+    auto keep_left_out = [&table](const Change& prev, Change* next) {
+      if (!prev.is_delete && !next->is_delete && prev.columns != next->columns) KeepLeftOut(table, prev, next);
+    };
+    if (table.unique_key) {
+      batch->Add(table.qualified(), std::move(c), r.key, keep_left_out);
+    } else {
+      const std::string key = ConfiguredKey(table, c);
+      batch->Add(table.qualified(), std::move(c), key, keep_left_out);
     }
-    batch->Add(table.qualified(), std::move(c), key);
     return Status::OK();
   }
 
