@@ -603,7 +603,9 @@ inline void CreateSchema(Bench& b, bool with_history_always = false) {
       std::string(with_history_always ? "ALWAYS" : "BY DEFAULT") +
       " AS IDENTITY PRIMARY KEY, aid int, bid int, delta bigint, amount numeric(14,2), mtime timestamptz, note text);"
       "CREATE TABLE stock (branch_id int, sku int, qty int NOT NULL, label text, PRIMARY KEY (branch_id, sku));"
-      "CREATE TABLE docs (id int PRIMARY KEY, body jsonb, tags text[]);"
+      // blob: TOASTed (incompressible, 3.2 kB), so updates of the other
+      // columns leave it out of the WAL and capture fills it in.
+      "CREATE TABLE docs (id int PRIMARY KEY, body jsonb, tags text[], blob text);"
       "CREATE TABLE marker_a (txn bigint PRIMARY KEY, at timestamptz);"
       "CREATE TABLE marker_b (txn bigint PRIMARY KEY, at timestamptz);"
       "CREATE TABLE fence (id int PRIMARY KEY)");
@@ -616,7 +618,8 @@ inline void SeedSource(const PgCluster& src, int accounts = 1000) {
            " '2024-01-01 00:00:00+00'::timestamptz + g * interval '1.000001 second' FROM generate_series(1, " +
            std::to_string(accounts) + ") g");
   src.Exec("INSERT INTO stock SELECT b, s, s * b, 'sku-' || s FROM generate_series(1, 5) b, generate_series(1, 40) s");
-  src.Exec("INSERT INTO docs SELECT g, jsonb_build_object('n', g, 'name', 'doc ' || g), ARRAY['a', 'b' || g]"
+  src.Exec("INSERT INTO docs SELECT g, jsonb_build_object('n', g, 'name', 'doc ' || g), ARRAY['a', 'b' || g],"
+           " (SELECT string_agg(md5((g * 1000 + i)::text), '') FROM generate_series(1, 100) i)"
            " FROM generate_series(1, 50) g");
 }
 
@@ -710,8 +713,15 @@ class Workload {
       sql += "UPDATE accounts SET id = -id WHERE id = " + std::to_string(aid) + ";"
              "UPDATE accounts SET id = -id WHERE id = " + std::to_string(-aid) + " AND " + std::to_string(k % 2) + " = 1;";
     } else if (kind < 23) {
+      const std::string did = std::to_string(rnd(1, 60));
+      // Now and then a new blob first: the update after it in the same
+      // transaction leaves that new value unchanged.
+      if (k % 4 == 0) {
+        sql += "UPDATE docs SET blob = (SELECT string_agg(md5((" + ks + " * 1000 + i)::text), '') FROM "
+               "generate_series(1, 100) i) WHERE id = " + did + ";";
+      }
       sql += "UPDATE docs SET body = body || jsonb_build_object('k', " + ks + "), tags = tags || 'k" + ks +
-             "'::text WHERE id = " + std::to_string(rnd(1, 60)) + ";"
+             "'::text WHERE id = " + did + ";"
              "INSERT INTO docs VALUES (" + std::to_string(rnd(51, 60)) + ", '{\"new\": true}', '{x}') ON CONFLICT DO NOTHING;";
     } else if (kind < 25) {
       // Update then delete of the same row in one transaction.
