@@ -145,6 +145,11 @@ Result<SlotInfo> Capture::Impl::QuerySlot(PgConn& sql) {
 
 Status Capture::Impl::RunOnce(std::stop_token stop) {
   ASSIGN_OR_RAISE(PgConn sql, PgConn::Connect(cfg_.dsn));
+  catalog_ = &sql;
+  struct ResetCatalog {
+    PgConn*& conn;
+    ~ResetCatalog() { conn = nullptr; }
+  } reset_catalog{catalog_};
   ASSIGN_OR_RAISE(auto db, sql.QueryValue("SELECT current_database()"));
   db_name_ = db.value_or("");
   RETURN_NOT_OK(EnsurePublication(sql));

@@ -51,6 +51,11 @@ class Capture::Impl {
   Status WriteSnapshotChunk(const TableSchema& t, SnapshotChunk chunk);
   Status SnapshotTableDone(const TableSchema& t);
   Result<TableSchema> CatalogSchema(PgConn& sql, const QualifiedName& table);
+  // REPLICA IDENTITY FULL flags every column as the identity; a table that has
+  // a primary key is still keyed by it (as Debezium's message key is), so an
+  // update is an update of one key and lookups by the key find the row.
+  // Asks the catalog (catalog_) for the primary key and sets t's key flags.
+  Status KeyColumnsOfFull(TableSchema* t);
 
   // stream.cc
   Status Stream(PgConn& repl, pgoutput::Lsn start, std::stop_token stop);
@@ -69,6 +74,7 @@ class Capture::Impl {
 
   CaptureConfig cfg_;
   log::Changelog& log_;
+  PgConn* catalog_ = nullptr;  // RunOnce's SQL connection while it runs
   CaptureStats stats_;
   SchemaRegistry schemas_;
   TxnWriter writer_;

@@ -17,12 +17,16 @@ namespace ghostlog::capture {
 
 Result<TableSchema> Capture::Impl::CatalogSchema(PgConn& sql, const QualifiedName& table) {
   const std::string rel = sql.Quote(sql.QuoteIdent(table.schema) + "." + sql.QuoteIdent(table.table));
-  // Key columns as pgoutput flags them: the primary key (replica identity
-  // default), the replica identity index, or every column (full).
+  // Key columns: the primary key (replica identity default, or full with a
+  // primary key: see KeyColumnsOfFull), the replica identity index, or every
+  // column (full without a primary key).
   ASSIGN_OR_RAISE(
       PgResult r,
       sql.Exec("SELECT c.oid, c.relreplident, a.attname, a.atttypid, a.atttypmod, "
-               "  CASE c.relreplident WHEN 'f' THEN true "
+               "  CASE c.relreplident "
+               "    WHEN 'f' THEN NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary) "
+               "      OR EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary "
+               "                 AND a.attnum = ANY (i.indkey)) "
                "    WHEN 'd' THEN EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary "
                "                          AND a.attnum = ANY (i.indkey)) "
                "    WHEN 'i' THEN EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisreplident "
@@ -43,6 +47,19 @@ Result<TableSchema> Capture::Impl::CatalogSchema(PgConn& sql, const QualifiedNam
                          std::stoi(PQgetvalue(r.get(), i, 4)), std::string(PQgetvalue(r.get(), i, 5)) == "t"});
   }
   return t;
+}
+
+Status Capture::Impl::KeyColumnsOfFull(TableSchema* t) {
+  if (catalog_ == nullptr) return Status::OK();  // not streaming from RunOnce (tests of Apply alone)
+  ASSIGN_OR_RAISE(PgResult r, catalog_->Exec("SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = "
+                                             "i.indrelid AND a.attnum = ANY (i.indkey) WHERE i.indisprimary AND "
+                                             "i.indrelid = " +
+                                             std::to_string(t->relid)));
+  std::set<std::string> primary;
+  for (int i = 0; i < PQntuples(r.get()); ++i) primary.insert(PQgetvalue(r.get(), i, 0));
+  if (primary.empty()) return Status::OK();  // every column, as pgoutput flags them
+  for (auto& c : t->columns) c.key = primary.count(c.name) > 0;
+  return Status::OK();
 }
 
 Status Capture::Impl::RunSnapshot(PgConn& sql, const std::optional<std::string>& exported, std::stop_token stop) {

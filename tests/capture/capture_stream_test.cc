@@ -115,6 +115,31 @@ TEST_F(CaptureTest, UnchangedToastValuesOfARowWhoseKeyChangesComeFromTheOldKey) 
   ASSERT_OK(StopCapture());
 }
 
+// REPLICA IDENTITY FULL logs the whole old row, which pgoutput flags as the
+// replica identity; the record key stays the primary key, as Debezium's
+// message key does: an update of another column is an update, not a delete
+// and a create, and lookups by the key find the row.
+TEST_F(CaptureTest, AFullReplicaIdentityTableIsKeyedByItsPrimaryKey) {
+  pg_.Exec("CREATE TABLE docs (id int PRIMARY KEY, body text, n int)");
+  pg_.Exec("ALTER TABLE docs REPLICA IDENTITY FULL");
+  pg_.Exec("INSERT INTO docs VALUES (1, 'a', 0)");
+  StartCapture(Config());
+  ExpectConverges("docs", 1);
+  pg_.Exec("UPDATE docs SET n = 1");
+  pg_.Exec("INSERT INTO docs VALUES (2, 'b', 0)");
+  ASSERT_TRUE(WaitFor([&] { return FoldTable(*log_, "v2.public.docs").size() == 2; }));
+  const auto recs = ReadTopic(*log_, "v2.public.docs");
+  ASSERT_EQ(recs.size(), 3u);
+  EXPECT_EQ(recs[0].key, R"({"id":1})");
+  EXPECT_EQ(recs[1].key, R"({"id":1})");
+  const json u = json::parse(*recs[1].value);
+  EXPECT_EQ(u["op"], "u");
+  EXPECT_EQ(u["before"]["n"], 0);  // the whole old row, as FULL logs it
+  EXPECT_EQ(u["after"]["n"], 1);
+  EXPECT_EQ(recs[2].key, R"({"id":2})");
+  ASSERT_OK(StopCapture());
+}
+
 TEST_F(CaptureTest, SurvivesPostgresRestartMidStream) {
   pg_.Exec("CREATE TABLE t (id int PRIMARY KEY, v int)");
   StartCapture(Config());
