@@ -602,7 +602,9 @@ inline void CreateSchema(Bench& b, bool with_history_always = false) {
       "CREATE TABLE history (id bigint GENERATED " +
       std::string(with_history_always ? "ALWAYS" : "BY DEFAULT") +
       " AS IDENTITY PRIMARY KEY, aid int, bid int, delta bigint, amount numeric(14,2), mtime timestamptz, note text);"
+      // FULL: the whole old row is logged; still keyed by the primary key.
       "CREATE TABLE stock (branch_id int, sku int, qty int NOT NULL, label text, PRIMARY KEY (branch_id, sku));"
+      "ALTER TABLE stock REPLICA IDENTITY FULL;"
       // blob: TOASTed (incompressible, 3.2 kB), so updates of the other
       // columns leave it out of the WAL and capture fills it in.
       "CREATE TABLE docs (id int PRIMARY KEY, body jsonb, tags text[], blob text);"
