@@ -1,13 +1,18 @@
 // Opening and closing: the RocksDB instance, the data dir lock, metadata load,
 // and the reader's catch-up with a live writer.
 #include <poll.h>
+#include <rocksdb/env.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/table_properties_collectors.h>
+#include <spdlog/spdlog.h>
 #include <sys/inotify.h>
 #include <unistd.h>
 #include <boost/uuid/random_generator.hpp>
 #include <boost/uuid/uuid_io.hpp>
+
+#include <cstdarg>
+#include <cstdio>
 
 #include <cstdlib>
 #include <filesystem>
@@ -29,8 +34,30 @@ Status FromRocks(const rocksdb::Status& s, const std::string& context) {
   return Status::IOError(context + ": " + s.ToString());
 }
 
+// RocksDB's own log lines, warnings and worse, go to ghostlog's log instead of
+// a LOG file in the data dir. On a full disk that file's writer fails too,
+// and Debian's RocksDB (built with assertions) aborts the process on the next
+// line written to it, which its error handler writes right then.
+class RocksLogger : public rocksdb::Logger {
+ public:
+  RocksLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+  void Logv(const char* format, va_list ap) override { Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap); }
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    if (level < GetInfoLogLevel()) return;
+    char line[2048];
+    const int n = std::vsnprintf(line, sizeof line, format, ap);
+    std::string_view text(line, n < 0 ? 0 : std::min<size_t>(static_cast<size_t>(n), sizeof line - 1));
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
+    const auto to = level >= rocksdb::InfoLogLevel::ERROR_LEVEL  ? spdlog::level::err
+                    : level >= rocksdb::InfoLogLevel::WARN_LEVEL ? spdlog::level::warn
+                                                                 : spdlog::level::info;
+    spdlog::log(to, "rocksdb: {}", text);
+  }
+};
+
 rocksdb::Options BaseOptions() {
   rocksdb::Options o;
+  o.info_log = std::make_shared<RocksLogger>();
   o.create_if_missing = true;
   o.create_missing_column_families = true;
   // After a crash, replay the WAL up to the first torn write and stop: every
