@@ -66,14 +66,14 @@ CLI::Validator Positive() {
 
 namespace {
 
-Result<std::unique_ptr<EmbeddedLog>> OpenEmbeddedReader(const std::string& data_dir) {
+Result<std::unique_ptr<EmbeddedLog>> ReaderOn(const std::string& data_dir) {
   std::error_code ec;
   if (!std::filesystem::is_directory(data_dir, ec)) return Status::NotFound("data dir " + data_dir + " does not exist");
   return EmbeddedLog::Open(BaseOptions(data_dir, log::OpenMode::kReader));
 }
 
-Result<std::unique_ptr<EmbeddedLog>> OpenEmbeddedWriter(const std::string& data_dir, bool create_if_missing,
-                                                        const std::string& busy_hint) {
+Result<std::unique_ptr<EmbeddedLog>> WriterOn(const std::string& data_dir, bool create_if_missing,
+                                              const std::string& busy_hint) {
   auto o = BaseOptions(data_dir, log::OpenMode::kWriter);
   o.create_if_missing = create_if_missing;
   auto opened = EmbeddedLog::Open(std::move(o));
@@ -93,7 +93,7 @@ Status NotOnKafka(const Context& ctx, const std::string& command) {
 Result<std::unique_ptr<log::Changelog>> OpenReader(const Context& ctx) {
   ASSIGN_OR_RAISE(Target t, Resolve(ctx));
   if (t.kafka) return OpenKafka(std::move(*t.kafka));
-  ASSIGN_OR_RAISE(auto lg, OpenEmbeddedReader(t.data_dir));
+  ASSIGN_OR_RAISE(auto lg, ReaderOn(t.data_dir));
   return std::unique_ptr<log::Changelog>(std::move(lg));
 }
 
@@ -101,20 +101,20 @@ Result<std::unique_ptr<log::Changelog>> OpenWriter(const Context& ctx, bool crea
                                                    const std::string& busy_hint) {
   ASSIGN_OR_RAISE(Target t, Resolve(ctx));
   if (t.kafka) return OpenKafka(std::move(*t.kafka));
-  ASSIGN_OR_RAISE(auto lg, OpenEmbeddedWriter(t.data_dir, create_if_missing, busy_hint));
+  ASSIGN_OR_RAISE(auto lg, WriterOn(t.data_dir, create_if_missing, busy_hint));
   return std::unique_ptr<log::Changelog>(std::move(lg));
 }
 
 Result<std::unique_ptr<EmbeddedLog>> OpenEmbeddedReader(const Context& ctx, const std::string& command) {
   ASSIGN_OR_RAISE(Target t, Resolve(ctx));
   if (t.kafka) return NotOnKafka(ctx, command);
-  return OpenEmbeddedReader(t.data_dir);
+  return ReaderOn(t.data_dir);
 }
 
 Result<std::unique_ptr<EmbeddedLog>> OpenEmbeddedWriter(const Context& ctx, const std::string& command) {
   ASSIGN_OR_RAISE(Target t, Resolve(ctx));
   if (t.kafka) return NotOnKafka(ctx, command);
-  return OpenEmbeddedWriter(t.data_dir, false, "");
+  return WriterOn(t.data_dir, false, "");
 }
 
 Status OffsetOutOfRange(Offset offset, Offset start, Offset end, const std::string& topic, PartitionId p) {

@@ -37,7 +37,7 @@ void ReplaceAll(std::string* s, const std::string& from, const std::string& to) 
 }
 
 // Debezium's placeholder for a column value the source did not send.
-bool IsUnavailable(const JsonValue& v) {
+bool IsUnavailableValue(const JsonValue& v) {
   return v.kind == JsonValue::Kind::kString && v.text == "__debezium_unavailable_value";
 }
 }  // namespace
@@ -396,7 +396,7 @@ class Sink::Impl {
       // A value the source did not send (an unchanged TOAST value capture
       // had no earlier image of) is left out, so an existing row keeps what
       // it has instead of getting the placeholder as data.
-      if (!t.columns[col].key && IsUnavailable(img.fields[i].value)) continue;
+      if (!t.columns[col].key && IsUnavailableValue(img.fields[i].value)) continue;
       shape_.push_back(col);
       if (shape_.size() > 1) c->line += '\t';
       Status s = AppendCopyValue(t.columns[col], img.fields[i].value, &c->line);

@@ -10,6 +10,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -95,6 +99,30 @@ inline RunResult RunGhostlog(const fs::path& scratch, const std::vector<std::str
   r.out = ReadFile(out);
   r.err += ReadFile(err);
   return r;
+}
+
+// ghostlog with `changelog` ({"--data-dir", D} or {"--config", F}) before
+// `args`, GHOSTLOG_DATA_DIR unset.
+inline RunResult RunOn(const fs::path& scratch, const std::vector<std::string>& changelog,
+                       const std::vector<std::string>& args, const std::string& input) {
+  std::vector<std::string> full = changelog;
+  full.insert(full.end(), args.begin(), args.end());
+  return RunGhostlog(scratch, full, input, {"GHOSTLOG_DATA_DIR"});
+}
+
+// The stdout of a run that must succeed quietly: exit 0, nothing on stderr.
+inline std::string OkOut(const RunResult& r) {
+  EXPECT_EQ(r.code, 0) << "stderr: " << r.err;
+  EXPECT_EQ(r.err, "");
+  return r.out;
+}
+
+// Consumed records: one JSON document per line.
+inline std::vector<nlohmann::json> JsonLines(const std::string& out) {
+  std::vector<nlohmann::json> lines;
+  std::istringstream in(out);
+  for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
+  return lines;
 }
 
 // A ghostlog left running (consume --follow); stdout is a pipe.

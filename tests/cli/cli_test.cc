@@ -38,16 +38,11 @@ class CliTest : public ::testing::Test {
 
   // ghostlog --data-dir <data> args..., with GHOSTLOG_DATA_DIR unset.
   RunResult Run(const std::vector<std::string>& args, const std::string& input = "") {
-    std::vector<std::string> full{"--data-dir", data_};
-    full.insert(full.end(), args.begin(), args.end());
-    return RunGhostlog(root_, full, input, {"GHOSTLOG_DATA_DIR"});
+    return RunOn(root_, {"--data-dir", data_}, args, input);
   }
   // Runs and expects success; returns stdout.
   std::string Ok(const std::vector<std::string>& args, const std::string& input = "") {
-    RunResult r = Run(args, input);
-    EXPECT_EQ(r.code, 0) << "stderr: " << r.err;
-    EXPECT_EQ(r.err, "");
-    return r.out;
+    return OkOut(Run(args, input));
   }
   json OkJson(const std::vector<std::string>& args) { return json::parse(Ok(args)); }
 
@@ -66,12 +61,7 @@ class CliTest : public ::testing::Test {
     for (std::string line; std::getline(in, line);) offsets.push_back(json::parse(line).at("offset").get<int64_t>());
     return offsets;
   }
-  static std::vector<json> Lines(const std::string& out) {
-    std::vector<json> lines;
-    std::istringstream in(out);
-    for (std::string line; std::getline(in, line);) lines.push_back(json::parse(line));
-    return lines;
-  }
+  static std::vector<json> Lines(const std::string& out) { return JsonLines(out); }
   json Partition0() { return OkJson({"topics", "describe", "t", "--json"})["partition_info"][0]; }
   json Group(const std::string& g) { return OkJson({"groups", "describe", g, "--json"}); }
 

@@ -44,22 +44,12 @@ class KafkaCliTest : public ::testing::Test {
 
   // ghostlog --config <kafka config> args..., with GHOSTLOG_DATA_DIR unset.
   RunResult Run(const std::vector<std::string>& args, const std::string& input = "") {
-    std::vector<std::string> full{"--config", config_};
-    full.insert(full.end(), args.begin(), args.end());
-    return RunGhostlog(root_, full, input, {"GHOSTLOG_DATA_DIR"});
+    return RunOn(root_, {"--config", config_}, args, input);
   }
   std::string Ok(const std::vector<std::string>& args, const std::string& input = "") {
-    RunResult r = Run(args, input);
-    EXPECT_EQ(r.code, 0) << "stderr: " << r.err;
-    EXPECT_EQ(r.err, "");
-    return r.out;
+    return OkOut(Run(args, input));
   }
-  static std::vector<json> Lines(const std::string& out) {
-    std::vector<json> lines;
-    std::istringstream in(out);
-    for (std::string line; std::getline(in, line);) lines.push_back(json::parse(line));
-    return lines;
-  }
+  static std::vector<json> Lines(const std::string& out) { return JsonLines(out); }
   // The group's committed offset on orders[1], from `groups describe --json`.
   int64_t CommittedOnPartition1(const std::string& group) {
     const json d = json::parse(Ok({"groups", "describe", group, "--json"}));
