@@ -54,8 +54,9 @@ class Capture::Impl {
   // REPLICA IDENTITY FULL flags every column as the identity; a table that has
   // a primary key is still keyed by it (as Debezium's message key is), so an
   // update is an update of one key and lookups by the key find the row.
-  // Asks the catalog (catalog_) for the primary key and sets t's key flags.
-  Status KeyColumnsOfFull(TableSchema* t);
+  // Asks the catalog through `sql` for the primary key and sets t's key flags.
+  // The snapshot and the stream's Relation messages both go through here.
+  Status KeyColumnsOfFull(PgConn& sql, TableSchema* t);
 
   // stream.cc
   Status Stream(PgConn& repl, pgoutput::Lsn start, std::stop_token stop);

@@ -17,16 +17,13 @@ namespace ghostlog::capture {
 
 Result<TableSchema> Capture::Impl::CatalogSchema(PgConn& sql, const QualifiedName& table) {
   const std::string rel = sql.Quote(sql.QuoteIdent(table.schema) + "." + sql.QuoteIdent(table.table));
-  // Key columns: the primary key (replica identity default, or full with a
-  // primary key: see KeyColumnsOfFull), the replica identity index, or every
-  // column (full without a primary key).
+  // Key columns as pgoutput flags them: the primary key (replica identity
+  // default), the replica identity index, or every column (full; narrowed to
+  // the primary key below, as for the stream's Relation messages).
   ASSIGN_OR_RAISE(
       PgResult r,
       sql.Exec("SELECT c.oid, c.relreplident, a.attname, a.atttypid, a.atttypmod, "
-               "  CASE c.relreplident "
-               "    WHEN 'f' THEN NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary) "
-               "      OR EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary "
-               "                 AND a.attnum = ANY (i.indkey)) "
+               "  CASE c.relreplident WHEN 'f' THEN true "
                "    WHEN 'd' THEN EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary "
                "                          AND a.attnum = ANY (i.indkey)) "
                "    WHEN 'i' THEN EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisreplident "
@@ -46,15 +43,15 @@ Result<TableSchema> Capture::Impl::CatalogSchema(PgConn& sql, const QualifiedNam
     t.columns.push_back({PQgetvalue(r.get(), i, 2), static_cast<pgoutput::Oid>(std::stoul(PQgetvalue(r.get(), i, 3))),
                          std::stoi(PQgetvalue(r.get(), i, 4)), std::string(PQgetvalue(r.get(), i, 5)) == "t"});
   }
+  if (t.replica_identity == 'f') RETURN_NOT_OK(KeyColumnsOfFull(sql, &t));
   return t;
 }
 
-Status Capture::Impl::KeyColumnsOfFull(TableSchema* t) {
-  if (catalog_ == nullptr) return Status::OK();  // not streaming from RunOnce (tests of Apply alone)
-  ASSIGN_OR_RAISE(PgResult r, catalog_->Exec("SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = "
-                                             "i.indrelid AND a.attnum = ANY (i.indkey) WHERE i.indisprimary AND "
-                                             "i.indrelid = " +
-                                             std::to_string(t->relid)));
+Status Capture::Impl::KeyColumnsOfFull(PgConn& sql, TableSchema* t) {
+  ASSIGN_OR_RAISE(PgResult r, sql.Exec("SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = "
+                                       "i.indrelid AND a.attnum = ANY (i.indkey) WHERE i.indisprimary AND "
+                                       "i.indrelid = " +
+                                       std::to_string(t->relid)));
   std::set<std::string> primary;
   for (int i = 0; i < PQntuples(r.get()); ++i) primary.insert(PQgetvalue(r.get(), i, 0));
   if (primary.empty()) return Status::OK();  // every column, as pgoutput flags them

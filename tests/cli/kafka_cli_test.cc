@@ -4,11 +4,10 @@
 // ports inside this test process) stands in for it; the binary under test is a
 // child process, as in cli_test.cc.
 #include <gtest/gtest.h>
-#include <librdkafka/rdkafka.h>
-#include <librdkafka/rdkafka_mock.h>
 
 #include <nlohmann/json.hpp>
 
+#include "../kafka_mock.h"
 #include "cli_harness.h"
 
 namespace ghostlog::cli_test {
@@ -22,22 +21,13 @@ class KafkaCliTest : public ::testing::Test {
     char tmpl[] = "/tmp/ghostlog-kcli-XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
     root_ = tmpl;
-    char err[512];
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "log_level", "0", err, sizeof err);
-    rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-    ASSERT_NE(rk_, nullptr) << err;
-    mock_ = rd_kafka_mock_cluster_new(rk_, 3);
-    ASSERT_NE(mock_, nullptr);
-    // The mock has no CreateTopics: topics are made here.
-    ASSERT_EQ(rd_kafka_mock_topic_create(mock_, "orders", 2, 3), RD_KAFKA_RESP_ERR_NO_ERROR);
+    ASSERT_TRUE(kafka_.ok()) << "cannot start librdkafka's mock cluster";
+    ASSERT_TRUE(kafka_.CreateTopic("orders", 2));
     config_ = (root_ / "ghostlog.toml").string();
     std::ofstream(config_) << "data_dir = \"" << (root_ / "data").string() << "\"\n[log]\nbackend = \"kafka\"\n"
-                           << "bootstrap_servers = \"" << rd_kafka_mock_cluster_bootstraps(mock_) << "\"\n";
+                           << "bootstrap_servers = \"" << kafka_.bootstraps() << "\"\n";
   }
   void TearDown() override {
-    if (mock_ != nullptr) rd_kafka_mock_cluster_destroy(mock_);
-    if (rk_ != nullptr) rd_kafka_destroy(rk_);
     std::error_code ec;
     fs::remove_all(root_, ec);
   }
@@ -62,8 +52,7 @@ class KafkaCliTest : public ::testing::Test {
 
   fs::path root_;
   std::string config_;
-  rd_kafka_t* rk_ = nullptr;
-  rd_kafka_mock_cluster_t* mock_ = nullptr;
+  ghostlog::testing::MockKafka kafka_;
 };
 
 TEST_F(KafkaCliTest, TopicsRecordsGroupsAndOffsetsWorkOnTheConfigsCluster) {

@@ -3,43 +3,14 @@
 // on loopback ports inside this test process, stands in for the cluster, and
 // `ghostlog run` is a child process as in pipeline_test.cc. The target must
 // equal the source through a workload and restarts, as on the embedded log.
-#include <librdkafka/rdkafka.h>
-#include <librdkafka/rdkafka_mock.h>
-
 #include "e2e/e2e_harness.h"
+#include "kafka_mock.h"
 
 namespace ghostlog::e2e {
 namespace {
 
-// The mock cluster; destroyed after the daemon (declare it first).
-class MockKafka {
- public:
-  MockKafka() {
-    char err[512];
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "log_level", "0", err, sizeof err);
-    rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-    if (rk_ != nullptr) mock_ = rd_kafka_mock_cluster_new(rk_, 3);
-  }
-  ~MockKafka() {
-    if (mock_ != nullptr) rd_kafka_mock_cluster_destroy(mock_);
-    if (rk_ != nullptr) rd_kafka_destroy(rk_);
-  }
-  bool ok() const { return mock_ != nullptr; }
-  std::string bootstraps() const { return rd_kafka_mock_cluster_bootstraps(mock_); }
-  // The mock has no CreateTopics, so topics are made here, as a site that
-  // keeps topic creation to its Kafka operators would (ghostlog then finds
-  // them and creates nothing).
-  ::testing::AssertionResult CreateTopic(const std::string& name) {
-    const rd_kafka_resp_err_t e = rd_kafka_mock_topic_create(mock_, name.c_str(), 1, 3);
-    if (e == RD_KAFKA_RESP_ERR_NO_ERROR) return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure() << "mock topic " << name << ": " << rd_kafka_err2str(e);
-  }
-
- private:
-  rd_kafka_t* rk_ = nullptr;
-  rd_kafka_mock_cluster_t* mock_ = nullptr;
-};
+using ghostlog::testing::Kcat;
+using ghostlog::testing::MockKafka;
 
 // Every topic capture writes for CreateSchema's tables (prefix v2, slot ghostlog).
 ::testing::AssertionResult CreateCaptureTopics(MockKafka& k) {
@@ -51,19 +22,6 @@ class MockKafka {
     if (auto r = k.CreateTopic(t); !r) return r;
   }
   return ::testing::AssertionSuccess();
-}
-
-// kcat's output for one topic, from the beginning to the current end.
-std::string Kcat(const MockKafka& k, const std::string& topic, const std::string& format) {
-  const std::string cmd =
-      "kcat -q -C -b " + k.bootstraps() + " -t " + topic + " -o beginning -e -f '" + format + "' 2>&1";
-  FILE* f = ::popen(cmd.c_str(), "r");
-  if (f == nullptr) return "popen failed";
-  std::string out;
-  std::array<char, 4096> buf{};
-  while (::fgets(buf.data(), buf.size(), f) != nullptr) out += buf.data();
-  const int rc = ::pclose(f);
-  return rc == 0 ? out : "kcat failed (" + std::to_string(rc) + "): " + out;
 }
 
 TEST(KafkaPipeline, IdentityUnderWorkloadAndRestartsEqualsTheSource) {
@@ -127,9 +85,9 @@ TEST(KafkaPipeline, IdentityUnderWorkloadAndRestartsEqualsTheSource) {
   // The records went through Kafka, not an embedded log (the data dir holds
   // only status.json), and Kafka's own tools read them: Debezium-shaped JSON.
   EXPECT_FALSE(fs::exists(b.dir().sub("data") + "/CURRENT")) << "an embedded changelog was opened";
-  const std::string keys = Kcat(kafka, "v2.public.marker_a", "%k\\n");
+  const std::string keys = Kcat(kafka, "-t v2.public.marker_a", "%k\\n");
   EXPECT_EQ(std::count(keys.begin(), keys.end(), '\n'), w.committed()) << keys.substr(0, 500);
-  const std::string first = Kcat(kafka, "v2.public.accounts", "%s\\n");
+  const std::string first = Kcat(kafka, "-t v2.public.accounts", "%s\\n");
   const json event = json::parse(first.substr(0, first.find('\n')), nullptr, false);
   ASSERT_FALSE(event.is_discarded()) << first.substr(0, 500);
   EXPECT_EQ(event.value("op", ""), "r") << event.dump();

@@ -14,6 +14,7 @@
 #include <set>
 #include <thread>
 
+#include "../kafka_mock.h"
 #include "ghostlog/log/kafka_log.h"
 #include "test_util.h"
 
@@ -27,34 +28,25 @@ using testing::Rec;
 class KafkaLogTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char err[512];
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "log_level", "0", err, sizeof err);
-    mock_rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-    ASSERT_NE(mock_rk_, nullptr) << err;
-    mock_ = rd_kafka_mock_cluster_new(mock_rk_, 3);
-    ASSERT_NE(mock_, nullptr);
+    ASSERT_TRUE(kafka_.ok()) << "cannot start librdkafka's mock cluster";
+    mock_ = kafka_.get();
     CreateMockTopic("orders", 3);
     CreateMockTopic(kCheckpointTopic, 1);
     log_ = Must(KafkaLog::Open(Options()), "open");
   }
   void TearDown() override {
-    log_.reset();
-    if (mock_ != nullptr) rd_kafka_mock_cluster_destroy(mock_);
-    if (mock_rk_ != nullptr) rd_kafka_destroy(mock_rk_);
+    log_.reset();  // before the cluster it talks to
   }
 
   KafkaLogOptions Options() {
     KafkaLogOptions o;
-    o.bootstrap_servers = rd_kafka_mock_cluster_bootstraps(mock_);
+    o.bootstrap_servers = kafka_.bootstraps();
     o.request_timeout = 3000ms;
     o.delivery_timeout = 10000ms;
     o.transactional_id = "ghostlog-test";
     return o;
   }
-  void CreateMockTopic(const std::string& name, int partitions) {
-    ASSERT_EQ(rd_kafka_mock_topic_create(mock_, name.c_str(), partitions, 3), RD_KAFKA_RESP_ERR_NO_ERROR);
-  }
+  void CreateMockTopic(const std::string& name, int partitions) { ASSERT_TRUE(kafka_.CreateTopic(name, partitions)); }
   std::vector<Record> ReadAll(const TopicPartition& tp) {
     std::vector<Record> out;
     auto info = Must(log_->DescribePartition(tp), "describe");
@@ -72,8 +64,8 @@ class KafkaLogTest : public ::testing::Test {
     return r;
   }
 
-  rd_kafka_t* mock_rk_ = nullptr;
-  rd_kafka_mock_cluster_t* mock_ = nullptr;
+  ghostlog::testing::MockKafka kafka_;
+  rd_kafka_mock_cluster_t* mock_ = nullptr;  // kafka_'s, for fault injection
   std::unique_ptr<KafkaLog> log_;
 };
 
@@ -417,15 +409,7 @@ TEST_F(KafkaLogTest, ConcurrentReadersAndAppender) {
 // Kafka records, not an encoding only ghostlog understands.
 TEST_F(KafkaLogTest, KcatReadsTheRecords) {
   Must(log_->Append({"orders", 1}, {Rec("k1", "hello"), Rec("k2", "world")}), "append");
-  std::string cmd = std::string("kcat -q -C -b ") + rd_kafka_mock_cluster_bootstraps(mock_) +
-                    " -t orders -p 1 -o beginning -e -f '%o %k=%s\\n' 2>&1";
-  FILE* f = popen(cmd.c_str(), "r");
-  ASSERT_NE(f, nullptr);
-  std::string out;
-  std::array<char, 256> buf{};
-  while (fgets(buf.data(), buf.size(), f) != nullptr) out += buf.data();
-  ASSERT_EQ(pclose(f), 0) << out;
-  EXPECT_EQ(out, "0 k1=hello\n1 k2=world\n");
+  EXPECT_EQ(ghostlog::testing::Kcat(kafka_, "-t orders -p 1", "%o %k=%s\\n"), "0 k1=hello\n1 k2=world\n");
 }
 
 }  // namespace
