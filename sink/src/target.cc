@@ -291,6 +291,26 @@ Status AppendBytea(const TargetColumn& col, const std::string& b64, std::string*
   }
   return Status::OK();
 }
+
+// Capture writes dates and timestamps with ISO 8601's astronomical years
+// (1 BC is 0000, 44 BC is -0043), which PostgreSQL's input does not read:
+// it counts BC years from 1 and wants " BC" after the value. A value of
+// the common era (or infinity, or not a date at all) goes through as it is.
+void AppendDateTime(std::string_view v, std::string* out) {
+  const bool negative = v.size() > 1 && v[0] == '-' && v[1] >= '0' && v[1] <= '9';
+  const size_t end = v.find('-', 1);  // after the year
+  if ((!negative && !v.starts_with("0000-")) || end > 12) return AppendEscaped(v, out);
+  int64_t year = 0;
+  for (char c : v.substr(negative, end - negative)) {
+    if (c < '0' || c > '9') return AppendEscaped(v, out);
+    year = year * 10 + (c - '0');
+  }
+  const std::string bc = std::to_string((negative ? year : -year) + 1);
+  out->append(bc.size() < 4 ? 4 - bc.size() : 0, '0');
+  *out += bc;
+  out->append(v.substr(end));
+  *out += " BC";
+}
 }  // namespace
 
 Status AppendCopyValue(const TargetColumn& col, const JsonValue& v, std::string* out) {
@@ -314,6 +334,8 @@ Status AppendCopyValue(const TargetColumn& col, const JsonValue& v, std::string*
     return Status::InvalidArgument("column " + col.name + " (" + col.type + ") got a JSON object");
   } else if (v.kind == Kind::kBool) {
     *out += v.text == "true" ? 't' : 'f';
+  } else if (col.category == 'D' && v.kind == Kind::kString) {
+    AppendDateTime(v.text, out);
   } else {
     AppendEscaped(v.text, out);  // a string, or a number as written
   }

@@ -148,6 +148,15 @@ TEST(CopyValueTest, MakesPostgresCopyTextForEachKindOfColumn) {
   TargetColumn js{"v", "jsonb", 'U', false, true};
   EXPECT_EQ(copy(js, R"({"b": [1, "x\ty"]})"), R"({"b": [1, "x\\ty"]})");  // as written, COPY-escaped
   EXPECT_EQ(copy(js, R"("s")"), R"("s")");
+  // Astronomical years (capture's ISO 8601) become the BC years PostgreSQL reads.
+  TargetColumn date{"v", "date", 'D'};
+  EXPECT_EQ(copy(date, R"("-0043-03-15")"), "0044-03-15 BC");
+  EXPECT_EQ(copy(date, R"("0000-02-29")"), "0001-02-29 BC");
+  EXPECT_EQ(copy(date, R"("-4712-01-01T00:00:00.5Z")"), "4713-01-01T00:00:00.5Z BC");
+  EXPECT_EQ(copy(date, R"("-12345-01-01")"), "12346-01-01 BC");
+  for (const char* as_is : {"2024-01-31", "0001-01-01", "-infinity", "infinity", "12:34:56-08:00", "-x-1", "-"}) {
+    EXPECT_EQ(copy(date, nlohmann::json(as_is).dump()), as_is);
+  }
   TargetColumn arr{"v", "text[]", 'A'};
   EXPECT_EQ(copy(arr, R"(["a", null, "b\"c"])"), R"({"a",NULL,"b\\"c"})");
   EXPECT_NE(copy(text, "[1]").find("got an array"), std::string::npos);

@@ -1,0 +1,87 @@
+// Values end to end: every common column type, with the values that break
+// text formats (tabs, newlines, backslashes, the COPY null marker, quotes in
+// arrays, NaN, infinities, the extremes of each range), through the snapshot
+// and through streaming, into a target created with the source's DDL. The
+// target must equal the source as text, row for row.
+#include "e2e/e2e_harness.h"
+
+namespace ghostlog::e2e {
+namespace {
+
+constexpr const char* kTypesDdl =
+    "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');"
+    "CREATE DOMAIN posint AS int CHECK (VALUE > 0);"
+    "CREATE TABLE kinds (id int PRIMARY KEY, t text, vc varchar(12), bp char(3), i2 smallint, i4 int, i8 bigint,"
+    " num numeric, num2 numeric(12,4), f4 real, f8 double precision, b bool, d date, ts timestamp, tstz timestamptz,"
+    " tm time, tmtz timetz, iv interval, by bytea, u uuid, js json, jb jsonb, ta text[], ia int[], fa float8[],"
+    " ip inet, cidr_ cidr, mac macaddr, bits bit(4), vbits varbit, m mood, pi posint, pt point, tv tsvector,"
+    " x xml, o oid, money_ money);"
+    "CREATE TABLE fence (id int PRIMARY KEY)";  // CatchUp's marker
+
+// One row per line; each exercises the awkward values of several columns.
+// The same rows go in once before the daemon starts (snapshot) and once,
+// under ids + 100, while it streams.
+const std::vector<std::string>& HostileRows() {
+  static const std::vector<std::string> rows{
+      // NULL in every column.
+      "(1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
+      "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
+      "NULL)",
+      // Empty strings and empty arrays, zeroes, the COPY null marker as text.
+      "(2, '', '', '', 0, 0, 0, 0, 0, 0, 0, false, '2000-01-01', '2000-01-01', '2000-01-01 00:00+00', '00:00', "
+      "'00:00+00', '0', '', '00000000-0000-0000-0000-000000000000', '\"\"', '{}', '{}', '{}', '{}', '0.0.0.0', "
+      "'0.0.0.0/0', '00:00:00:00:00:00', B'0000', B'', 'sad', 1, '(0,0)', '', '', 0, 0)",
+      // Characters COPY text and JSON escape: tab, newline, CR, backslash, \N.
+      "(3, E'tab\\there\\nnew line\\rcr \\\\ back \\\\N', E'\\\\N', E'a\\tb', -32768, -2147483648, "
+      "-9223372036854775808, 'NaN', -99999999.9999, 'NaN', 'NaN', true, '4713-01-01 BC', '4713-01-01 00:00 BC', "
+      "'4713-01-01 00:00+00 BC', '24:00', '23:59:59.999999-15:59', '-178000000 years -1 mon 3 days -00:00:01.5', "
+      "'\\x005c0a0d09ff', 'ffffffff-ffff-ffff-ffff-ffffffffffff', '{\"a\" :1,  \"a\": [\"\\\\t\", null]}', "
+      "'{\"k\": \"\\\\n\\\\\\\\\", \"n\": 1.50, \"u\": \"\\\\u00e9\"}', "
+      "ARRAY['a,b', 'c\"d', NULL, 'NULL', '', E'e\\\\f', E'g\\th', '{x}', ' sp '], '{{1,2},{3,NULL}}', "
+      "'{NaN,Infinity,-Infinity,-0}', '::1', '2001:db8::/32', 'ff:ff:ff:ff:ff:ff', B'1111', B'10101', 'happy', "
+      "2147483647, '(-1.5,1e300)', 'a:1 b:2 ''c d'':3', '<a b=\"1\">x &amp; y</a>', 4294967295, -12.34)",
+      // The other extremes: infinities, big numbers, non-ASCII text.
+      "(4, 'é ü ß 中文 😀 \\', 'ÅÄÖ😀', 'ab', 32767, 2147483647, 9223372036854775807, "
+      "'123456789012345678901234567890.123456789012345678901234567890', 0.0001, 'Infinity', '-Infinity', true, "
+      "'infinity', 'infinity', '-infinity', '23:59:59.999999', '00:00+14', '178000000 years', '\\x', "
+      "'123e4567-e89b-12d3-a456-426614174000', '[1, 2.50, \"x\"]', '[]', '[0:1]={a,b}', '{-2147483648}', "
+      "'{1e-300,0.1}', '10.0.0.1/8', '10.0.0.0/8', '08:00:2b:01:02:03', B'0101', B'1', 'ok', 42, '(1,2)', "
+      "'fat:2,4 cat:3', '<!-- c -->', 1, 92233720368547758.07)",
+      // Float values whose shortest text is not their printf text.
+      "(5, 'x', 'y', 'z', 1, 1, 1, '-0.000', '1.1000', 0.1, 0.1, false, '5874897-12-31', '294276-12-31 23:59:59.999999', "
+      "'294276-12-31 23:59:59.999999+00', '12:34:56.789', '12:34:56.789+05:30', '1 day 1 second', '\\xdeadbeef', "
+      "gen_random_uuid(), 'null', 'null', '{\"\"}', '{}', '{3.141592653589793,2.718281828459045}', '192.168.0.1/24', "
+      "'192.168.0.0/24', '01:02:03:04:05:06', B'1000', B'0000000000000000000000000001', 'sad', 7, '(1.1,2.2)', 'a', "
+      "'plain', 7, 0.01)",
+  };
+  return rows;
+}
+
+std::string Shifted(std::string row, int by) {
+  // The id is the first number after "(".
+  const size_t comma = row.find(',');
+  return "(" + std::to_string(std::stoi(row.substr(1, comma - 1)) + by) + row.substr(comma);
+}
+
+TEST(Values, EveryCommonTypeArrivesExactlyBySnapshotAndByStreaming) {
+  Bench b;
+  b.BothExec(kTypesDdl);
+  for (const auto& row : HostileRows()) b.source.Exec("INSERT INTO kinds VALUES " + row);
+  ASSERT_TRUE(b.StartHealthy());
+  for (const auto& row : HostileRows()) b.source.Exec("INSERT INTO kinds VALUES " + Shifted(row, 100));
+  // An update that rewrites every column with another row's values, and one
+  // that moves a row to a new key: both are upserts of the whole row.
+  b.source.Exec(
+      "UPDATE kinds k SET (t, vc, bp, ta, js, jb, by, f8, iv) = (s.t, s.vc, s.bp, s.ta, s.js, s.jb, s.by, s.f8, s.iv) "
+      "FROM kinds s WHERE k.id = 104 AND s.id = 103");
+  b.source.Exec("UPDATE kinds SET id = 200 WHERE id = 105");
+  b.source.Exec("DELETE FROM kinds WHERE id = 101");
+  ASSERT_TRUE(b.CatchUp());
+  EXPECT_EQ(b.target.Value("SELECT count(*) FROM kinds"), "9");
+  EXPECT_TRUE(TablesEqual(b.source, b.target, "kinds")) << b.daemon().LogTail(3000);
+  EXPECT_EQ(b.daemon().Signal(SIGTERM, 10s), 0) << b.daemon().LogTail();
+}
+
+
+}  // namespace
+}  // namespace ghostlog::e2e
