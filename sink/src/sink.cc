@@ -148,10 +148,18 @@ class Sink::Impl {
     try {  // a schema record not of capture's shape is an error, not a crash
       const auto j = nlohmann::json::parse(*rec->value);
       for (const auto& c : j.at("columns")) {
-        ASSIGN_OR_RAISE(PgResult r, conn.Exec("SELECT format_type(" + std::to_string(c.at("type_oid").get<uint32_t>()) +
-                                              ", " + std::to_string(c.at("type_modifier").get<int>()) + ")"));
-        std::string type = PQgetvalue(r.get(), 0, 0);
-        if (type.empty() || type == "???") type = "text";  // a type the target does not have
+        // Built-in types have the same OID in every cluster; a user-defined
+        // one (an enum, a domain) is numbered by the source and may name
+        // another type or none in the target, so its values go into text.
+        constexpr uint32_t kFirstNormalObjectId = 16384;
+        const auto oid = c.at("type_oid").get<uint32_t>();
+        std::string type = "text";
+        if (oid < kFirstNormalObjectId) {
+          ASSIGN_OR_RAISE(PgResult r, conn.Exec("SELECT format_type(" + std::to_string(oid) + ", " +
+                                                std::to_string(c.at("type_modifier").get<int>()) + ")"));
+          type = PQgetvalue(r.get(), 0, 0);
+          if (type.empty() || type == "???") type = "text";  // a type this PostgreSQL does not have
+        }
         cols += (cols.empty() ? "" : ", ") + conn.Ident(c.at("name").get<std::string>()) + " " + type;
         if (c.at("key").get<bool>()) keys += (keys.empty() ? "" : ", ") + conn.Ident(c.at("name").get<std::string>());
       }
