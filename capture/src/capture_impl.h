@@ -64,9 +64,11 @@ class Capture::Impl {
   Status HandleXLogData(std::string_view payload, pgoutput::Lsn wal_start, pgoutput::Lsn wal_end);
   Status Apply(const pgoutput::Msg& m, pgoutput::Lsn change_lsn);
   Status OnChange(const pgoutput::Msg& m, pgoutput::Lsn change_lsn);
-  // `key`: the row's record key before this change (the old one if it changes the key).
+  // Rewrites `after` (the new row's JSON text) with the values an update
+  // left out (unchanged TOAST) taken from the row's latest image. `key`: the
+  // row's record key before this change (the old one if it changes the key).
   Status FillUnchangedToast(const TableSchema& t, const pgoutput::Tuple& tuple, const std::string& key,
-                            nlohmann::json* after);
+                            std::string* after);
   Status SendStatus(PgConn& repl, bool reply_requested);
   Status SpillStreamed(uint32_t xid, std::string_view payload);
   Status FlushSpill();

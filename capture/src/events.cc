@@ -6,69 +6,102 @@
 
 namespace ghostlog::capture {
 
-Result<nlohmann::json> RowToJson(const TableSchema& t, const pgoutput::Tuple& tuple) {
+Status TupleRowText(const TableSchema& t, const pgoutput::Tuple& tuple, std::string* row, std::string* key,
+                    std::span<const std::string_view> unchanged) {
   if (tuple.size() != t.columns.size()) {
     return Status::Corruption("table " + t.qualified() + ": row has " + std::to_string(tuple.size()) +
                               " columns, its schema " + std::to_string(t.columns.size()));
   }
-  nlohmann::json row = nlohmann::json::object();
   for (size_t i = 0; i < tuple.size(); ++i) {
-    const ColumnSchema& c = t.columns[i];
-    const pgoutput::Datum& d = tuple[i];
-    switch (d.kind) {
-      case pgoutput::Datum::Kind::kNull:
-        row[c.name] = nullptr;
-        break;
-      case pgoutput::Datum::Kind::kUnchangedToast:
-        row[c.name] = kUnavailableValue;
-        break;
-      case pgoutput::Datum::Kind::kText: {
-        auto v = TextToJson(c.type_oid, d.bytes);
-        if (!v.ok()) return v.status().WithContext("table " + t.qualified() + " column " + c.name);
-        row[c.name] = std::move(v).value();
-        break;
-      }
-      case pgoutput::Datum::Kind::kBinary:
-        return Status::NotSupported("table " + t.qualified() + " column " + c.name +
-                                    ": binary-format values are not requested and not supported");
+    if (tuple[i].kind == pgoutput::Datum::Kind::kBinary) {
+      return Status::NotSupported("table " + t.qualified() + " column " + t.columns[i].name +
+                                  ": binary-format values are not requested and not supported");
     }
-  }
-  return row;
-}
-
-std::string KeyFromRow(const TableSchema& t, const nlohmann::json& row) {
-  nlohmann::json key = nlohmann::json::object();
-  bool any = false;
-  for (const auto& c : t.columns) {
-    if (!c.key) continue;
-    any = true;
-    auto it = row.find(c.name);
-    key[c.name] = it == row.end() ? nlohmann::json(nullptr) : *it;
-  }
-  return any ? key.dump() : std::string();
-}
-
-Status TupleRowText(const TableSchema& t, const pgoutput::Tuple& tuple, std::string* row, std::string* key) {
-  const bool plain =
-      tuple.size() == t.columns.size() && std::all_of(tuple.begin(), tuple.end(), [](const pgoutput::Datum& d) {
-        return d.kind == pgoutput::Datum::Kind::kNull || d.kind == pgoutput::Datum::Kind::kText;
-      });
-  if (!plain) {  // the json path has the messages, and the TOAST placeholder
-    ASSIGN_OR_RAISE(nlohmann::json r, RowToJson(t, tuple));
-    *row = r.dump();
-    *key = KeyFromRow(t, r);
-    return Status::OK();
   }
   // A schema from the registry carries its order; any other is sorted here.
   std::vector<size_t> sorted;
   const std::vector<size_t>& order = t.name_order.size() == t.columns.size() ? t.name_order : (sorted = NameOrder(t));
   return RowText(
       t, order,
-      [&](size_t i) -> std::optional<std::string_view> {
-        if (tuple[i].kind == pgoutput::Datum::Kind::kNull) return std::nullopt;
-        return tuple[i].bytes;
+      [&](size_t i) -> Cell {
+        switch (tuple[i].kind) {
+          case pgoutput::Datum::Kind::kText:
+            return {Cell::Kind::kPgText, tuple[i].bytes};
+          case pgoutput::Datum::Kind::kUnchangedToast:
+            return {Cell::Kind::kJson, i < unchanged.size() && !unchanged[i].empty() ? unchanged[i] : kUnavailableJson};
+          default:
+            return {};
+        }
       },
       row, key);
+}
+
+namespace {
+
+size_t SkipSpace(std::string_view s, size_t i) {
+  while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) ++i;
+  return i;
+}
+
+// The end of the JSON value (string, object, array or literal) at s[i], or
+// npos. Brackets are only counted, not matched: enough to find the span.
+size_t SkipValue(std::string_view s, size_t i) {
+  int depth = 0;
+  bool in_string = false;
+  for (; i < s.size(); ++i) {
+    const char c = s[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+        if (depth == 0) return i + 1;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      ++depth;
+    } else if (c == '}' || c == ']') {
+      if (--depth == 0) return i + 1;
+      if (depth < 0) return i;
+    } else if (depth == 0 && (c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r')) {
+      return i;
+    }
+  }
+  return depth == 0 && !in_string ? i : std::string_view::npos;
+}
+
+// The members of the object at s[i], as (name, value) spans.
+bool Members(std::string_view s, size_t i, std::vector<std::pair<std::string_view, std::string_view>>* out) {
+  i = SkipSpace(s, i);
+  if (i >= s.size() || s[i] != '{') return false;
+  i = SkipSpace(s, i + 1);
+  if (i < s.size() && s[i] == '}') return true;
+  for (;;) {
+    if (i >= s.size() || s[i] != '"') return false;
+    const size_t name_end = SkipValue(s, i);
+    if (name_end == std::string_view::npos) return false;
+    const size_t value = SkipSpace(s, name_end);
+    if (value >= s.size() || s[value] != ':') return false;
+    const size_t from = SkipSpace(s, value + 1), to = SkipValue(s, from);
+    if (to == std::string_view::npos || to == from) return false;
+    out->emplace_back(s.substr(i, name_end - i), s.substr(from, to - from));
+    i = SkipSpace(s, to);
+    if (i < s.size() && s[i] == '}') return true;
+    if (i >= s.size() || s[i] != ',') return false;
+    i = SkipSpace(s, i + 1);
+  }
+}
+
+}  // namespace
+
+bool AfterMembers(std::string_view event, std::vector<std::pair<std::string_view, std::string_view>>* members) {
+  std::vector<std::pair<std::string_view, std::string_view>> top;
+  if (!Members(event, 0, &top)) return false;
+  for (const auto& [name, value] : top) {
+    if (name == "\"after\"") return value.starts_with('{') && Members(value, 0, members);
+  }
+  return false;
 }
 
 // The event's JSON text is written directly, in the member order nlohmann's

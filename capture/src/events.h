@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,7 +22,8 @@ namespace ghostlog::capture {
 
 // Placeholder for an unchanged TOAST value that could not be filled in;
 // Debezium's own, so that Debezium-aware consumers recognise it.
-inline constexpr const char* kUnavailableValue = "__debezium_unavailable_value";
+// (As JSON text.)
+inline constexpr std::string_view kUnavailableJson = "\"__debezium_unavailable_value\"";
 
 struct SourceInfo {
   std::string name;  // topic prefix (Debezium's topic.prefix / server name)
@@ -39,20 +41,34 @@ struct TxnPosition {
   int64_t data_collection_order = 0;
 };
 
-// Column name -> typed JSON value. Unchanged TOAST values get kUnavailableValue.
-Result<nlohmann::json> RowToJson(const TableSchema& t, const pgoutput::Tuple& tuple);
-// Compact JSON of the key columns, taken from a row object; "" if the table has none.
-std::string KeyFromRow(const TableSchema& t, const nlohmann::json& row);
+// One column's value for RowText: NULL, PostgreSQL's text of it (converted
+// by the column's type), or JSON text written as it is (a value taken from an
+// earlier event, or Debezium's placeholder).
+struct Cell {
+  enum class Kind { kNull, kPgText, kJson } kind = Kind::kNull;
+  std::string_view text;
+};
 
-// The row object and the key object (KeyFromRow's text; "" without key
-// columns) as JSON text, straight from text-format values: `value(i)` gives
-// column i's text, or nullopt for NULL. The same text as RowToJson + dump,
-// without building json values; `order` is t.name_order.
+// The row object and the key object ("" without key columns) as JSON text,
+// members in name order (`order` is t.name_order), straight from `value(i)`,
+// column i's Cell. The key's json and jsonb values have the parsed form
+// (AppendParsedValueJson) record keys have always had; the row's are as
+// printed (AppendValueJson).
 template <class Value>
 Status RowText(const TableSchema& t, const std::vector<size_t>& order, Value&& value, std::string* row,
                std::string* key);
-// The same for a decoded tuple. Unchanged TOAST values take the json path.
-Status TupleRowText(const TableSchema& t, const pgoutput::Tuple& tuple, std::string* row, std::string* key);
+// The same for a decoded tuple. An unchanged TOAST value becomes
+// `unchanged[i]` (JSON text, the column's value in an earlier image) if
+// given, else kUnavailableJson.
+Status TupleRowText(const TableSchema& t, const pgoutput::Tuple& tuple, std::string* row, std::string* key,
+                    std::span<const std::string_view> unchanged = {});
+
+// The members of the `after` object of a change event's JSON text, each as
+// (name, value) spans of that text: the name with its quotes and escapes as
+// AppendJsonString writes it, the value as written. False if `event` is not a
+// JSON object with an `after` object (values are not checked: see
+// IsJsonText).
+bool AfterMembers(std::string_view event, std::vector<std::pair<std::string_view, std::string_view>>* members);
 
 // `before` and `after` are JSON text ("null" for none).
 log::RecordIn ChangeEventText(const TableSchema& t, std::string key, char op, std::string_view before,
@@ -74,13 +90,22 @@ Status RowText(const TableSchema& t, const std::vector<size_t>& order, Value&& v
     const size_t member = row->size();
     AppendJsonString(row, c.name);
     row->push_back(':');
-    if (std::optional<std::string_view> v = value(i)) {
-      Status s = AppendValueJson(c.type_oid, *v, row);
+    const Cell v = value(i);
+    if (v.kind == Cell::Kind::kPgText) {
+      Status s = AppendValueJson(c.type_oid, v.text, row);
       if (!s.ok()) return s.WithContext("table " + t.qualified() + " column " + c.name);
     } else {
-      row->append("null");
+      row->append(v.kind == Cell::Kind::kJson ? v.text : "null");
     }
-    if (c.key) key->append(key->empty() ? "{" : ",").append(*row, member);
+    if (!c.key) continue;
+    key->append(key->empty() ? "{" : ",");
+    if (v.kind == Cell::Kind::kPgText && (c.type_oid == oid::kJson || c.type_oid == oid::kJsonb)) {
+      AppendJsonString(key, c.name);
+      key->push_back(':');
+      RETURN_NOT_OK(AppendParsedValueJson(c.type_oid, v.text, key));
+    } else {
+      key->append(*row, member);
+    }
   }
   row->push_back('}');
   if (!key->empty()) key->push_back('}');

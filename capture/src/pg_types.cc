@@ -7,6 +7,8 @@
 #include <cstring>
 #include <string>
 
+#include "json_text.h"
+
 namespace ghostlog::capture {
 namespace {
 
@@ -882,6 +884,15 @@ bool AppendScalar(Oid type_oid, std::string_view text, std::string* out) {
 }  // namespace
 
 Status AppendValueJson(Oid type_oid, std::string_view text, std::string* out) {
+  if (type_oid == oid::kJson || type_oid == oid::kJsonb) {
+    if (!IsJsonText(text)) return Invalid(type_oid, text);
+    out->append(text);
+    return Status::OK();
+  }
+  return AppendParsedValueJson(type_oid, text, out);
+}
+
+Status AppendParsedValueJson(Oid type_oid, std::string_view text, std::string* out) {
   if (AppendScalar(type_oid, text, out)) return Status::OK();
   ASSIGN_OR_RAISE(json v, TextToJson(type_oid, text));
   out->append(v.dump());

@@ -38,10 +38,16 @@ Oid ArrayElementType(Oid array_type);
 // the value if the text does not parse as that type.
 Result<nlohmann::json> TextToJson(Oid type_oid, std::string_view text);
 
-// The same value as JSON text appended to `out`: exactly
-// TextToJson(type_oid, text)->dump(), without a json value for the common
-// scalar types (bool, integers, numeric, uuid, text-like).
+// The same value as JSON text appended to `out`: TextToJson(type_oid,
+// text)->dump(), without a json value for the common scalar types (bool,
+// integers, numeric, uuid, text-like), except that json and jsonb values are
+// checked and appended as PostgreSQL printed them: parsing turns jsonb's
+// exact numbers into doubles (1.50 into 1.5, 30 digits into 17) and drops
+// json's duplicate keys and spacing, which the target column keeps.
 Status AppendValueJson(Oid type_oid, std::string_view text, std::string* out);
+// Exactly TextToJson(type_oid, text)->dump(): the form record keys have
+// always had, json and jsonb included.
+Status AppendParsedValueJson(Oid type_oid, std::string_view text, std::string* out);
 
 // A JSON string literal (quotes, and escapes where needed) appended to `out`,
 // as nlohmann's dump() writes it.

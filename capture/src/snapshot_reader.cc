@@ -56,9 +56,10 @@ Status ReadTable(PgConn& sql, const std::vector<SnapshotJob>& jobs, size_t job, 
       // The values go from the result into the event's text, no copies between.
       RETURN_NOT_OK(RowText(
           t, t.name_order,
-          [&](size_t c) -> std::optional<std::string_view> {
-            if (PQgetisnull(r, i, static_cast<int>(c))) return std::nullopt;
-            return std::string_view(PQgetvalue(r, i, static_cast<int>(c)), PQgetlength(r, i, static_cast<int>(c)));
+          [&](size_t c) -> Cell {
+            if (PQgetisnull(r, i, static_cast<int>(c))) return {};
+            return {Cell::Kind::kPgText,
+                    std::string_view(PQgetvalue(r, i, static_cast<int>(c)), PQgetlength(r, i, static_cast<int>(c)))};
           },
           &row, &key));
       chunk.events.push_back(ChangeEventText(t, key, 'r', "null", row, src, nullptr, log::NowMs()));

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "capture_impl.h"
+#include "json_text.h"
 
 namespace ghostlog::capture {
 
@@ -261,7 +262,7 @@ Status Capture::Impl::Apply(const pgoutput::Msg& m, pgoutput::Lsn change_lsn) {
 // key index to find the changelog's image: there the placeholder stays too,
 // as from Debezium, and the sink keeps the target's value.
 Status Capture::Impl::FillUnchangedToast(const TableSchema& t, const pgoutput::Tuple& tuple, const std::string& key,
-                                         nlohmann::json* after) {
+                                         std::string* after) {
   bool any = false;
   for (const auto& d : tuple) any |= d.kind == pgoutput::Datum::Kind::kUnchangedToast;
   if (!any) return Status::OK();
@@ -283,16 +284,32 @@ Status Capture::Impl::FillUnchangedToast(const TableSchema& t, const pgoutput::T
     RETURN_NOT_OK(latest.status());
     if (*latest) image = std::move((*latest)->value);
   }
-  if (!image) return Status::OK();
-  auto prev = nlohmann::json::parse(*image, nullptr, false);
-  if (prev.is_discarded() || !prev.contains("after") || !prev["after"].is_object()) return Status::OK();
+  if (!image) return Status::OK();  // a row capture never saw (snapshot = "never"): the placeholder
+  // The values as the image has them, not parsed and written again (which
+  // would change a jsonb value's numbers).
+  std::vector<std::pair<std::string_view, std::string_view>> members;
+  if (!AfterMembers(*image, &members)) {
+    // Capture wrote that record itself: not an event means a damaged
+    // changelog. The placeholder keeps the target's values (the sink leaves
+    // such columns out); `ghostlog verify` is the next step.
+    spdlog::warn(
+        "capture: {}: the changelog's latest record of key {} is not a change event with an after image; "
+        "the update's unchanged TOAST values are sent as Debezium's placeholder",
+        t.qualified(), key);
+    members.clear();
+  }
+  std::vector<std::string_view> unchanged(tuple.size());
+  std::string name;
   for (size_t i = 0; i < tuple.size(); ++i) {
     if (tuple[i].kind != pgoutput::Datum::Kind::kUnchangedToast) continue;
-    const std::string& name = t.columns[i].name;
-    auto it = prev["after"].find(name);
-    if (it != prev["after"].end()) (*after)[name] = *it;
+    name.clear();
+    AppendJsonString(&name, t.columns[i].name);
+    for (const auto& [n, value] : members) {
+      if (n == name && IsJsonText(value)) unchanged[i] = value;
+    }
   }
-  return Status::OK();
+  std::string key_again;
+  return TupleRowText(t, tuple, after, &key_again, unchanged);
 }
 
 Status Capture::Impl::OnChange(const pgoutput::Msg& m, pgoutput::Lsn change_lsn) {
@@ -330,22 +347,19 @@ Status Capture::Impl::OnChange(const pgoutput::Msg& m, pgoutput::Lsn change_lsn)
         if (new_tuple[i].kind == Datum::Kind::kUnchangedToast) new_tuple[i] = up->old_tuple[i];
       }
     }
-    ASSIGN_OR_RAISE(nlohmann::json after, RowToJson(*t, new_tuple));
-    nlohmann::json before = nullptr;
-    std::string new_key = KeyFromRow(*t, after), old_key = new_key;
-    if (up->old_kind) {
-      ASSIGN_OR_RAISE(before, RowToJson(*t, up->old_tuple));
-      old_key = KeyFromRow(*t, before);
-    }
+    std::string after, new_key, before = "null", old_key;
+    RETURN_NOT_OK(TupleRowText(*t, new_tuple, &after, &new_key));
+    old_key = new_key;
+    if (up->old_kind) RETURN_NOT_OK(TupleRowText(*t, up->old_tuple, &before, &old_key));
     // A key change moves the row: its unchanged values are the old key's.
     RETURN_NOT_OK(FillUnchangedToast(*t, new_tuple, old_key, &after));
     if (old_key != new_key) {
       // A key change is a delete of the old key and a create of the new one.
-      RETURN_NOT_OK(emit(*t, old_key, 'd', before.dump(), "null"));
+      RETURN_NOT_OK(emit(*t, old_key, 'd', before, "null"));
       RETURN_NOT_OK(writer_.Add(t->topic, "", Tombstone(*t, old_key), cp_));
-      return emit(*t, std::move(new_key), 'c', "null", after.dump());
+      return emit(*t, std::move(new_key), 'c', "null", after);
     }
-    return emit(*t, std::move(new_key), 'u', before.dump(), after.dump());
+    return emit(*t, std::move(new_key), 'u', before, after);
   }
   if (const auto* del = std::get_if<Delete>(&m)) {
     ASSIGN_OR_RAISE(const TableSchema* t, table(del->relation));

@@ -54,6 +54,28 @@ TEST_F(CaptureTest, UnchangedToastValuesAreFilledFromTheChangelog) {
   ASSERT_OK(StopCapture());
 }
 
+// A jsonb value keeps its numbers as PostgreSQL printed them (numeric), in
+// the snapshot's image, in an update's new image and when an update leaves
+// it unchanged (TOASTed) and it is taken from the earlier image.
+TEST_F(CaptureTest, JsonbNumbersKeepEveryDigitThroughUpdatesAndTheToastFill) {
+  pg_.Exec("CREATE TABLE docs (id int PRIMARY KEY, doc jsonb, small jsonb, n int)");
+  // Incompressible text makes `doc` TOASTed.
+  pg_.Exec(
+      "INSERT INTO docs SELECT 1, jsonb_build_object('p', 1.50, 'big', 123456789012345678901234567890.5, 'pad', "
+      "string_agg(md5(g::text), '')), '[0.10, 12345678901234567890123456789]', 0 FROM generate_series(1, 400) g");
+  const std::string doc = pg_.Value("SELECT doc FROM docs"), small = pg_.Value("SELECT small FROM docs");
+  ASSERT_NE(doc.find("\"p\": 1.50"), std::string::npos) << "PostgreSQL keeps the digits: " << doc.substr(0, 80);
+  StartCapture(Config());
+  ExpectConverges("docs", 1);
+  pg_.Exec("UPDATE docs SET n = 1");
+  ASSERT_TRUE(WaitFor([&] { return ReadTopic(*log_, "v2.public.docs").size() == 2; }));
+  for (const auto& r : ReadTopic(*log_, "v2.public.docs")) {
+    EXPECT_NE(r.value->find("\"doc\":" + doc + ","), std::string::npos) << r.value->substr(0, 200);
+    EXPECT_NE(r.value->find("\"small\":" + small + "}"), std::string::npos) << r.value->substr(0, 200);
+  }
+  ASSERT_OK(StopCapture());
+}
+
 // A TOAST value changed earlier in the same transaction is not in the
 // changelog yet: the later change's unchanged value is that new one, never
 // the older image the changelog holds.

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "events.h"
+#include "json_text.h"
 #include "pg_types.h"
 
 namespace ghostlog::capture {
@@ -48,9 +49,39 @@ TEST(ChangeEvent, TextEqualsTheJsonObjectBuild) {
   }
 }
 
-// Rows written straight to text must be byte for byte what RowToJson and
-// dump() give (what earlier changelogs hold), and refuse what it refuses
-// with the same message.
+// Rows written straight to text must be byte for byte what building a json
+// row and dump() give (what earlier changelogs hold), and refuse what it
+// refuses with the same message; json and jsonb values apart (kept as
+// printed, see JsonValuesAreKeptAsPrinted...), whose cases here are already
+// in dump()'s form.
+Result<nlohmann::json> RowToJson(const TableSchema& t, const pgoutput::Tuple& tuple) {
+  if (tuple.size() != t.columns.size()) {
+    return Status::Corruption("table " + t.qualified() + ": row has " + std::to_string(tuple.size()) +
+                              " columns, its schema " + std::to_string(t.columns.size()));
+  }
+  nlohmann::json row = nlohmann::json::object();
+  for (size_t i = 0; i < tuple.size(); ++i) {
+    const ColumnSchema& c = t.columns[i];
+    if (tuple[i].kind == pgoutput::Datum::Kind::kNull) {
+      row[c.name] = nullptr;
+    } else if (tuple[i].kind == pgoutput::Datum::Kind::kUnchangedToast) {
+      row[c.name] = "__debezium_unavailable_value";
+    } else {
+      auto v = TextToJson(c.type_oid, tuple[i].bytes);
+      if (!v.ok()) return v.status().WithContext("table " + t.qualified() + " column " + c.name);
+      row[c.name] = std::move(v).value();
+    }
+  }
+  return row;
+}
+
+std::string KeyFromRow(const TableSchema& t, const nlohmann::json& row) {
+  nlohmann::json key = nlohmann::json::object();
+  for (const auto& c : t.columns) {
+    if (c.key) key[c.name] = row.at(c.name);
+  }
+  return key.empty() ? std::string() : key.dump();
+}
 struct Column {
   std::string name;
   Oid type;
@@ -79,7 +110,7 @@ const std::vector<Column>& MixedColumns() {  // declared out of name order
       {"at", oid::kTimestampTz, false, {"2024-01-02 03:04:05.123456+00"}, {"bad"}},
       {"f", oid::kFloat8, false, {"1.5", "NaN", "-Infinity"}, {}},
       {"raw", oid::kBytea, false, {"\\xdeadbeef"}, {"xyz"}},
-      {"doc", oid::kJsonb, false, {"{\"b\": [1, 2], \"a\": null}"}, {"{bad"}},
+      {"doc", oid::kJsonb, false, {"{\"a\":null,\"b\":[1,2]}"}, {"{bad"}},
       {"arr", 1007, false, {"{1,2,NULL}", "{{1,2},{3,4}}"}, {"{x}"}},  // int4[]
       {"enum", 99999, false, {"an enum label"}, {}},                   // a type capture does not know
   };
@@ -140,6 +171,105 @@ TEST(RowText, EqualsTheJsonPathForEveryTypeAndValue) {
       TupleRowText(two, {{pgoutput::Datum::Kind::kText, "x"}, {pgoutput::Datum::Kind::kText, "1"}}, &row, &key).ok());
   EXPECT_EQ(row, R"({"a":1,"b":"x"})");
   EXPECT_EQ(key, "");
+}
+
+// jsonb keeps numbers exactly (numeric) and json keeps its text; a parse and
+// dump would change both. Record keys keep the parsed form they always had.
+TEST(RowText, JsonValuesAreKeptAsPrintedAndKeysAsBefore) {
+  TableSchema t;
+  t.schema = "public";
+  t.table = "docs";
+  t.columns = {{"k", oid::kJsonb, -1, true}, {"j", oid::kJson, -1, false}, {"b", oid::kJsonb, -1, false}};
+  const std::string k = R"({"a": 12345678901234567890123.5, "b": 1.50})", j = R"( {"x" :1,  "x": [2.0]} )",
+                    b = R"([0.1000000000000000055511151231257827, 1e400])";
+  std::string row, key;
+  ASSERT_TRUE(
+      TupleRowText(
+          t, {{pgoutput::Datum::Kind::kText, k}, {pgoutput::Datum::Kind::kText, j}, {pgoutput::Datum::Kind::kText, b}},
+          &row, &key)
+          .ok());
+  EXPECT_EQ(row, R"({"b":)" + b + R"(,"j":)" + j + R"(,"k":)" + k + "}");
+  EXPECT_EQ(key, R"({"k":)" + nlohmann::json::parse(k).dump() + "}");
+  ASSERT_TRUE(IsJsonText(row));
+  // Still checked: not JSON is refused with the column named.
+  Status s = TupleRowText(
+      t,
+      {{pgoutput::Datum::Kind::kText, "{}"}, {pgoutput::Datum::Kind::kText, "{x"}, {pgoutput::Datum::Kind::kNull, {}}},
+      &row, &key);
+  EXPECT_EQ(s.message(), "table public.docs column j: value '{x' is not a valid json");
+}
+
+TEST(JsonText, AcceptsJsonOfAnySizeAndRefusesTheRest) {
+  for (const char* ok : {"0", "-0", "1.50", "-12.5e-7", "1E+400", "123456789012345678901234567890.123", "true", "null",
+                         R"("")", R"("a\"\\\/\b\f\n\r\t\u00e9")", "[]", "{}", " [ 1 , [ [] ] , {} ] ",
+                         R"({"a":{"b":[1,{"c":null}]},"a":2})", "\"\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\""}) {
+    EXPECT_TRUE(IsJsonText(ok)) << ok;
+  }
+  for (const char* bad : {"",
+                          " ",
+                          "01",
+                          "1.",
+                          ".5",
+                          "-",
+                          "1e",
+                          "+1",
+                          "NaN",
+                          "Infinity",
+                          "tru",
+                          "nul",
+                          "[1,]",
+                          "[,1]",
+                          "{,}",
+                          "{\"a\"}",
+                          "{\"a\":}",
+                          "{a:1}",
+                          "{\"a\":1,}",
+                          "[1 2]",
+                          "1 2",
+                          "[",
+                          "]",
+                          "{\"a\":1",
+                          "[]]",
+                          "{}}",
+                          R"("\x")",
+                          R"("\u12")",
+                          "\"a\nb\"",
+                          "\"unterminated",
+                          "'a'",
+                          "\"\xc3\"",
+                          "\"\xc0\xaf\"",
+                          "\"\xed\xa0\x80\"",
+                          "\"\xf4\x90\x80\x80\"",
+                          "\"\xff\""}) {
+    EXPECT_FALSE(IsJsonText(bad)) << bad;
+  }
+  std::string deep(100000, '[');
+  deep.append(100000, ']');
+  EXPECT_TRUE(IsJsonText(deep));  // no recursion to run out of stack
+  deep.pop_back();
+  EXPECT_FALSE(IsJsonText(deep));
+}
+
+TEST(AfterMembers, FindsTheAfterImagesMembersAsWritten) {
+  std::vector<std::pair<std::string_view, std::string_view>> m;
+  const std::string event =
+      R"({"before":{"after":1},"after": {"a\"b":"}{\"]" , "n":1.50,"o":{"p":[1,{"q":"}"}]},"z":null},"op":"u"})";
+  ASSERT_TRUE(AfterMembers(event, &m));
+  ASSERT_EQ(m.size(), 4u);
+  EXPECT_EQ(m[0].first, R"("a\"b")");
+  EXPECT_EQ(m[0].second, R"("}{\"]")");
+  EXPECT_EQ(m[1].second, "1.50");
+  EXPECT_EQ(m[2].second, R"({"p":[1,{"q":"}"}]})");
+  EXPECT_EQ(m[3].first, R"("z")");
+  EXPECT_EQ(m[3].second, "null");
+  m.clear();
+  EXPECT_TRUE(AfterMembers(R"({"after":{}})", &m));
+  EXPECT_TRUE(m.empty());
+  for (const char* not_one : {"", "null", "[]", R"({"after":null})", R"({"before":{"a":1}})", R"({"after":{"a":1)",
+                              R"({"after":{"a" 1}})", R"({"after":{a:1}})", R"({"after":{"a":"1}})"}) {
+    m.clear();
+    EXPECT_FALSE(AfterMembers(not_one, &m)) << not_one;
+  }
 }
 
 }  // namespace

@@ -563,7 +563,9 @@ class Bench {
 // Table comparison: rows as text (sorted), both set differences, count, md5.
 
 inline std::vector<std::string> Rows(const PgCluster& pg, const std::string& table) {
-  return pg.Query("SELECT t::text FROM " + table + " t ORDER BY 1");
+  // The alias is not a column name: `t::text` of a table with a column t
+  // would compare that column alone.
+  return pg.Query("SELECT whole_row::text FROM " + table + " whole_row ORDER BY 1");
 }
 
 inline ::testing::AssertionResult TablesEqual(const PgCluster& src, const PgCluster& dst, const std::string& table) {
@@ -572,7 +574,8 @@ inline ::testing::AssertionResult TablesEqual(const PgCluster& src, const PgClus
   std::set_difference(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(only_src));
   std::set_difference(b.begin(), b.end(), a.begin(), a.end(), std::back_inserter(only_dst));
   const std::string count_sql = "SELECT count(*) FROM " + table;
-  const std::string md5_sql = "SELECT md5(string_agg(t::text, ',' ORDER BY t::text)) FROM " + table + " t";
+  const std::string md5_sql =
+      "SELECT md5(string_agg(whole_row::text, ',' ORDER BY whole_row::text)) FROM " + table + " whole_row";
   const std::string ca = src.Value(count_sql), cb = dst.Value(count_sql);
   const std::string ma = src.Value(md5_sql), mb = dst.Value(md5_sql);
   if (only_src.empty() && only_dst.empty() && a == b && ca == cb && ma == mb) {
@@ -581,8 +584,14 @@ inline ::testing::AssertionResult TablesEqual(const PgCluster& src, const PgClus
   auto r = ::testing::AssertionFailure();
   r << table << " differs: source " << ca << " rows (md5 " << ma << "), target " << cb << " rows (md5 " << mb
     << "); " << only_src.size() << " rows only in the source, " << only_dst.size() << " only in the target";
-  for (size_t i = 0; i < std::min<size_t>(8, only_src.size()); ++i) r << "\n  source only: " << only_src[i];
-  for (size_t i = 0; i < std::min<size_t>(8, only_dst.size()); ++i) r << "\n  target only: " << only_dst[i];
+  const auto shown = [](std::string row) {  // one line per row
+    for (size_t at = 0; (at = row.find_first_of("\n\r", at)) != std::string::npos;) {
+      row.replace(at, 1, row[at] == '\n' ? "\\n" : "\\r");
+    }
+    return row;
+  };
+  for (size_t i = 0; i < std::min<size_t>(8, only_src.size()); ++i) r << "\n  source only: " << shown(only_src[i]);
+  for (size_t i = 0; i < std::min<size_t>(8, only_dst.size()); ++i) r << "\n  target only: " << shown(only_dst[i]);
   return r;
 }
 

@@ -2,7 +2,10 @@
 // text formats (tabs, newlines, backslashes, the COPY null marker, quotes in
 // arrays, NaN, infinities, the extremes of each range), through the snapshot
 // and through streaming, into a target created with the source's DDL. The
-// target must equal the source as text, row for row.
+// target must equal the source as text, row for row. Two things do not
+// survive, as docs/types.md says: an array's lower bounds ('[0:1]={a,b}'
+// arrives as '{a,b}') and a json value that is JSON null (it arrives as SQL
+// NULL); neither is here.
 #include "e2e/e2e_harness.h"
 
 namespace ghostlog::e2e {
@@ -44,13 +47,16 @@ const std::vector<std::string>& HostileRows() {
       "(4, 'é ü ß 中文 😀 \\', 'ÅÄÖ😀', 'ab', 32767, 2147483647, 9223372036854775807, "
       "'123456789012345678901234567890.123456789012345678901234567890', 0.0001, 'Infinity', '-Infinity', true, "
       "'infinity', 'infinity', '-infinity', '23:59:59.999999', '00:00+14', '178000000 years', '\\x', "
-      "'123e4567-e89b-12d3-a456-426614174000', '[1, 2.50, \"x\"]', '[]', '[0:1]={a,b}', '{-2147483648}', "
+      "'123e4567-e89b-12d3-a456-426614174000', '[1, 2.50, \"x\"]', "
+      "'{\"big\": 123456789012345678901234567890.5, \"huge\": 1e400, \"p\": 1.50}', '{a,b}', '{-2147483648}', "
       "'{1e-300,0.1}', '10.0.0.1/8', '10.0.0.0/8', '08:00:2b:01:02:03', B'0101', B'1', 'ok', 42, '(1,2)', "
       "'fat:2,4 cat:3', '<!-- c -->', 1, 92233720368547758.07)",
       // Float values whose shortest text is not their printf text.
-      "(5, 'x', 'y', 'z', 1, 1, 1, '-0.000', '1.1000', 0.1, 0.1, false, '5874897-12-31', '294276-12-31 23:59:59.999999', "
+      "(5, 'x', 'y', 'z', 1, 1, 1, '-0.000', '1.1000', 0.1, 0.1, false, '5874897-12-31', '294276-12-31 "
+      "23:59:59.999999', "
       "'294276-12-31 23:59:59.999999+00', '12:34:56.789', '12:34:56.789+05:30', '1 day 1 second', '\\xdeadbeef', "
-      "gen_random_uuid(), 'null', 'null', '{\"\"}', '{}', '{3.141592653589793,2.718281828459045}', '192.168.0.1/24', "
+      "gen_random_uuid(), '[null]', '[null, 0.10]', '{\"\"}', '{}', '{3.141592653589793,2.718281828459045}', "
+      "'192.168.0.1/24', "
       "'192.168.0.0/24', '01:02:03:04:05:06', B'1000', B'0000000000000000000000000001', 'sad', 7, '(1.1,2.2)', 'a', "
       "'plain', 7, 0.01)",
   };
