@@ -418,7 +418,9 @@ Result<DaemonConfig> LoadConfig(const std::string& path) {
     // there is a transform, else capture's; explicit settings win.
     const std::string prefix = c.transform ? c.transform->output_prefix : c.capture ? c.capture->topic_prefix : "";
     if (!prefix.empty() && !t->contains("transaction_topic")) c.sink->transaction_topic = prefix + ".transaction";
-    if (c.transform && !t->contains("topics")) c.sink->topics = {prefix + ".*"};
+    // Capture's table topics are PREFIX.SCHEMA.TABLE: ".*.*" leaves out its
+    // PREFIX.schema and PREFIX.transaction, and takes every schema captured.
+    if (!prefix.empty() && !t->contains("topics")) c.sink->topics = {prefix + (c.transform ? ".*" : ".*.*")};
   }
   if (c.capture || c.sink) RETURN_NOT_OK(CheckPasswordFile());
   // One transactional producer per daemon: two daemons sharing the id fence

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <spdlog/spdlog.h>
+
 namespace ghostlog::capture {
 
 nlohmann::json TableSchema::ToJson() const {
@@ -42,6 +44,26 @@ std::vector<size_t> NameOrder(const TableSchema& t) {
   return order;
 }
 
+std::string SchemaRegistry::TopicFor(const std::string& schema, const std::string& table) const {
+  return prefix_ + "." + log::LegalTopicName(schema + "." + table);
+}
+
+Result<std::string> SchemaRegistry::ClaimTopic(const std::string& schema, const std::string& table) {
+  std::string topic = TopicFor(schema, table);
+  const std::string qualified = schema + "." + table;
+  auto [it, first] = claims_.emplace(topic, qualified);
+  if (it->second != qualified) {
+    return Status::InvalidArgument("tables " + it->second + " and " + qualified + " would both go to topic '" + topic +
+                                   "' (topic names hold only letters, digits, '.', '_' and '-'); leave one out "
+                                   "with [source] exclude_tables or rename it");
+  }
+  if (first && topic != prefix_ + "." + qualified) {
+    spdlog::warn("capture: table {} goes to topic '{}' (topic names hold only letters, digits, '.', '_' and '-')",
+                 qualified, topic);
+  }
+  return topic;
+}
+
 void SchemaRegistry::Seed(TableSchema s) {
   s.topic = TopicFor(s.schema, s.table);
   s.name_order = NameOrder(s);
@@ -60,7 +82,7 @@ std::optional<log::RecordIn> SchemaRegistry::Register(TableSchema s) {
   }
   s.version = it == latest_.end() ? 1 : it->second.version + 1;
   log::RecordIn r;
-  r.key = s.qualified();
+  r.key = s.topic.substr(prefix_.size() + 1);
   r.value = s.ToJson().dump();
   latest_[s.qualified()] = s;
   by_relid_[s.relid] = std::move(s);

@@ -56,9 +56,14 @@ class SchemaRegistry {
  public:
   explicit SchemaRegistry(std::string topic_prefix) : prefix_(std::move(topic_prefix)) {}
 
-  std::string TopicFor(const std::string& schema, const std::string& table) const {
-    return prefix_ + "." + schema + "." + table;
-  }
+  // A table's topic: PREFIX.SCHEMA.TABLE, made legal (log::LegalTopicName:
+  // "public.données" goes to PREFIX.public.donn_es). Its schema records are
+  // keyed by the same SCHEMA.TABLE, which is how the transform and the sink,
+  // knowing only the topic, find them.
+  std::string TopicFor(const std::string& schema, const std::string& table) const;
+  // The same for a table being captured, refusing one whose name meets
+  // another's in one topic (their changes would mix); logs a name changed.
+  Result<std::string> ClaimTopic(const std::string& schema, const std::string& table);
   std::string schema_topic() const { return prefix_ + ".schema"; }
 
   // Seeds versions from what the schema topic already holds.
@@ -76,6 +81,7 @@ class SchemaRegistry {
   std::string prefix_;
   std::map<pgoutput::Oid, TableSchema> by_relid_;
   std::map<std::string, TableSchema> latest_;  // by "schema.table"
+  std::map<std::string, std::string> claims_;  // topic -> "schema.table" captured into it
 };
 
 }  // namespace ghostlog::capture

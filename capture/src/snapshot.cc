@@ -38,7 +38,7 @@ Result<TableSchema> Capture::Impl::CatalogSchema(PgConn& sql, const QualifiedNam
   t.table = table.table;
   t.relid = static_cast<pgoutput::Oid>(std::stoul(PQgetvalue(r.get(), 0, 0)));
   t.replica_identity = PQgetvalue(r.get(), 0, 1)[0];
-  t.topic = schemas_.TopicFor(t.schema, t.table);
+  ASSIGN_OR_RAISE(t.topic, schemas_.ClaimTopic(t.schema, t.table));
   for (int i = 0; i < PQntuples(r.get()); ++i) {
     t.columns.push_back({PQgetvalue(r.get(), i, 2), static_cast<pgoutput::Oid>(std::stoul(PQgetvalue(r.get(), i, 3))),
                          std::stoi(PQgetvalue(r.get(), i, 4)), std::string(PQgetvalue(r.get(), i, 5)) == "t"});

@@ -218,7 +218,7 @@ Status Capture::Impl::Apply(const pgoutput::Msg& m, pgoutput::Lsn change_lsn) {
     for (const auto& c : r->columns) t.columns.push_back({c.name, c.type_oid, c.type_modifier, c.is_key()});
     // catalog_ is null only where Apply runs without RunOnce (unit tests).
     if (t.replica_identity == 'f' && catalog_ != nullptr) RETURN_NOT_OK(KeyColumnsOfFull(*catalog_, &t));
-    t.topic = schemas_.TopicFor(t.schema, t.table);
+    ASSIGN_OR_RAISE(t.topic, schemas_.ClaimTopic(t.schema, t.table));
     RETURN_NOT_OK(EnsureTableTopic(t));
     if (!in_txn_ || skip_txn_) {
       schemas_.Register(std::move(t));

@@ -20,18 +20,6 @@ struct EmbeddedLogImpl::Writer {
   bool done = false;
 };
 
-Status ValidateTopicName(const std::string& name) {
-  if (name.empty() || name.size() > 249 || name == "." || name == "..") {
-    return Status::InvalidArgument("topic name '" + name + "' must be 1 to 249 characters and not '.' or '..'");
-  }
-  for (char c : name) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-')) {
-      return Status::InvalidArgument("topic name '" + name + "' may only contain letters, digits, '.', '_' and '-'");
-    }
-  }
-  return Status::OK();
-}
-
 // --- WriteContext -----------------------------------------------------------
 
 const TopicState* WriteContext::Topic(const std::string& name) const {

@@ -1,5 +1,7 @@
+#include <algorithm>
 #include <charconv>
 
+#include "embedded_log_impl.h"
 #include "ghostlog/log/types.h"
 
 namespace ghostlog::log {
@@ -19,7 +21,34 @@ Status ParseInt(const std::string& key, const std::string& value, int64_t min, i
   return Status::OK();
 }
 
+bool IsTopicNameChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+}
+
 }  // namespace
+
+Status ValidateTopicName(const std::string& name) {
+  if (name.empty() || name.size() > 249 || name == "." || name == "..") {
+    return Status::InvalidArgument("topic name '" + name + "' must be 1 to 249 characters and not '.' or '..'");
+  }
+  if (!std::all_of(name.begin(), name.end(), IsTopicNameChar)) {
+    return Status::InvalidArgument("topic name '" + name + "' may only contain letters, digits, '.', '_' and '-'");
+  }
+  return Status::OK();
+}
+
+std::string LegalTopicName(std::string_view name) {
+  std::string legal;
+  legal.reserve(name.size());
+  for (char c : name) {
+    if (IsTopicNameChar(c)) {
+      legal += c;
+    } else if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) {  // one '_' per UTF-8 character
+      legal += '_';
+    }
+  }
+  return legal;
+}
 
 std::string TopicConfig::cleanup_policy() const {
   if (cleanup_compact && cleanup_delete) return "compact,delete";

@@ -105,18 +105,36 @@ class Sink::Impl {
   bool Selected(const std::string& topic) const { return GlobMatchAny(cfg_.topics, topic); }
 
   // PREFIX.SCHEMA.TABLE -> target "schema.table" by the configured template.
-  Result<std::pair<std::string, std::string>> TargetName(const std::string& topic) const {
+  // The target table of a topic: cfg_.table's SCHEMA.TABLE placeholders
+  // filled, each side on its own (a name may hold a dot).
+  Result<std::pair<std::string, std::string>> TargetName(const std::string& topic) {
+    if (auto it = target_names_.find(topic); it != target_names_.end()) return it->second;
     const size_t a = topic.find('.'), b = topic.find('.', a == std::string::npos ? a : a + 1);
     if (a == std::string::npos || b == std::string::npos) {
       return Status::InvalidArgument("topic '" + topic + "' is not PREFIX.SCHEMA.TABLE");
     }
-    std::string name = cfg_.table;
-    ReplaceAll(&name, "{prefix}", topic.substr(0, a));
-    ReplaceAll(&name, "{schema}", topic.substr(a + 1, b - a - 1));
-    ReplaceAll(&name, "{table}", topic.substr(b + 1));
-    const size_t dot = name.find('.');
-    if (dot == std::string::npos) return std::make_pair(std::string("public"), name);
-    return std::make_pair(name.substr(0, dot), name.substr(dot + 1));
+    // The source's own names where capture recorded them: a topic's name
+    // may have been made legal ("données" in topic v2.public.donn_es).
+    std::string schema = topic.substr(a + 1, b - a - 1), table = topic.substr(b + 1);
+    auto rec = Latest(topic.substr(0, a) + ".schema", topic.substr(a + 1));
+    if (!rec.ok() && !rec.status().IsNotFound()) return rec.status();
+    if (rec.ok() && *rec && (*rec)->value) {
+      const auto j = nlohmann::json::parse(*(*rec)->value, nullptr, false);
+      if (j.is_object() && j.contains("schema") && j["schema"].is_string() && j.contains("table") &&
+          j["table"].is_string()) {
+        schema = j["schema"].get<std::string>();
+        table = j["table"].get<std::string>();
+      }
+    }
+    const size_t dot = cfg_.table.find('.');
+    std::pair<std::string, std::string> name{dot == std::string::npos ? "public" : cfg_.table.substr(0, dot),
+                                             cfg_.table.substr(dot == std::string::npos ? 0 : dot + 1)};
+    for (std::string* part : {&name.first, &name.second}) {
+      ReplaceAll(part, "{prefix}", topic.substr(0, a));
+      ReplaceAll(part, "{schema}", schema);
+      ReplaceAll(part, "{table}", table);
+    }
+    return target_names_[topic] = std::move(name);
   }
 
   Result<TargetTable*> Table(TargetConn& conn, const std::string& topic) {
@@ -912,6 +930,7 @@ class Sink::Impl {
   SinkStats stats_;
   std::string changelog_id_;  // this changelog's ClusterId(), stored with every offset
   std::map<std::string, TargetTable> tables_;
+  std::map<std::string, std::pair<std::string, std::string>> target_names_;  // by topic
   std::set<std::string> topics_;                        // names changes point at
   std::map<std::string, std::set<log::Offset>> dead_lettered_;  // per topic: offsets set aside (the latest)
   EventView event_;                                      // buffers reused event to event

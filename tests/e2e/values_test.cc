@@ -115,5 +115,46 @@ TEST(Values, EveryCommonTypeArrivesExactlyInATableTheSinkCreates) {
   EXPECT_EQ(b.daemon().Signal(SIGTERM, 10s), 0) << b.daemon().LogTail();
 }
 
+// Names a topic cannot hold (a space, a quote, non-ASCII letters), a dot in
+// a table's name and a schema other than public. Their topics get legal
+// names ('_' for each other character, as Debezium does); the target tables
+// keep the source's names, which the sink reads from capture's schema
+// records. Two tables whose names meet in one topic are refused by name.
+TEST(Values, TableAndSchemaNamesTopicsCannotHoldArriveUnderTheirOwnNames) {
+  BenchOptions o;
+  o.source_extra = "tables = [\"public.*\", \"Other Schema.*\"]\n";
+  Bench b(o);
+  b.BothExec(
+      "CREATE TABLE fence (id int PRIMARY KEY);"
+      "CREATE SCHEMA \"Other Schema\";"
+      "CREATE TABLE \"Other Schema\".\"Mixed Case\" (\"Id\" int PRIMARY KEY, \"Select\" text, \"a b\" int);"
+      "CREATE TABLE \"with.dot\" (id int PRIMARY KEY, v text);"
+      "CREATE TABLE \"quote\"\"d\" (\"col\"\"q\" int PRIMARY KEY, v text);"
+      "CREATE TABLE données (clé int PRIMARY KEY, valeur text)");
+  const std::vector<std::string> tables{"\"Other Schema\".\"Mixed Case\"", "\"with.dot\"", "\"quote\"\"d\"", "données"};
+  for (const auto& t : tables) b.source.Exec("INSERT INTO " + t + " VALUES (1, 'a')");
+  ASSERT_TRUE(b.StartHealthy());
+  for (const auto& t : tables) b.source.Exec("INSERT INTO " + t + " VALUES (2, 'b')");
+  b.source.Exec("UPDATE \"Other Schema\".\"Mixed Case\" SET \"Select\" = 'x', \"a b\" = 3 WHERE \"Id\" = 1");
+  b.source.Exec("DELETE FROM données WHERE clé = 1");
+  ASSERT_TRUE(b.CatchUp());
+  for (const auto& t : tables) EXPECT_TRUE(TablesEqual(b.source, b.target, t)) << b.daemon().LogTail(3000);
+  EXPECT_NE(b.daemon().CurrentLog().find("capture: table public.données goes to topic 'v2.public.donn_es'"),
+            std::string::npos)
+      << b.daemon().LogTail(3000);
+
+  // "a b" and "a_b" would share topic v2.public.a_b: the second is refused.
+  b.BothExec("CREATE TABLE \"a b\" (id int PRIMARY KEY); CREATE TABLE a_b (id int PRIMARY KEY)");
+  b.source.Exec("ALTER PUBLICATION ghostlog ADD TABLE \"a b\", a_b");
+  b.source.Exec("INSERT INTO \"a b\" VALUES (1); INSERT INTO a_b VALUES (1)");
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return b.daemon().CurrentLog().find(
+                   "tables public.a b and public.a_b would both go to topic 'v2.public.a_b'") != std::string::npos;
+      },
+      30s, 100ms))
+      << b.daemon().LogTail(3000);
+}
+
 }  // namespace
 }  // namespace ghostlog::e2e

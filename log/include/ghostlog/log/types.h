@@ -11,6 +11,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ghostlog/log/status.h"
@@ -54,6 +55,13 @@ struct TopicPartition {
   PartitionId partition = 0;
   auto operator<=>(const TopicPartition&) const = default;
 };
+
+// Topic names hold letters, digits, '.', '_' and '-' (Kafka's rule, which
+// both backends keep). A name with other characters (a table "données", a
+// schema "Sales Data") is made legal by replacing each such character with
+// '_', as Debezium does. Different names can meet in one legal name: callers
+// that name topics after something else check for that.
+std::string LegalTopicName(std::string_view name);
 
 // Per-topic configuration, named as in Kafka. Unset limits are -1 (no limit).
 struct TopicConfig {
