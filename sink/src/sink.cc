@@ -153,6 +153,23 @@ class Sink::Impl {
     return &(tables_[qualified] = std::move(t).value());
   }
 
+  // Adds the columns the target table has gained since it was loaded. Only
+  // adds: the batch's changes refer to the loaded columns by position.
+  Status AddNewColumns(TargetConn& conn, TargetTable& t) {
+    RETURN_NOT_OK(SettleFirst(conn));
+    const auto configured = cfg_.key_columns.find(t.qualified());
+    ASSIGN_OR_RAISE(TargetTable now, LoadTable(conn, t.schema, t.table,
+                                               configured == cfg_.key_columns.end() ? nullptr : &configured->second));
+    for (TargetColumn& c : now.columns) {
+      if (t.by_name.count(c.name)) continue;
+      spdlog::info("sink {}: target table {} has a new column {}", cfg_.name, t.qualified(), c.name);
+      c.key = false;  // the key is the one the batch's changes were made with
+      t.by_name[c.name] = t.columns.size();
+      t.columns.push_back(std::move(c));
+    }
+    return Status::OK();
+  }
+
   // Creates the target table from the latest schema capture recorded for it.
   Status AutoCreate(TargetConn& conn, const std::string& topic, const std::string& schema, const std::string& table) {
     const std::string schema_topic = topic.substr(0, topic.find('.')) + ".schema";
@@ -289,7 +306,7 @@ class Sink::Impl {
             RETURN_NOT_OK(ApplyPiece(conn, batch, mode, false));
             ++stats_.early_pieces;
           }
-          RETURN_NOT_OK(AddEvent(*table, topic, r, batch));
+          RETURN_NOT_OK(AddEvent(conn, *table, topic, r, batch));
         }
         at = recs->back().offset + 1;
       }
@@ -317,7 +334,7 @@ class Sink::Impl {
   }
   static constexpr std::chrono::seconds kAwaitRange{60};
 
-  Status AddEvent(TargetTable& table, const std::string& topic, const log::Record& r, Batch* batch) {
+  Status AddEvent(TargetConn& conn, TargetTable& table, const std::string& topic, const log::Record& r, Batch* batch) {
     if (!r.value) return Status::OK();  // tombstones only matter to compaction
     if (Status read = ReadEvent(*r.value, &event_); !read.ok()) return DeadLetterOrStop(topic, r, read.message());
     const std::string& op = event_.op;
@@ -334,6 +351,13 @@ class Sink::Impl {
     c.topic = &*topics_.insert(topic).first;
     c.offset = r.offset;
     Status s = is_delete ? KeyLine(table, event_.before, &c) : RowLine(table, event_.after, &c);
+    if (s.IsNotFound()) {
+      // A column the table did not have when it was loaded: the operator may
+      // have added it since (the target first, then the source).
+      RETURN_NOT_OK(AddNewColumns(conn, table));
+      c.line.clear();
+      s = RowLine(table, event_.after, &c);
+    }
     if (!s.ok()) return DeadLetterOrStop(topic, r, s.message());
     auto keep_left_out = [&table](const Change& prev, Change* next) {
       if (!prev.is_delete && !next->is_delete && prev.columns != next->columns) KeepLeftOut(table, prev, next);
@@ -406,7 +430,7 @@ class Sink::Impl {
       if (seen != name) {
         auto it = t.by_name.find(name);
         if (it == t.by_name.end()) {
-          return Status::InvalidArgument("column '" + name + "' does not exist in target table " + t.qualified());
+          return Status::NotFound("column '" + name + "' does not exist in target table " + t.qualified());
         }
         seen = name;
         col = it->second;

@@ -372,5 +372,31 @@ TEST(Pipeline, ReplicaIdentityUsingAnIndexOtherThanThePrimaryKey) {
   EXPECT_TRUE(TablesEqual(b.source, b.target, "ri")) << b.daemon().LogTail(3000);
 }
 
+// A column added mid-stream, the way an operator migrates: the target
+// first, then the source. Rows before and after it, and updates that set
+// it, all arrive; no restart.
+TEST(Pipeline, AColumnAddedToTheTargetThenTheSourceMidStream) {
+  Bench b;
+  b.BothExec("CREATE TABLE fence (id int PRIMARY KEY); CREATE TABLE items (id int PRIMARY KEY, name text)");
+  b.source.Exec("INSERT INTO items SELECT g, 'n' || g FROM generate_series(1, 50) g");
+  ASSERT_TRUE(b.StartHealthy());
+  b.source.Exec("INSERT INTO items SELECT g, 'n' || g FROM generate_series(51, 100) g");
+  ASSERT_TRUE(b.CatchUp());
+  b.target.Exec("ALTER TABLE items ADD COLUMN qty numeric(10,2) DEFAULT 1.50");
+  b.source.Exec("ALTER TABLE items ADD COLUMN qty numeric(10,2) DEFAULT 1.50");
+  b.source.Exec("INSERT INTO items SELECT g, 'n' || g, g FROM generate_series(101, 150) g");
+  b.source.Exec("UPDATE items SET qty = id * 2 WHERE id % 10 = 0");
+  ASSERT_TRUE(b.CatchUp());
+  EXPECT_TRUE(TablesEqual(b.source, b.target, "items")) << b.daemon().LogTail(3000);
+  // And a column dropped from the source: the target keeps it; new rows leave it at its default.
+  b.source.Exec("ALTER TABLE items DROP COLUMN name");
+  b.source.Exec("INSERT INTO items VALUES (151, 3)");
+  b.source.Exec("UPDATE items SET qty = 7 WHERE id = 1");
+  ASSERT_TRUE(b.CatchUp());
+  EXPECT_EQ(b.target.Value("SELECT name IS NULL, qty FROM items WHERE id = 151"), "t\t3.00");
+  EXPECT_EQ(b.target.Value("SELECT name, qty FROM items WHERE id = 1"), "n1\t7.00");
+  EXPECT_TRUE(b.daemon().running()) << b.daemon().LogTail(3000);
+}
+
 }  // namespace
 }  // namespace ghostlog::e2e

@@ -122,7 +122,8 @@ TEST(Values, EveryCommonTypeArrivesExactlyInATableTheSinkCreates) {
 // records. Two tables whose names meet in one topic are refused by name.
 TEST(Values, TableAndSchemaNamesTopicsCannotHoldArriveUnderTheirOwnNames) {
   BenchOptions o;
-  o.source_extra = "tables = [\"public.*\", \"Other Schema.*\"]\n";
+  // Another prefix than v2: the sink's default topics follow it.
+  o.source_extra = "tables = [\"public.*\", \"Other Schema.*\"]\ntopic_prefix = \"elmis\"\n";
   Bench b(o);
   b.BothExec(
       "CREATE TABLE fence (id int PRIMARY KEY);"
@@ -139,18 +140,18 @@ TEST(Values, TableAndSchemaNamesTopicsCannotHoldArriveUnderTheirOwnNames) {
   b.source.Exec("DELETE FROM données WHERE clé = 1");
   ASSERT_TRUE(b.CatchUp());
   for (const auto& t : tables) EXPECT_TRUE(TablesEqual(b.source, b.target, t)) << b.daemon().LogTail(3000);
-  EXPECT_NE(b.daemon().CurrentLog().find("capture: table public.données goes to topic 'v2.public.donn_es'"),
+  EXPECT_NE(b.daemon().CurrentLog().find("capture: table public.données goes to topic 'elmis.public.donn_es'"),
             std::string::npos)
       << b.daemon().LogTail(3000);
 
-  // "a b" and "a_b" would share topic v2.public.a_b: the second is refused.
+  // "a b" and "a_b" would share topic elmis.public.a_b: the second is refused.
   b.BothExec("CREATE TABLE \"a b\" (id int PRIMARY KEY); CREATE TABLE a_b (id int PRIMARY KEY)");
   b.source.Exec("ALTER PUBLICATION ghostlog ADD TABLE \"a b\", a_b");
   b.source.Exec("INSERT INTO \"a b\" VALUES (1); INSERT INTO a_b VALUES (1)");
   EXPECT_TRUE(WaitFor(
       [&] {
         return b.daemon().CurrentLog().find(
-                   "tables public.a b and public.a_b would both go to topic 'v2.public.a_b'") != std::string::npos;
+                   "tables public.a b and public.a_b would both go to topic 'elmis.public.a_b'") != std::string::npos;
       },
       30s, 100ms))
       << b.daemon().LogTail(3000);
