@@ -153,10 +153,23 @@ class Sink::Impl {
     return &(tables_[qualified] = std::move(t).value());
   }
 
-  // Adds the columns the target table has gained since it was loaded. Only
-  // adds: the batch's changes refer to the loaded columns by position.
-  Status AddNewColumns(TargetConn& conn, TargetTable& t) {
+  // Adds the columns the target table has gained since it was loaded, and
+  // with auto_create first gives it those capture's latest schema has and it
+  // lacks. Only adds: the batch's changes refer to the loaded columns by
+  // position.
+  Status AddNewColumns(TargetConn& conn, const std::string& topic, TargetTable& t) {
     RETURN_NOT_OK(SettleFirst(conn));
+    if (cfg_.auto_create) {
+      auto columns = SourceColumns(conn, topic);
+      if (!columns.ok() && !columns.status().IsNotFound()) return columns.status().WithContext("auto_create");
+      for (const SourceColumn& c : columns.ok() ? *columns : std::vector<SourceColumn>{}) {
+        if (t.by_name.count(c.name)) continue;
+        spdlog::info("sink {}: adding column {} {} to target table {}", cfg_.name, c.name, c.type, t.qualified());
+        RETURN_NOT_OK(
+            conn.Exec("ALTER TABLE " + t.quoted + " ADD COLUMN IF NOT EXISTS " + conn.Ident(c.name) + " " + c.type)
+                .status());
+      }
+    }
     const auto configured = cfg_.key_columns.find(t.qualified());
     ASSIGN_OR_RAISE(TargetTable now, LoadTable(conn, t.schema, t.table,
                                                configured == cfg_.key_columns.end() ? nullptr : &configured->second));
@@ -170,16 +183,20 @@ class Sink::Impl {
     return Status::OK();
   }
 
-  // Creates the target table from the latest schema capture recorded for it.
-  Status AutoCreate(TargetConn& conn, const std::string& topic, const std::string& schema, const std::string& table) {
-    const std::string schema_topic = topic.substr(0, topic.find('.')) + ".schema";
+  // A source column as the target gets it: its type in the target's words.
+  struct SourceColumn {
+    std::string name, type;
+    bool key = false;
+  };
+
+  // The columns of the latest schema capture recorded for the topic's table;
+  // NotFound if there is none.
+  Result<std::vector<SourceColumn>> SourceColumns(TargetConn& conn, const std::string& topic) {
     const size_t a = topic.find('.');
-    const std::string source = topic.substr(a + 1);
+    const std::string schema_topic = topic.substr(0, a) + ".schema", source = topic.substr(a + 1);
     ASSIGN_OR_RAISE(auto rec, Latest(schema_topic, source));
-    if (!rec || !rec->value) {
-      return Status::NotFound("auto_create: no schema for " + source + " in topic '" + schema_topic + "'");
-    }
-    std::string cols, keys;
+    if (!rec || !rec->value) return Status::NotFound("no schema for " + source + " in topic '" + schema_topic + "'");
+    std::vector<SourceColumn> columns;
     try {  // a schema record not of capture's shape is an error, not a crash
       const auto j = nlohmann::json::parse(*rec->value);
       for (const auto& c : j.at("columns")) {
@@ -195,14 +212,26 @@ class Sink::Impl {
           type = PQgetvalue(r.get(), 0, 0);
           if (type.empty() || type == "???") type = "text";  // a type this PostgreSQL does not have
         }
-        cols += (cols.empty() ? "" : ", ") + conn.Ident(c.at("name").get<std::string>()) + " " + type;
-        if (c.at("key").get<bool>()) keys += (keys.empty() ? "" : ", ") + conn.Ident(c.at("name").get<std::string>());
+        columns.push_back({c.at("name").get<std::string>(), std::move(type), c.at("key").get<bool>()});
       }
     } catch (const nlohmann::json::exception& e) {
-      return Status::Corruption("auto_create: the schema of " + source + " at offset " + std::to_string(rec->offset) +
+      return Status::Corruption("the schema of " + source + " at offset " + std::to_string(rec->offset) +
                                 " of topic '" + schema_topic + "' is not capture's: " + e.what());
     }
-    if (keys.empty()) return Status::InvalidArgument("auto_create: " + source + " has no key columns");
+    return columns;
+  }
+
+  // Creates the target table from the latest schema capture recorded for it.
+  Status AutoCreate(TargetConn& conn, const std::string& topic, const std::string& schema, const std::string& table) {
+    auto columns = SourceColumns(conn, topic);
+    if (!columns.ok()) return columns.status().WithContext("auto_create");
+    std::string cols, keys;
+    for (const SourceColumn& c : *columns) {
+      cols += (cols.empty() ? "" : ", ") + conn.Ident(c.name) + " " + c.type;
+      if (c.key) keys += (keys.empty() ? "" : ", ") + conn.Ident(c.name);
+    }
+    if (keys.empty())
+      return Status::InvalidArgument("auto_create: " + topic.substr(topic.find('.') + 1) + " has no key columns");
     RETURN_NOT_OK(conn.Exec("CREATE SCHEMA IF NOT EXISTS " + conn.Ident(schema)).status());
     spdlog::info("sink {}: creating target table {}.{}", cfg_.name, schema, table);
     return conn
@@ -354,7 +383,7 @@ class Sink::Impl {
     if (s.IsNotFound()) {
       // A column the table did not have when it was loaded: the operator may
       // have added it since (the target first, then the source).
-      RETURN_NOT_OK(AddNewColumns(conn, table));
+      RETURN_NOT_OK(AddNewColumns(conn, topic, table));
       c.line.clear();
       s = RowLine(table, event_.after, &c);
     }

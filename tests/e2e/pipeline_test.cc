@@ -398,5 +398,26 @@ TEST(Pipeline, AColumnAddedToTheTargetThenTheSourceMidStream) {
   EXPECT_TRUE(b.daemon().running()) << b.daemon().LogTail(3000);
 }
 
+// With auto_create the sink also gives a table it manages the columns the
+// source gains (capture records the new schema before the first row).
+TEST(Pipeline, AutoCreateAddsTheColumnsTheSourceGains) {
+  BenchOptions o;
+  o.sink_extra = "auto_create = true\n";
+  Bench b(o);
+  b.BothExec("CREATE TABLE fence (id int PRIMARY KEY)");
+  b.source.Exec("CREATE TABLE items (id int PRIMARY KEY, name text)");
+  b.source.Exec("INSERT INTO items SELECT g, 'n' || g FROM generate_series(1, 50) g");
+  ASSERT_TRUE(b.StartHealthy());
+  ASSERT_TRUE(b.CatchUp());
+  b.source.Exec("ALTER TABLE items ADD COLUMN qty numeric(10,2), ADD COLUMN \"Due Date\" date");
+  b.source.Exec("INSERT INTO items SELECT g, 'n' || g, g, '2026-12-07' FROM generate_series(51, 100) g");
+  b.source.Exec("UPDATE items SET qty = id * 2 WHERE id % 10 = 0");
+  ASSERT_TRUE(b.CatchUp());
+  EXPECT_TRUE(TablesEqual(b.source, b.target, "items")) << b.daemon().LogTail(3000);
+  EXPECT_EQ(b.target.Value("SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
+                           "WHERE attrelid = 'items'::regclass AND attname = 'qty'"),
+            "numeric(10,2)");
+}
+
 }  // namespace
 }  // namespace ghostlog::e2e
