@@ -121,7 +121,11 @@ Status Capture::Impl::EnsurePublication(PgConn& sql) {
   }
   ASSIGN_OR_RAISE(auto tables, SelectedTables(sql));
   if (tables.empty()) return Status::InvalidArgument("no source table matches the configured tables patterns");
-  auto r = sql.Exec("CREATE PUBLICATION " + sql.QuoteIdent(cfg_.publication) + " FOR TABLE " + QuotedList(sql, tables));
+  // A partitioned table's changes are published as its own (not its
+  // partitions'), so that its snapshot and its stream share one topic.
+  const std::string with = sql.server_version() >= 130000 ? " WITH (publish_via_partition_root = true)" : "";
+  auto r = sql.Exec("CREATE PUBLICATION " + sql.QuoteIdent(cfg_.publication) + " FOR TABLE " + QuotedList(sql, tables) +
+                    with);
   if (!r.ok()) return r.status().WithContext("creating publication '" + cfg_.publication + "'");
   spdlog::info("capture: created publication {} for {} tables", cfg_.publication, tables.size());
   return Status::OK();

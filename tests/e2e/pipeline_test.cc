@@ -419,5 +419,42 @@ TEST(Pipeline, AutoCreateAddsTheColumnsTheSourceGains) {
             "numeric(10,2)");
 }
 
+// A partitioned table is captured and applied as the one table it is: its
+// partitions' changes are published as the root's.
+TEST(Pipeline, APartitionedTableArrivesAsOneTable) {
+  Bench b;
+  b.BothExec(
+      "CREATE TABLE fence (id int PRIMARY KEY);"
+      "CREATE TABLE sales (id int, region text, qty int, PRIMARY KEY (id, region)) PARTITION BY LIST (region);"
+      "CREATE TABLE sales_north PARTITION OF sales FOR VALUES IN ('north');"
+      "CREATE TABLE sales_south PARTITION OF sales FOR VALUES IN ('south')");
+  b.source.Exec(
+      "INSERT INTO sales SELECT g, CASE WHEN g % 2 = 0 THEN 'north' ELSE 'south' END, g FROM "
+      "generate_series(1, 100) g");
+  ASSERT_TRUE(b.StartHealthy());
+  ASSERT_TRUE(b.WaitStreaming());
+  b.source.Exec(
+      "INSERT INTO sales SELECT g, CASE WHEN g % 2 = 0 THEN 'north' ELSE 'south' END, g FROM "
+      "generate_series(101, 200) g");
+  b.source.Exec("UPDATE sales SET qty = qty + 1000 WHERE id % 3 = 0");
+  b.source.Exec("UPDATE sales SET region = 'north' WHERE id = 7");  // moves the row to the other partition
+  b.source.Exec("DELETE FROM sales WHERE id % 5 = 0");
+  ASSERT_TRUE(b.CatchUp());
+  EXPECT_TRUE(TablesEqual(b.source, b.target, "sales")) << b.daemon().LogTail(3000);
+  EXPECT_EQ(b.target.Value("SELECT count(*) FROM sales"), "160");
+  // One topic: the partitions' changes are the table's, so a mapping of
+  // public.sales sees them all. (PostgreSQL still describes the partitions
+  // to capture, which makes their topics; they stay empty.)
+  ASSERT_EQ(b.daemon().Signal(SIGTERM, 10s), 0) << b.daemon().LogTail();
+  const auto records = [&](const std::string& topic) {
+    const auto r =
+        RunGhostlog(b.dir().path(), {"--data-dir", b.dir().sub("data"), "consume", topic, "--from-beginning"});
+    return std::count(r.out.begin(), r.out.end(), '\n');
+  };
+  EXPECT_GT(records("v2.public.sales"), 300);
+  EXPECT_EQ(records("v2.public.sales_north"), 0);
+  EXPECT_EQ(records("v2.public.sales_south"), 0);
+}
+
 }  // namespace
 }  // namespace ghostlog::e2e
