@@ -97,6 +97,7 @@ struct Table {
   std::string name;     // schema.table, unquoted (what patterns match)
   std::string display;  // quote_ident(schema).quote_ident(table): valid SQL
   bool partition = false;
+  bool partitioned = false;  // a partitioned table (the root of partitions)
   char replident = 'd';
   bool has_pk = false;
   bool has_replident_index = false;
@@ -353,7 +354,7 @@ class DoctorRun {
         "EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary), "
         "EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisreplident), "
         "has_table_privilege(c.oid, 'SELECT'), pg_has_role(c.relowner, 'USAGE'), "
-        "has_schema_privilege(n.oid, 'USAGE'), quote_ident(n.nspname), row_security_active(c.oid) "
+        "has_schema_privilege(n.oid, 'USAGE'), quote_ident(n.nspname), row_security_active(c.oid), c.relkind = 'p' "
         "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
         "AND n.nspname NOT LIKE 'pg_toast%' ORDER BY n.nspname, c.relname");
@@ -376,6 +377,7 @@ class DoctorRun {
       t.schema_usage = Bool(*r, i, 9);
       t.schema_display = Val(*r, i, 10);
       t.row_security = Bool(*r, i, 11);
+      t.partitioned = Bool(*r, i, 12);
       if (!t.partition && GlobMatchAny(cfg_.tables, t.name) && !GlobMatchAny(cfg_.exclude_tables, t.name)) {
         selected_.push_back(t.oid);
       }
@@ -387,7 +389,9 @@ class DoctorRun {
 
     auto pub = sql.ExecParams("SELECT puballtables, pubinsert, pubupdate, pubdelete, " +
                                   std::string(sql.server_version() >= 110000 ? "pubtruncate" : "true") +
-                                  ", quote_ident(pubname) FROM pg_publication WHERE pubname = $1",
+                                  ", quote_ident(pubname), " +
+                                  std::string(sql.server_version() >= 130000 ? "pubviaroot" : "true") +
+                                  " FROM pg_publication WHERE pubname = $1",
                               {cfg_.publication});
     if (!pub.ok()) {
       pub_error_ = pub.status();
@@ -401,6 +405,7 @@ class DoctorRun {
       if (!Bool(*pub, 0, i + 1)) pub_unpublished_.push_back(actions[i]);
     }
     pub_ident_ = Val(*pub, 0, 5);
+    pub_via_root_ = Bool(*pub, 0, 6);
     // pg_publication_tables lists leaf partitions unless publish_via_partition_root:
     // map them to their root, which is what the patterns select.
     const std::string root = v12 ? "coalesce(pg_partition_root(c.oid)::oid, c.oid)" : "c.oid";
@@ -521,7 +526,8 @@ class DoctorRun {
 
   std::string CreatePublicationSql() const {
     const auto names = Displays(selected_);
-    return "CREATE PUBLICATION " + PubIdent() + " FOR TABLE " + (names.empty() ? "..." : SqlList(names));
+    return "CREATE PUBLICATION " + PubIdent() + " FOR TABLE " + (names.empty() ? "..." : SqlList(names)) +
+           " WITH (publish_via_partition_root = true)";
   }
   std::string PubIdent() const {
     if (!pub_ident_.empty()) return pub_ident_;
@@ -607,6 +613,16 @@ class DoctorRun {
       problems.push_back("it has row filters on " + List(pub_filtered_) +
                          ", so only matching rows are captured and updates that move a row out of the filter "
                          "arrive as deletes");
+    }
+    std::vector<std::string> partitioned;
+    for (const auto& oid : pub_tables_) {
+      if (tables_.at(oid).partitioned) partitioned.push_back(oid);
+    }
+    if (!pub_via_root_ && !partitioned.empty()) {
+      problems.push_back("it publishes " + List(Displays(partitioned)) +
+                         " as their partitions, so each partition's rows and changes go to a topic of its own "
+                         "and none to the table's (ALTER PUBLICATION " +
+                         PubIdent() + " SET (publish_via_partition_root = true))");
     }
     std::string desc = pub + " exists with " + std::to_string(pub_tables_.size()) + " table(s)" +
                        (pub_all_ ? " (FOR ALL TABLES)" : "") + ": " +
@@ -720,6 +736,7 @@ class DoctorRun {
   std::set<std::string> pub_tables_;  // oids (partitions mapped to their root)
   std::vector<std::string> pub_unpublished_;
   std::vector<std::string> pub_filtered_;
+  bool pub_via_root_ = true;
 };
 
 }  // namespace

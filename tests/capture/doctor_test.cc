@@ -76,6 +76,13 @@ TEST_F(DoctorTest, HealthySetupPassesEveryCheck) {
   // After a first start: publication and pgoutput slot exist.
   pg_.Exec("CREATE PUBLICATION ghostlog FOR TABLE a, b, parts");
   pg_.Exec("SELECT pg_create_logical_replication_slot('ghostlog', 'pgoutput')");
+  // Made without publish_via_partition_root, as capture does not: the
+  // partitioned table would be captured as its partitions.
+  r = Doctor(Config());
+  ExpectCheck(r, "publication", R::kWarning,
+              {"publishes public.parts as their partitions", "a topic of its own",
+               "ALTER PUBLICATION ghostlog SET (publish_via_partition_root = true)"});
+  pg_.Exec("ALTER PUBLICATION ghostlog SET (publish_via_partition_root = true)");
   r = Doctor(Config());
   ExpectAllOk(r);
   ExpectCheck(r, "publication", R::kOk, {"exists with 3 table(s)", "public.a, public.b, public.parts"});
