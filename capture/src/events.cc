@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "json_text.h"
 #include "pg_types.h"
 
 namespace ghostlog::capture {
@@ -36,70 +37,11 @@ Status TupleRowText(const TableSchema& t, const pgoutput::Tuple& tuple, std::str
       row, key);
 }
 
-namespace {
-
-size_t SkipSpace(std::string_view s, size_t i) {
-  while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) ++i;
-  return i;
-}
-
-// The end of the JSON value (string, object, array or literal) at s[i], or
-// npos. Brackets are only counted, not matched: enough to find the span.
-size_t SkipValue(std::string_view s, size_t i) {
-  int depth = 0;
-  bool in_string = false;
-  for (; i < s.size(); ++i) {
-    const char c = s[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-        if (depth == 0) return i + 1;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      ++depth;
-    } else if (c == '}' || c == ']') {
-      if (--depth == 0) return i + 1;
-      if (depth < 0) return i;
-    } else if (depth == 0 && (c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r')) {
-      return i;
-    }
-  }
-  return depth == 0 && !in_string ? i : std::string_view::npos;
-}
-
-// The members of the object at s[i], as (name, value) spans.
-bool Members(std::string_view s, size_t i, std::vector<std::pair<std::string_view, std::string_view>>* out) {
-  i = SkipSpace(s, i);
-  if (i >= s.size() || s[i] != '{') return false;
-  i = SkipSpace(s, i + 1);
-  if (i < s.size() && s[i] == '}') return true;
-  for (;;) {
-    if (i >= s.size() || s[i] != '"') return false;
-    const size_t name_end = SkipValue(s, i);
-    if (name_end == std::string_view::npos) return false;
-    const size_t value = SkipSpace(s, name_end);
-    if (value >= s.size() || s[value] != ':') return false;
-    const size_t from = SkipSpace(s, value + 1), to = SkipValue(s, from);
-    if (to == std::string_view::npos || to == from) return false;
-    out->emplace_back(s.substr(i, name_end - i), s.substr(from, to - from));
-    i = SkipSpace(s, to);
-    if (i < s.size() && s[i] == '}') return true;
-    if (i >= s.size() || s[i] != ',') return false;
-    i = SkipSpace(s, i + 1);
-  }
-}
-
-}  // namespace
-
 bool AfterMembers(std::string_view event, std::vector<std::pair<std::string_view, std::string_view>>* members) {
   std::vector<std::pair<std::string_view, std::string_view>> top;
-  if (!Members(event, 0, &top)) return false;
+  if (!JsonObjectMembers(event, &top)) return false;
   for (const auto& [name, value] : top) {
-    if (name == "\"after\"") return value.starts_with('{') && Members(value, 0, members);
+    if (name == "\"after\"") return value.starts_with('{') && JsonObjectMembers(value, members);
   }
   return false;
 }

@@ -1,9 +1,16 @@
 #include "json_text.h"
 
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace ghostlog::capture {
 namespace {
+
+size_t SkipSpace(std::string_view s, size_t i) {
+  while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) ++i;
+  return i;
+}
 
 class Checker {
  public:
@@ -67,9 +74,7 @@ class Checker {
     return true;
   }
 
-  void Space() {
-    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r')) ++i_;
-  }
+  void Space() { i_ = SkipSpace(s_, i_); }
 
   bool Word(std::string_view w) {
     if (s_.substr(i_, w.size()) != w) return false;
@@ -155,8 +160,57 @@ class Checker {
   std::string open_;  // the containers open around i_: '{' or '['
 };
 
+// The end of the JSON value (string, object, array or literal) at s[i], or
+// npos. Brackets are only counted, not matched: enough to find the span.
+size_t SkipValue(std::string_view s, size_t i) {
+  int depth = 0;
+  bool in_string = false;
+  for (; i < s.size(); ++i) {
+    const char c = s[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+        if (depth == 0) return i + 1;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      ++depth;
+    } else if (c == '}' || c == ']') {
+      if (--depth == 0) return i + 1;
+      if (depth < 0) return i;
+    } else if (depth == 0 && (c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r')) {
+      return i;
+    }
+  }
+  return depth == 0 && !in_string ? i : std::string_view::npos;
+}
+
 }  // namespace
 
 bool IsJsonText(std::string_view s) { return Checker(s).Text(); }
+
+bool JsonObjectMembers(std::string_view s, std::vector<std::pair<std::string_view, std::string_view>>* out) {
+  size_t i = SkipSpace(s, 0);
+  if (i >= s.size() || s[i] != '{') return false;
+  i = SkipSpace(s, i + 1);
+  if (i < s.size() && s[i] == '}') return true;
+  for (;;) {
+    if (i >= s.size() || s[i] != '"') return false;
+    const size_t name_end = SkipValue(s, i);
+    if (name_end == std::string_view::npos) return false;
+    const size_t value = SkipSpace(s, name_end);
+    if (value >= s.size() || s[value] != ':') return false;
+    const size_t from = SkipSpace(s, value + 1), to = SkipValue(s, from);
+    if (to == std::string_view::npos || to == from) return false;
+    out->emplace_back(s.substr(i, name_end - i), s.substr(from, to - from));
+    i = SkipSpace(s, to);
+    if (i < s.size() && s[i] == '}') return true;
+    if (i >= s.size() || s[i] != ',') return false;
+    i = SkipSpace(s, i + 1);
+  }
+}
 
 }  // namespace ghostlog::capture

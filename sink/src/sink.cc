@@ -116,7 +116,7 @@ class Sink::Impl {
     // The source's own names where capture recorded them: a topic's name
     // may have been made legal ("données" in topic v2.public.donn_es).
     std::string schema = topic.substr(a + 1, b - a - 1), table = topic.substr(b + 1);
-    auto rec = Latest(topic.substr(0, a) + ".schema", topic.substr(a + 1));
+    auto rec = SchemaRecord(topic);
     if (!rec.ok() && !rec.status().IsNotFound()) return rec.status();
     if (rec.ok() && *rec && (*rec)->value) {
       const auto j = nlohmann::json::parse(*(*rec)->value, nullptr, false);
@@ -194,7 +194,7 @@ class Sink::Impl {
   Result<std::vector<SourceColumn>> SourceColumns(TargetConn& conn, const std::string& topic) {
     const size_t a = topic.find('.');
     const std::string schema_topic = topic.substr(0, a) + ".schema", source = topic.substr(a + 1);
-    ASSIGN_OR_RAISE(auto rec, Latest(schema_topic, source));
+    ASSIGN_OR_RAISE(auto rec, SchemaRecord(topic));
     if (!rec || !rec->value) return Status::NotFound("no schema for " + source + " in topic '" + schema_topic + "'");
     std::vector<SourceColumn> columns;
     try {  // a schema record not of capture's shape is an error, not a crash
@@ -240,6 +240,13 @@ class Sink::Impl {
         .status();
   }
 
+  // Capture's latest schema record of a table topic PREFIX.SCHEMA.TABLE: the
+  // key SCHEMA.TABLE in PREFIX.schema.
+  Result<std::optional<log::Record>> SchemaRecord(const std::string& topic) {
+    const size_t a = topic.find('.');
+    return Latest(topic.substr(0, a) + ".schema", topic.substr(a + 1));
+  }
+
   // The latest record of `key` in a small compacted topic: by the changelog's
   // key index, or, on one without (Kafka), by reading the topic through.
   Result<std::optional<log::Record>> Latest(const std::string& topic, const std::string& key) {
@@ -257,6 +264,7 @@ class Sink::Impl {
   // applying pieces into the open target transaction as memory fills.
   Status Collect(TargetConn& conn, log::Offset from, Batch* batch, Mode mode, std::stop_token stop) {
     batch->next_offset = from;
+    columns_reread_.clear();
     const auto deadline = std::chrono::steady_clock::now() + cfg_.max_batch_delay;
     while (!stop.stop_requested() && batch->events < cfg_.max_batch_events) {
       auto txns = log_.Read({cfg_.transaction_topic, 0}, batch->next_offset, {256, 8 << 20});
@@ -380,9 +388,10 @@ class Sink::Impl {
     c.topic = &*topics_.insert(topic).first;
     c.offset = r.offset;
     Status s = is_delete ? KeyLine(table, event_.before, &c) : RowLine(table, event_.after, &c);
-    if (s.IsNotFound()) {
+    if (s.IsNotFound() && columns_reread_.insert({table.qualified(), missing_column_}).second) {
       // A column the table did not have when it was loaded: the operator may
-      // have added it since (the target first, then the source).
+      // have added it since (the target first, then the source). Once per
+      // batch: events that still name it (dead-lettered) do not ask again.
       RETURN_NOT_OK(AddNewColumns(conn, topic, table));
       c.line.clear();
       s = RowLine(table, event_.after, &c);
@@ -459,6 +468,7 @@ class Sink::Impl {
       if (seen != name) {
         auto it = t.by_name.find(name);
         if (it == t.by_name.end()) {
+          missing_column_ = name;
           return Status::NotFound("column '" + name + "' does not exist in target table " + t.qualified());
         }
         seen = name;
@@ -984,6 +994,8 @@ class Sink::Impl {
   std::string changelog_id_;  // this changelog's ClusterId(), stored with every offset
   std::map<std::string, TargetTable> tables_;
   std::map<std::string, std::pair<std::string, std::string>> target_names_;  // by topic
+  std::string missing_column_;                                               // RowLine's last NotFound
+  std::set<std::pair<std::string, std::string>> columns_reread_;             // (table, column) this batch
   std::set<std::string> topics_;                        // names changes point at
   std::map<std::string, std::set<log::Offset>> dead_lettered_;  // per topic: offsets set aside (the latest)
   EventView event_;                                      // buffers reused event to event
