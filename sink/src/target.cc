@@ -323,6 +323,8 @@ Status AppendCopyValue(const TargetColumn& col, const JsonValue& v, std::string*
   } else if (col.is_bytea) {
     if (v.kind != Kind::kString) return Status::InvalidArgument("column " + col.name + " (bytea) needs a base64 string");
     return AppendBytea(col, v.text, out);
+  } else if ((v.kind == Kind::kArray || v.kind == Kind::kObject) && col.category == 'S') {
+    AppendEscaped(v.text, out);  // a text column takes JSON as its text, as a json column would
   } else if (v.kind == Kind::kArray) {
     if (col.category != 'A') return Status::InvalidArgument("column " + col.name + " (" + col.type + ") got an array");
     auto j = nlohmann::json::parse(v.text, nullptr, false);

@@ -177,9 +177,10 @@ TEST(Values, AValueOfFortyMegabytesArrivesWhole) {
 }
 
 // The same values through the transform: a mapping that copies the scalar
-// columns, through SQLite, must deliver them unchanged. (Not json: the
-// transform's output cannot tell JSON text from a string, so a copied json
-// value arrives as a JSON string holding it: docs/transform.md, Limits.)
+// columns, through SQLite, must deliver them unchanged. json and jsonb copies
+// arrive as the same JSON (not a JSON string holding it), as does an object
+// built with json_object(); equal as jsonb, not as text: the transform reads
+// numbers as doubles (docs/transform.md, Limits).
 TEST(Values, ScalarValuesArriveExactlyThroughACopyingMapping) {
   TempDir maps;
   {
@@ -189,6 +190,7 @@ TEST(Values, ScalarValuesArriveExactlyThroughACopyingMapping) {
                           "ts", "tstz", "tm", "tmtz", "iv", "by", "u",  "ip",  "m",    "pi", "x",  "o", "money_"}) {
       m << c << " = '\"" << c << "\"'\n";
     }
+    m << "js = 'js'\njb = 'src.jb'\nbuilt = \"json_object('t', t, 'jb', json(jb))\"\n";
     std::ofstream(maps.sub("fence.toml"))
         << "source = \"public.fence\"\ntarget = \"public.fence\"\nkey = [\"id\"]\n[columns]\nid = \"id\"\n";
   }
@@ -202,7 +204,7 @@ TEST(Values, ScalarValuesArriveExactlyThroughACopyingMapping) {
       "CREATE TABLE kinds (id int PRIMARY KEY, t text, vc varchar(12), bp char(3), i2 smallint, i4 int, i8 bigint,"
       " num numeric, num2 numeric(12,4), f4 real, f8 double precision, b bool, d date, ts timestamp, tstz timestamptz,"
       " tm time, tmtz timetz, iv interval, by bytea, u uuid, ip inet, m mood, pi posint, x xml, o oid,"
-      " money_ money)");
+      " money_ money, js json, jb jsonb, built jsonb)");
   // The transform parses events into doubles: a jsonb number beyond them
   // makes it refuse the event (docs/types.md), so not here.
   std::vector<std::string> rows;
@@ -218,6 +220,30 @@ TEST(Values, ScalarValuesArriveExactlyThroughACopyingMapping) {
       "CREATE VIEW mapped AS SELECT id, t, vc, bp, i2, i4, i8, num, num2, f4, f8, b, d, ts, tstz, tm, tmtz, iv, "
       "by, u, ip, m::text, pi, x::text, o, money_ FROM kinds");
   EXPECT_TRUE(TablesEqual(b.source, b.target, "mapped")) << b.daemon().LogTail(3000);
+
+  // JSON kinds (a copied "" stays a string), and the built object holds the row's t and jb.
+  b.source.Exec(
+      "CREATE VIEW json_kinds AS SELECT id, json_typeof(js) AS js, jsonb_typeof(jb) AS jb, "
+      "'object' AS built, true AS holds FROM kinds");
+  b.target.Exec(
+      "CREATE VIEW json_kinds AS SELECT id, json_typeof(js) AS js, jsonb_typeof(jb) AS jb, "
+      "jsonb_typeof(built) AS built, built->'jb' = coalesce(jb, 'null') AND built->>'t' IS NOT DISTINCT "
+      "FROM t AS holds FROM kinds");
+  EXPECT_TRUE(TablesEqual(b.source, b.target, "json_kinds"));
+  int compared = 0;
+  for (const std::string& row : b.source.Query("SELECT id, js::jsonb, jb FROM kinds WHERE id % 100 NOT IN (1, 4)")) {
+    auto quoted = [](std::string v) {
+      for (size_t at = 0; (at = v.find('\'', at)) != std::string::npos; at += 2) v.insert(at, 1, '\'');
+      return "'" + v + "'::jsonb";
+    };
+    const size_t a = row.find('\t'), z = row.rfind('\t');
+    EXPECT_EQ(b.target.Value("SELECT js::jsonb = " + quoted(row.substr(a + 1, z - a - 1)) +
+                             " AND jb = " + quoted(row.substr(z + 1)) + " FROM kinds WHERE id = " + row.substr(0, a)),
+              "t")
+        << row;
+    ++compared;
+  }
+  EXPECT_EQ(compared, 6);
 }
 
 }  // namespace

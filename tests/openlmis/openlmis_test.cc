@@ -132,6 +132,15 @@ TEST_F(OpenLmis, ReportingViewsEqualTheirOraclesThroughSnapshotStreamingKillAndR
   EXPECT_GT(Processed(report), 50) << report;
   ASSERT_TRUE(CaughtUp());
   ExpectViewsEqualOracles("after snapshot and streaming");
+  // extradata (jsonb) holds the objects the pack builds with json_object(),
+  // not strings holding their text.
+  EXPECT_EQ(b.target.Value("SELECT count(*) FROM kafka_facilities WHERE jsonb_typeof(extradata) = 'object' "
+                           "AND jsonb_typeof(extradata->'virtualFacility') = 'boolean'"),
+            b.source.Value("SELECT count(*) FROM facilities"));
+  const std::string code =
+      b.source.Value("SELECT code FROM facilities WHERE latitude IS NOT NULL ORDER BY code LIMIT 1");
+  EXPECT_EQ(b.target.Value("SELECT extradata->>'latitude' FROM kafka_facilities WHERE code = '" + code + "'"),
+            b.source.Value("SELECT latitude FROM facilities WHERE code = '" + code + "'"));
   // The workload moved requisitions along: it wrote status changes of its own.
   EXPECT_GT(std::stoi(b.source.Value("SELECT count(*) FROM requisition_status_changes WHERE createddate > now() - interval '1 hour'")), 10);
 

@@ -100,6 +100,63 @@ TEST(SqlEngine, WhereFiltersAndEachFansOut) {
   EXPECT_EQ((*e)->Evaluate(fan, {{"id", 9}, {"reasons", json::array()}})->size(), 0u);
 }
 
+// A json/jsonb target column must get JSON, not a string holding JSON text.
+// What SQLite's JSON functions return, a lookup's row or object column, and a
+// plain copy of an object or array column are JSON values in the output; text
+// stays text, even text that looks like JSON.
+class OneRow : public LookupSource {
+ public:
+  Result<std::optional<json>> Lookup(const std::string&, const json&) override {
+    return std::optional<json>(json{{"name", "Kibaha"}, {"geo", {{"lat", -6.77}}}});
+  }
+  Result<std::optional<json>> LookupBy(const std::string&, const std::vector<std::string>&,
+                                       const std::vector<json>&) override {
+    return std::optional<json>();
+  }
+};
+
+TEST(SqlEngine, JsonResultsAreJsonValuesAndTextStaysText) {
+  OneRow lookups;
+  auto e = SqlEngine::Open(&lookups);
+  ASSERT_TRUE(e.ok());
+  Mapping m = Make({{"id", "id"},
+                    {"built", "json_object('lat', lat, 'tags', json(tags), 'ok', json('true'))"},
+                    {"copy", "extradata"},
+                    {"copy_quoted", " \"Extra\" "},
+                    {"copy_other_case", "src.EXTRADATA"},
+                    {"copy_array", "tags"},
+                    {"inner", "json_extract(extradata, '$.b')"},
+                    {"inner_text", "json_extract(extradata, '$.s')"},
+                    {"row", "lookup('public.f', id)"},
+                    {"row_object", "lookup('public.f', id, 'geo')"},
+                    {"text", "name"},
+                    {"text_of_json", "json_object('a', 1) || ''"},
+                    {"agg", "(SELECT json_group_array(value) FROM json_each(src.tags))"}});
+  const json extradata = {{"b", {{"c", 1.5}}}, {"s", "x"}};
+  json row{{"id", 1},
+           {"lat", -10.5},
+           {"tags", json::array({"a", 1})},
+           {"extradata", extradata},
+           {"Extra", json::array({1, json::array({2})})},
+           {"name", R"({"looks": "like json"})"}};
+  auto out = (*e)->Evaluate(m, row);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  const json& r = (*out)[0];
+  EXPECT_EQ(r["built"], json::parse(R"({"lat": -10.5, "tags": ["a", 1], "ok": true})"));
+  EXPECT_EQ(r["copy"], extradata);
+  EXPECT_EQ(r["copy_quoted"], row["Extra"]);
+  EXPECT_EQ(r["copy_other_case"], extradata);
+  EXPECT_EQ(r["copy_array"], row["tags"]);
+  EXPECT_EQ(r["inner"], json::parse(R"({"c": 1.5})"));
+  EXPECT_EQ(r["inner_text"], "x");
+  EXPECT_EQ(r["row"], json::parse(R"({"name": "Kibaha", "geo": {"lat": -6.77}})"));
+  EXPECT_EQ(r["row_object"], json::parse(R"({"lat": -6.77})"));
+  EXPECT_EQ(r["text"], R"({"looks": "like json"})");
+  EXPECT_EQ(r["text_of_json"], R"({"a":1})");
+  EXPECT_EQ(r["agg"], json::parse(R"(["a", 1])"));
+  EXPECT_EQ(r["id"], 1);
+}
+
 // What a mapping reads of the tables it looks up decides which changes to a
 // looked-up row map its readers again; whatever cannot be read for sure
 // counts as everything.

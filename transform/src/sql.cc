@@ -33,6 +33,20 @@ nlohmann::json ToJson(sqlite3_value* v) {
   }
 }
 
+// SQLite's JSON functions (json(), json_object(), json_extract() of an object,
+// json_group_array()) mark their text results with this subtype.
+constexpr unsigned kJsonSubtype = 'J';
+
+// A result column: as ToJson, except that JSON text SQLite marked as JSON is
+// the JSON value itself, so that a json/jsonb target gets an object rather
+// than a string holding one.
+nlohmann::json ResultJson(sqlite3_value* v) {
+  if (sqlite3_value_type(v) != SQLITE_TEXT || sqlite3_value_subtype(v) != kJsonSubtype) return ToJson(v);
+  const auto* t = reinterpret_cast<const char*>(sqlite3_value_text(v));
+  auto j = nlohmann::json::parse(t, t + sqlite3_value_bytes(v), nullptr, false);
+  return j.is_discarded() ? ToJson(v) : j;
+}
+
 void SetResult(sqlite3_context* ctx, const nlohmann::json& v) {
   if (v.is_null()) {
     sqlite3_result_null(ctx);
@@ -42,9 +56,13 @@ void SetResult(sqlite3_context* ctx, const nlohmann::json& v) {
     sqlite3_result_int64(ctx, v.get<int64_t>());
   } else if (v.is_number()) {
     sqlite3_result_double(ctx, v.get<double>());
-  } else {
-    const std::string s = v.is_string() ? v.get<std::string>() : v.dump();
+  } else if (v.is_string()) {
+    const std::string& s = v.get_ref<const std::string&>();
     sqlite3_result_text(ctx, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+  } else {
+    const std::string s = v.dump();
+    sqlite3_result_text(ctx, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+    sqlite3_result_subtype(ctx, kJsonSubtype);  // as json() would: it stays JSON to the output
   }
 }
 
@@ -72,7 +90,7 @@ void SetRowResult(sqlite3_context* ctx, const char* fn, const std::string& table
     return sqlite3_result_error(ctx, msg.c_str(), -1);
   }
   if (!*row) return sqlite3_result_null(ctx);
-  if (argc <= column_arg) return SetResult(ctx, nlohmann::json((*row)->dump()));
+  if (argc <= column_arg) return SetResult(ctx, **row);
   const std::string column = Text(argv[column_arg]);
   auto it = (*row)->find(column);
   if (it == (*row)->end()) {
@@ -82,7 +100,7 @@ void SetRowResult(sqlite3_context* ctx, const char* fn, const std::string& table
   SetResult(ctx, *it);
 }
 
-// lookup(table, key) -> the row as JSON text; lookup(table, key, column) -> one value.
+// lookup(table, key) -> the row as JSON (text marked as JSON); lookup(table, key, column) -> one value.
 void LookupFn(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   auto* src = static_cast<LookupSource*>(sqlite3_user_data(ctx));
   if (src == nullptr) return sqlite3_result_error(ctx, "lookup() has no changelog to read here", -1);
@@ -269,6 +287,30 @@ LookedUpColumns ReadColumns(const Mapping& m) {
   return out;
 }
 
+// The source column an expression is nothing but (`extradata`, `"Extra"`,
+// `src.extradata`), or "". SQLite drops the JSON mark of a value passing
+// through the FROM subquery, so such a copy of an object or array would reach
+// the output as a string; Evaluate hands on the source value instead.
+std::string BareColumn(std::string_view expr) {
+  auto space = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
+  while (!expr.empty() && space(expr.front())) expr.remove_prefix(1);
+  while (!expr.empty() && space(expr.back())) expr.remove_suffix(1);
+  if (expr.starts_with("src.")) expr.remove_prefix(4);
+  if (expr.size() >= 2 && expr.front() == '"' && expr.back() == '"') {
+    std::string name;
+    for (size_t i = 1; i + 1 < expr.size(); ++i) {
+      if (expr[i] == '"' && expr[++i] != '"') return "";  // a lone quote inside: not one identifier
+      name += expr[i];
+    }
+    return name;
+  }
+  if (expr.empty() || std::isdigit(static_cast<unsigned char>(expr.front()))) return "";
+  for (char c : expr) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') return "";
+  }
+  return std::string(expr);
+}
+
 std::string BuildSql(const Mapping& m, const std::vector<std::string>& source_columns, const std::string& only) {
   std::string select;
   for (const auto& [col, expr] : m.columns) {
@@ -298,11 +340,17 @@ Result<std::unique_ptr<SqlEngine>> SqlEngine::Open(LookupSource* lookups) {
   const int det = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS;
   int rc = sqlite3_create_function(db, "uuid5", -1, det, nullptr, Uuid5Fn, nullptr, nullptr);
   // lookup() is not deterministic: the row it reads changes between records.
-  if (rc == SQLITE_OK) rc = sqlite3_create_function(db, "lookup", 2, SQLITE_UTF8, lookups, LookupFn, nullptr, nullptr);
-  if (rc == SQLITE_OK) rc = sqlite3_create_function(db, "lookup", 3, SQLITE_UTF8, lookups, LookupFn, nullptr, nullptr);
+  // It marks object results as JSON, which newer SQLite wants declared.
+#ifdef SQLITE_RESULT_SUBTYPE
+  const int look = SQLITE_UTF8 | SQLITE_RESULT_SUBTYPE;
+#else
+  const int look = SQLITE_UTF8;
+#endif
+  if (rc == SQLITE_OK) rc = sqlite3_create_function(db, "lookup", 2, look, lookups, LookupFn, nullptr, nullptr);
+  if (rc == SQLITE_OK) rc = sqlite3_create_function(db, "lookup", 3, look, lookups, LookupFn, nullptr, nullptr);
   for (int argc : {3, 4}) {
     if (rc == SQLITE_OK)
-      rc = sqlite3_create_function(db, "lookup_by", argc, SQLITE_UTF8, lookups, LookupByFn, nullptr, nullptr);
+      rc = sqlite3_create_function(db, "lookup_by", argc, look, lookups, LookupByFn, nullptr, nullptr);
   }
   if (rc == SQLITE_OK) rc = sqlite3_set_authorizer(db, Authorize, nullptr);
   if (rc != SQLITE_OK) return Status::IOError(std::string("cannot register SQLite functions: ") + sqlite3_errmsg(db));
@@ -412,7 +460,18 @@ Result<std::vector<nlohmann::json>> SqlEngine::Evaluate(const Mapping& m, const 
       if (!stmt.ok()) return Status::InvalidArgument(m.file + ": " + stmt.status().message());
       it = cache_.emplace(cache_key, std::move(stmt).value()).first;
     }
-    last = Last{std::move(cols), it->second.get()};
+    last = Last{std::move(cols), it->second.get(), {}};
+    for (const auto& [col, expr] : m.columns) {
+      // The row's own spelling: SQLite matches unquoted names in any case.
+      const std::string bare = BareColumn(expr);
+      auto same_name = [&](const std::string& c) {
+        return std::equal(c.begin(), c.end(), bare.begin(), bare.end(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+        });
+      };
+      auto found = bare.empty() ? last.cols.end() : std::find_if(last.cols.begin(), last.cols.end(), same_name);
+      last.bare.push_back(found == last.cols.end() ? "" : *found);
+    }
   }
   const std::vector<std::string>& cols = last.cols;
   sqlite3_stmt* s = last.stmt;
@@ -422,7 +481,17 @@ Result<std::vector<nlohmann::json>> SqlEngine::Evaluate(const Mapping& m, const 
   const int n = sqlite3_column_count(s);
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
     nlohmann::json r = nlohmann::json::object();
-    for (int c = 0; c < n; ++c) r[m.columns[static_cast<size_t>(c)].first] = ToJson(sqlite3_column_value(s, c));
+    for (int c = 0; c < n; ++c) {
+      nlohmann::json v = ResultJson(sqlite3_column_value(s, c));
+      const std::string& bare = last.bare[static_cast<size_t>(c)];
+      if (!bare.empty() && v.is_string()) {
+        const std::string& t = v.get_ref<const std::string&>();
+        if (t.starts_with('{') || t.starts_with('[')) {  // the text of an object or array, maybe
+          if (auto it = row.find(bare); it != row.end() && it->is_structured()) v = *it;
+        }
+      }
+      r[m.columns[static_cast<size_t>(c)].first] = std::move(v);
+    }
     out.push_back(std::move(r));
   }
   const std::string error = rc == SQLITE_DONE ? "" : sqlite3_errmsg(db_);

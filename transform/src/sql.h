@@ -104,6 +104,8 @@ class SqlEngine {
   struct Last {
     std::vector<std::string> cols;
     sqlite3_stmt* stmt = nullptr;
+    // Per mapping column, the source column it merely copies ("" if none).
+    std::vector<std::string> bare;
   };
   std::unordered_map<std::string, Last> last_;
   std::vector<std::string> scratch_;  // texts of object/array values while bound
