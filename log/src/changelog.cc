@@ -3,17 +3,32 @@
 
 namespace ghostlog::log {
 
-Result<std::optional<Record>> ScanForLatest(Changelog& log, const TopicPartition& tp, const std::string& key) {
-  std::optional<Record> latest;
+namespace {
+// Calls f(record) for every record of the partition, from its start to its end.
+template <class F>
+Status ForEachRecord(Changelog& log, const TopicPartition& tp, F&& f) {
   ASSIGN_OR_RAISE(auto info, log.DescribePartition(tp));
   for (Offset at = info.log_start_offset; at < info.end_offset;) {
     ASSIGN_OR_RAISE(auto records, log.Read(tp, at, ReadLimits{10000, 16 << 20}));
     if (records.empty()) break;  // only transaction markers are left
     at = records.back().offset + 1;
-    for (auto& r : records) {
-      if (r.key == key) latest = std::move(r);  // a tombstone counts: it is the latest
-    }
+    for (auto& r : records) f(r);
   }
+  return Status::OK();
+}
+}  // namespace
+
+Result<std::optional<Record>> ScanForLatest(Changelog& log, const TopicPartition& tp, const std::string& key) {
+  std::optional<Record> latest;
+  RETURN_NOT_OK(ForEachRecord(log, tp, [&](Record& r) {
+    if (r.key == key) latest = std::move(r);  // a tombstone counts: it is the latest
+  }));
+  return latest;
+}
+
+Result<std::map<std::string, Record>> ScanLatestByKey(Changelog& log, const TopicPartition& tp) {
+  std::map<std::string, Record> latest;
+  RETURN_NOT_OK(ForEachRecord(log, tp, [&](Record& r) { latest.insert_or_assign(r.key, std::move(r)); }));
   return latest;
 }
 

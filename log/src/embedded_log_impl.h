@@ -83,8 +83,9 @@ struct WriteContext {
 using WriteOp = std::function<Status(WriteContext&)>;
 
 // Staging helpers shared by Append, Write and CommitOffsets.
+// `at`, if given, holds each record's offset (AppendAt); else they follow the end.
 Status StageAppend(WriteContext& ctx, const TopicPartition& tp, const std::vector<RecordIn>& records,
-                   std::vector<Offset>* offsets);
+                   std::vector<Offset>* offsets, const std::vector<Offset>* at = nullptr);
 Status ValidateOffsets(const WriteContext& ctx, const std::vector<std::pair<TopicPartition, CommittedOffset>>& offsets);
 void StageOffsets(WriteContext& ctx, const std::string& group,
                   const std::vector<std::pair<TopicPartition, CommittedOffset>>& offsets);
@@ -106,6 +107,8 @@ class EmbeddedLogImpl final : public EmbeddedLog {
   Result<std::vector<Offset>> Append(const TopicPartition& tp, std::vector<RecordIn> batch) override;
   Result<std::vector<std::vector<Offset>>> Write(AtomicWrite write) override;
   Result<std::string> ReadCheckpoint(const std::string& name) override;
+  Result<Offset> AppendAt(const TopicPartition& tp, const std::vector<Record>& records, Offset end) override;
+  Result<std::map<std::string, std::string>> Checkpoints() override;
   Result<std::string> ClusterId() override;
   Status LoadClusterId();
   Result<std::optional<Record>> ReadLatest(const TopicPartition& tp, const std::string& key) override;

@@ -210,7 +210,7 @@ Status CheckPartition(const TopicState* t, const TopicPartition& tp) {
 
 // Callers check the partition first (CheckPartition): staging cannot fail.
 Status StageAppend(WriteContext& ctx, const TopicPartition& tp, const std::vector<RecordIn>& records,
-                   std::vector<Offset>* offsets) {
+                   std::vector<Offset>* offsets, const std::vector<Offset>* at) {
   const TopicState* t = ctx.Topic(tp.topic);
   RETURN_NOT_OK(CheckPartition(t, tp));
   EmbeddedLogImpl* log = ctx.log;
@@ -222,7 +222,9 @@ Status StageAppend(WriteContext& ctx, const TopicPartition& tp, const std::vecto
   keys::StoreBE(record_key, t->id, 4);
   keys::StoreBE(record_key + 4, static_cast<uint32_t>(tp.partition), 4);
   std::string index_key(record_key, 8);
-  for (const RecordIn& r : records) {
+  for (size_t i = 0; i < records.size(); ++i) {
+    const RecordIn& r = records[i];
+    if (at != nullptr) ps.next_offset = (*at)[i];
     const Offset offset = ps.next_offset++;
     const Timestamp ts = r.timestamp == kNoTimestamp ? ctx.now : r.timestamp;
     envelope.clear();
@@ -271,6 +273,45 @@ Result<std::vector<Offset>> EmbeddedLogImpl::Append(const TopicPartition& tp, st
   RETURN_NOT_OK(Submit([&](WriteContext& ctx) { return StageAppend(ctx, tp, batch, &offsets); }, Durability::kPolicy,
                        EstimateBytes(batch)));
   return offsets;
+}
+
+Result<Offset> EmbeddedLogImpl::AppendAt(const TopicPartition& tp, const std::vector<Record>& records, Offset end) {
+  std::vector<RecordIn> batch;
+  std::vector<Offset> at;
+  batch.reserve(records.size());
+  at.reserve(records.size());
+  for (const Record& r : records) {
+    if (!at.empty() && r.offset <= at.back()) {
+      return Status::InvalidArgument("records to append at their offsets must increase: " + std::to_string(r.offset) +
+                                     " after " + std::to_string(at.back()));
+    }
+    batch.push_back(RecordIn{r.key, r.value, r.headers, r.timestamp});
+    at.push_back(r.offset);
+  }
+  if (!at.empty() && end <= at.back()) {
+    return Status::InvalidArgument("end " + std::to_string(end) + " is not past the last offset " +
+                                   std::to_string(at.back()));
+  }
+  RETURN_NOT_OK(ValidateRecords(batch));
+  Offset reached = end;
+  RETURN_NOT_OK(Submit(
+      [&](WriteContext& ctx) -> Status {
+        const TopicState* t = ctx.Topic(tp.topic);
+        RETURN_NOT_OK(CheckPartition(t, tp));
+        PartitionState& ps = ctx.Part(t->id, tp.partition);
+        const Offset first = at.empty() ? end : at.front();
+        if (first < ps.next_offset) {
+          return Status::InvalidArgument("offset " + std::to_string(first) + " is below the end " +
+                                         std::to_string(ps.next_offset) + " of topic '" + tp.topic + "' partition " +
+                                         std::to_string(tp.partition));
+        }
+        std::vector<Offset> offsets;
+        RETURN_NOT_OK(StageAppend(ctx, tp, batch, &offsets, &at));
+        ps.next_offset = end;
+        return Status::OK();
+      },
+      Durability::kPolicy, EstimateBytes(batch)));
+  return reached;
 }
 
 namespace {
@@ -341,6 +382,17 @@ Result<std::string> EmbeddedLogImpl::ReadCheckpoint(const std::string& name) {
   if (s.IsNotFound()) return Status::NotFound("no checkpoint named '" + name + "'");
   RETURN_NOT_OK(ToStatus(s, "reading checkpoint '" + name + "'"));
   return v;
+}
+
+Result<std::map<std::string, std::string>> EmbeddedLogImpl::Checkpoints() {
+  std::map<std::string, std::string> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), meta_cf()));
+  const std::string prefix = keys::CheckpointKey("");
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    out.emplace(it->key().ToString().substr(prefix.size()), it->value().ToString());
+  }
+  RETURN_NOT_OK(ToStatus(it->status(), "listing checkpoints"));
+  return out;
 }
 
 // --- topics -----------------------------------------------------------------

@@ -95,6 +95,8 @@ class KafkaLogImpl final : public KafkaLog {
   Result<std::vector<std::vector<Offset>>> Write(AtomicWrite write) override;
   Result<std::string> ClusterId() override;
   Result<std::string> ReadCheckpoint(const std::string& name) override;
+  Result<Offset> AppendAt(const TopicPartition& tp, const std::vector<Record>& records, Offset end) override;
+  Result<std::map<std::string, std::string>> Checkpoints() override;
   Result<std::vector<Record>> Read(const TopicPartition& tp, Offset from, ReadLimits limits) override;
   Result<std::optional<Record>> ReadLatest(const TopicPartition& tp, const std::string& key) override;
   Result<std::vector<Record>> ReadLatestByPrefix(const TopicPartition& tp, const std::string& prefix,

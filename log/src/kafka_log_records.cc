@@ -80,6 +80,47 @@ Result<std::vector<Offset>> KafkaLogImpl::Append(const TopicPartition& tp, std::
   return std::move(wait.offsets);
 }
 
+Result<Offset> KafkaLogImpl::AppendAt(const TopicPartition& tp, const std::vector<Record>& records, Offset end) {
+  if (records.empty()) {  // fillers alone would only make a trailing gap, which is not kept
+    ASSIGN_OR_RAISE(auto wm, Watermarks(tp));
+    return wm.second;
+  }
+  for (size_t i = 1; i < records.size(); ++i) {
+    if (records[i].offset <= records[i - 1].offset) {
+      return Status::InvalidArgument(
+          "records to append at their offsets must increase: " + std::to_string(records[i].offset) + " after " +
+          std::to_string(records[i - 1].offset));
+    }
+  }
+  if (end <= records.back().offset) {
+    return Status::InvalidArgument("end " + std::to_string(end) + " is not past the last offset " +
+                                   std::to_string(records.back().offset));
+  }
+  ASSIGN_OR_RAISE(auto wm, Watermarks(tp));
+  if (records.front().offset < wm.second) {
+    return Status::InvalidArgument("offset " + std::to_string(records.front().offset) + " is below the end " +
+                                   std::to_string(wm.second) + " of " + Where(tp));
+  }
+  std::vector<RecordIn> batch;
+  for (Offset next = wm.second; const Record& r : records) {
+    for (; next < r.offset; ++next) {
+      batch.push_back(RecordIn{std::string(kGapFillerKey), std::nullopt, {}, r.timestamp});
+    }
+    batch.push_back(RecordIn{r.key, r.value, r.headers, r.timestamp});
+    ++next;
+  }
+  const size_t total = batch.size();
+  ASSIGN_OR_RAISE(auto offsets, Append(tp, std::move(batch)));
+  for (size_t i = 0; i < total; ++i) {
+    if (offsets[i] != wm.second + static_cast<Offset>(i)) {
+      return Status::Aborted("copying into " + Where(tp) + ": the record meant for offset " +
+                             std::to_string(wm.second + static_cast<Offset>(i)) + " got offset " +
+                             std::to_string(offsets[i]) + " (another producer writes to it?); the copy is not exact");
+    }
+  }
+  return records.back().offset + 1;
+}
+
 PooledConsumer KafkaLogImpl::AcquireConsumer(const TopicPartition& tp, Offset from, Status* st) {
   {
     std::lock_guard l(pool_mu_);
@@ -209,6 +250,11 @@ Result<std::vector<Record>> KafkaLogImpl::ReadWith(PooledConsumer& c, const Topi
     }
     if (m->offset < from) continue;
     c.next = m->offset + 1;
+    if (m->payload == nullptr && m->key_len == kGapFillerKey.size() &&
+        std::string_view(static_cast<const char*>(m->key), m->key_len) == kGapFillerKey) {
+      if (c.next >= end) return out;
+      continue;  // a copied changelog's gap (AppendAt): not a record
+    }
     Record r = ToRecord(m);
     bytes += static_cast<int64_t>(r.key.size() + (r.value ? r.value->size() : 0));
     out.push_back(std::move(r));

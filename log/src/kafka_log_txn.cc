@@ -181,4 +181,16 @@ Result<std::string> KafkaLogImpl::ReadCheckpoint(const std::string& name) {
   return *std::move(latest->value);
 }
 
+Result<std::map<std::string, std::string>> KafkaLogImpl::Checkpoints() {
+  std::map<std::string, std::string> out;
+  auto exists = PartitionCount(kCheckpointTopic);
+  if (exists.status().IsNotFound()) return out;
+  RETURN_NOT_OK(exists.status());
+  ASSIGN_OR_RAISE(auto latest, ScanLatestByKey(*this, {kCheckpointTopic, 0}));
+  for (auto& [name, r] : latest) {
+    if (r.value) out.emplace(name, *std::move(r.value));
+  }
+  return out;
+}
+
 }  // namespace ghostlog::log::kafka

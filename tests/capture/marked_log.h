@@ -53,6 +53,11 @@ class MarkedLog : public log::Changelog {
   }
   Result<std::string> ClusterId() override { return log_.ClusterId(); }
   Result<std::string> ReadCheckpoint(const std::string& n) override { return log_.ReadCheckpoint(n); }
+  Result<log::Offset> AppendAt(const log::TopicPartition& tp, const std::vector<log::Record>& r,
+                               log::Offset end) override {
+    return log_.AppendAt(tp, r, end);
+  }
+  Result<std::map<std::string, std::string>> Checkpoints() override { return log_.Checkpoints(); }
   Result<std::vector<log::Record>> Read(const log::TopicPartition& tp, log::Offset from,
                                         log::ReadLimits limits) override {
     return log_.Read(tp, from, limits);

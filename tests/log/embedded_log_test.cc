@@ -138,6 +138,53 @@ TEST_F(EmbeddedLogTest, AppendAndReadRoundTrip) {
   EXPECT_TRUE(log_->Read({"nope", 0}, 0).status().IsNotFound());
 }
 
+// A copy keeps offsets (ghostlog log copy): gaps between and after the
+// records stay gaps, the end is where the source's was, and it all survives
+// a reopen and passes verify.
+TEST_F(EmbeddedLogTest, AppendAtKeepsOffsetsTimestampsAndGaps) {
+  ASSERT_TRUE(log_->CreateTopic("t", 1, Compacted()).ok());
+  auto at = [](Offset o, std::string key, std::optional<std::string> value, Timestamp ts) {
+    return Record{o, ts, std::move(key), std::move(value), {{"h", "x"}}};
+  };
+  const std::vector<Record> copied{at(3, "a", "1", 1600000000003), at(4, "b", std::nullopt, 1600000000004),
+                                   at(9, "a", "3", 1600000000009)};
+  EXPECT_EQ(Must(log_->AppendAt({"t", 0}, copied, 12)), 12);
+  Reopen();
+  EXPECT_EQ(ReadAll("t"), copied);
+  auto info = Must(log_->DescribePartition({"t", 0}));
+  EXPECT_EQ(info.log_start_offset, 0);
+  EXPECT_EQ(info.end_offset, 12);
+  EXPECT_EQ(info.records, 3);
+  EXPECT_EQ(Must(log_->Read({"t", 0}, 5)).front().offset, 9);
+  EXPECT_EQ(Must(log_->ReadLatest({"t", 0}, "a"))->offset, 9);  // the key index follows
+  EXPECT_EQ(Must(log_->OffsetForTimestamp({"t", 0}, 1600000000005)), 9);
+  EXPECT_EQ(Append("t", {Rec("c", "4")}), std::vector<Offset>{12});
+  // An empty copy only moves the end.
+  EXPECT_EQ(Must(log_->AppendAt({"t", 0}, {}, 20)), 20);
+  EXPECT_EQ(Append("t", {Rec("d", "5")}), std::vector<Offset>{20});
+
+  auto below = log_->AppendAt({"t", 0}, {at(15, "x", "y", 1)}, 16);
+  ASSERT_TRUE(below.status().IsInvalidArgument());
+  EXPECT_NE(below.status().message().find("below the end 21"), std::string::npos) << below.status().ToString();
+  EXPECT_TRUE(log_->AppendAt({"t", 0}, {at(30, "x", "y", 1), at(30, "x", "y", 1)}, 31).status().IsInvalidArgument());
+  EXPECT_TRUE(log_->AppendAt({"t", 0}, {at(30, "x", "y", 1)}, 30).status().IsInvalidArgument());
+  EXPECT_TRUE(log_->AppendAt({"nope", 0}, {}, 1).status().IsNotFound());
+  EXPECT_EQ(Must(log_->DescribePartition({"t", 0})).end_offset, 21) << "a refused copy appends nothing";
+  auto report = Must(log_->Verify());
+  EXPECT_TRUE(report.ok()) << (report.problems.empty() ? "" : report.problems[0]);
+}
+
+TEST_F(EmbeddedLogTest, CheckpointsListsEveryName) {
+  EXPECT_TRUE(Must(log_->Checkpoints()).empty());
+  AtomicWrite w;
+  w.checkpoints = {{"a", "1"}, {"b", "2"}};
+  Must(log_->Write(std::move(w)));
+  AtomicWrite w2;
+  w2.checkpoints = {{"a", "3"}};
+  Must(log_->Write(std::move(w2)));
+  EXPECT_EQ(Must(log_->Checkpoints()), (std::map<std::string, std::string>{{"a", "3"}, {"b", "2"}}));
+}
+
 TEST_F(EmbeddedLogTest, FailedAppendAppendsNothing) {
   ASSERT_OK(log_->CreateTopic("t", 1, {}));
   EXPECT_TRUE(log_->Append({"t", 1}, {Rec("a", "b")}).status().IsNotFound());

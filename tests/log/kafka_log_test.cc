@@ -133,6 +133,42 @@ TEST_F(KafkaLogTest, AppendReturnsConsecutiveOffsetsAndReadsBackIdentically) {
   EXPECT_EQ(Must(log_->DescribePartition({"orders", 0}), "describe").end_offset, 0);
 }
 
+// A copy keeps offsets (ghostlog log copy): the offsets a record skips are
+// taken by fillers, which no reader sees, so reads show the source's gaps.
+TEST_F(KafkaLogTest, AppendAtKeepsOffsetsAndReadersSeeGaps) {
+  const TopicPartition tp{"orders", 2};
+  auto at = [](Offset o, std::string key, std::optional<std::string> value, Timestamp ts) {
+    return Record{o, ts, std::move(key), std::move(value), {{"h", "x"}}};
+  };
+  const std::vector<Record> copied{at(3, "a", "1", 1700000000003), at(4, "b", std::nullopt, 1700000000004),
+                                   at(9, "c", "3", 1700000000009)};
+  EXPECT_EQ(Must(log_->AppendAt(tp, copied, 12), "append at"), 10) << "a trailing gap is not kept on Kafka";
+  EXPECT_EQ(ReadAll(tp), copied);
+  EXPECT_EQ(Must(log_->Read(tp, 0), "read").front().offset, 3);
+  EXPECT_EQ(Must(log_->Read(tp, 5), "read").front().offset, 9);
+  EXPECT_EQ(Must(log_->Read(tp, 0, ReadLimits{2, 1 << 20}), "read").size(), 2u);
+  EXPECT_EQ(Must(log_->AppendAt(tp, {at(10, "d", "4", 1700000000010)}, 11), "append at"), 11);
+  EXPECT_EQ(Must(log_->Append(tp, {Rec("e", "5")}), "append"), std::vector<Offset>{11});
+  EXPECT_EQ(ReadAll(tp).size(), 5u);
+
+  auto below = log_->AppendAt(tp, {at(5, "x", "y", 1)}, 6);
+  EXPECT_TRUE(below.status().IsInvalidArgument()) << below.status().ToString();
+  EXPECT_TRUE(log_->AppendAt(tp, {at(20, "x", "y", 1), at(20, "x", "y", 1)}, 21).status().IsInvalidArgument());
+  EXPECT_TRUE(log_->AppendAt(tp, {at(20, "x", "y", 1)}, 20).status().IsInvalidArgument());
+  EXPECT_EQ(Must(log_->DescribePartition(tp), "describe").end_offset, 12) << "a refused copy appends nothing";
+}
+
+TEST_F(KafkaLogTest, CheckpointsListsTheLatestOfEachName) {
+  EXPECT_TRUE(Must(log_->Checkpoints(), "checkpoints").empty());
+  for (const auto& [name, value] :
+       std::vector<std::pair<std::string, std::string>>{{"a", "1"}, {"b", "2"}, {"a", "3"}}) {
+    AtomicWrite w;
+    w.checkpoints[name] = value;
+    Must(log_->Write(std::move(w)), "write");
+  }
+  EXPECT_EQ(Must(log_->Checkpoints(), "checkpoints"), (std::map<std::string, std::string>{{"a", "3"}, {"b", "2"}}));
+}
+
 TEST_F(KafkaLogTest, OutOfRangeAndUnknownPartitions) {
   const TopicPartition tp{"orders", 0};
   Must(log_->Append(tp, {Rec("a", "1"), Rec("b", "2")}), "append");

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -58,6 +59,22 @@ class Changelog {
   // Returns the offsets given to each batch's records, batch by batch (the
   // write's own batches, then those its `finish` added).
   virtual Result<std::vector<std::vector<Offset>>> Write(AtomicWrite write) = 0;
+
+  // For copying a changelog into this one (`ghostlog log copy`): appends
+  // records keeping the offsets and timestamps they have in the other
+  // changelog, and leaves the partition's end at `end`. Offsets must increase,
+  // start at or after this partition's end, and stay below `end`; every offset
+  // skipped (before, between and after them) is a gap, as compaction leaves
+  // them; the log start stays where it was. Returns the end reached, which on Kafka may fall short of `end`:
+  // Kafka numbers records itself, so a skipped offset is taken by a filler
+  // record that Read() skips (a tombstone keyed kGapFillerKey), and fillers
+  // after the last record would leave readers at records they cannot see.
+  // Atomic on the embedded log; on Kafka a failed call leaves a prefix, and a
+  // copy resumes from the partition's end.
+  virtual Result<Offset> AppendAt(const TopicPartition& tp, const std::vector<Record>& records, Offset end) = 0;
+
+  // Every checkpoint written, name -> last value.
+  virtual Result<std::map<std::string, std::string>> Checkpoints() = 0;
 
   // A stable identity of this changelog (Kafka's cluster id), made when it was
   // created and never changed. Stages that keep their position outside the
@@ -124,5 +141,8 @@ class Changelog {
 // start to the end: for small compacted topics on a changelog without a key
 // index (Kafka), where ReadLatest is NotSupported. nullopt if the key has none.
 Result<std::optional<Record>> ScanForLatest(Changelog& log, const TopicPartition& tp, const std::string& key);
+// The latest record of every key in a partition (tombstones included), read
+// from the log start to the end.
+Result<std::map<std::string, Record>> ScanLatestByKey(Changelog& log, const TopicPartition& tp);
 
 }  // namespace ghostlog::log

@@ -38,6 +38,16 @@ struct RecordIn {
   Timestamp timestamp = kNoTimestamp;  // kNoTimestamp: set to the append time
 };
 
+// The key of the filler records that keep copied offsets on Kafka
+// (Changelog::AppendAt); readers never see them.
+inline constexpr std::string_view kGapFillerKey{"\0ghostlog.gap", 13};
+
+// The checkpoint in which `ghostlog log copy` lists the changelogs (their
+// ClusterId) a changelog was copied from, oldest first: positions kept
+// outside (the sink's, in the target) that count their offsets count this
+// one's too.
+inline constexpr const char* kCopiedFromCheckpoint = "ghostlog.copied_from";
+
 // A record as read back: what was appended plus its offset and final timestamp.
 struct Record {
   Offset offset = 0;
