@@ -18,13 +18,15 @@ struct Target {
   std::optional<log::KafkaLogOptions> kafka;
 };
 
-Result<Target> Resolve(const Context& ctx) {
+// `txn_suffix`: the command writes transactions (checkpoints), under the
+// daemon's transactional.id with this suffix.
+Result<Target> Resolve(const Context& ctx, const std::string& txn_suffix = "") {
   if (ctx.config_path.empty()) return Target{ctx.data_dir, std::nullopt};
   ASSIGN_OR_RAISE(DaemonConfig c, LoadConfig(ctx.config_path));
   Target t{c.data_dir, std::move(c.kafka)};
   // The daemon's transactional.id stays the daemon's: a second producer with
   // it would fence the running one. Appends need no transaction.
-  if (t.kafka) t.kafka->transactional_id.clear();
+  if (t.kafka) t.kafka->transactional_id = txn_suffix.empty() ? "" : t.kafka->transactional_id + txn_suffix;
   return t;
 }
 
@@ -102,6 +104,13 @@ Result<std::unique_ptr<log::Changelog>> OpenWriter(const Context& ctx, bool crea
   ASSIGN_OR_RAISE(Target t, Resolve(ctx));
   if (t.kafka) return OpenKafka(std::move(*t.kafka));
   ASSIGN_OR_RAISE(auto lg, WriterOn(t.data_dir, create_if_missing, busy_hint));
+  return std::unique_ptr<log::Changelog>(std::move(lg));
+}
+
+Result<std::unique_ptr<log::Changelog>> OpenCopyTarget(const Context& ctx) {
+  ASSIGN_OR_RAISE(Target t, Resolve(ctx, ".copy"));
+  if (t.kafka) return OpenKafka(std::move(*t.kafka));
+  ASSIGN_OR_RAISE(auto lg, WriterOn(t.data_dir, true, "stop it first"));
   return std::unique_ptr<log::Changelog>(std::move(lg));
 }
 

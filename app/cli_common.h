@@ -51,6 +51,10 @@ Result<std::unique_ptr<log::Changelog>> OpenReader(const Context& ctx);
 // fences the daemon's producer.
 Result<std::unique_ptr<log::Changelog>> OpenWriter(const Context& ctx, bool create_if_missing = false,
                                                    const std::string& busy_hint = "");
+// The destination of `log copy`: a data dir (created if missing, locked), or a
+// Kafka cluster with a transactional producer of its own (the daemon's
+// transactional.id + ".copy") for the checkpoints.
+Result<std::unique_ptr<log::Changelog>> OpenCopyTarget(const Context& ctx);
 // For commands only the embedded changelog has (compact, retention, verify):
 // on a Kafka config, an error that says why `command` does not apply.
 Result<std::unique_ptr<EmbeddedLog>> OpenEmbeddedReader(const Context& ctx, const std::string& command);
@@ -75,5 +79,6 @@ void AddRecordsCommands(CLI::App& app, Context& ctx);  // produce, consume
 void AddGroupsCommands(CLI::App& app, Context& ctx);   // groups, offsets
 void AddMaintenanceCommands(CLI::App& app, Context& ctx);  // compact, retention, verify
 void AddDaemonCommands(CLI::App& app, Context& ctx);       // run, doctor, status
+void AddCopyCommands(CLI::App& app, Context& ctx);         // log copy
 
 }  // namespace ghostlog::cli

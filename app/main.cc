@@ -42,6 +42,7 @@ int Run(int argc, char** argv) {
   AddGroupsCommands(app, ctx);
   AddMaintenanceCommands(app, ctx);
   AddDaemonCommands(app, ctx);
+  AddCopyCommands(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -88,10 +88,14 @@ class Sink::Impl {
                                           conn.Literal(cfg_.name) + " AND topic = " +
                                           conn.Literal(cfg_.transaction_topic) + " AND partition = 0"));
     if (PQntuples(r.get()) == 1) {
-      if (!PQgetisnull(r.get(), 0, 1) && changelog_id_ != PQgetvalue(r.get(), 0, 1)) {
+      bool other = !PQgetisnull(r.get(), 0, 1) && changelog_id_ != PQgetvalue(r.get(), 0, 1);
+      if (other) {
+        ASSIGN_OR_RAISE(other, NotCopiedFrom(PQgetvalue(r.get(), 0, 1)));
+      }
+      if (other) {
         return Status::InvalidArgument(
             "the target's ghostlog.sink_offsets row for sink '" + cfg_.name + "' counts offsets of changelog " +
-            PQgetvalue(r.get(), 0, 1) + ", but this data dir is changelog " + changelog_id_ +
+            PQgetvalue(r.get(), 0, 1) + ", but this changelog is " + changelog_id_ +
             " (was the data dir replaced, or does another ghostlog write this target under the same sink name?). "
             "To rebuild the target from this changelog: DELETE FROM ghostlog.sink_offsets WHERE sink = '" +
             cfg_.name + "', then restart");
@@ -100,6 +104,23 @@ class Sink::Impl {
     }
     ASSIGN_OR_RAISE(auto info, log_.DescribePartition({cfg_.transaction_topic, 0}));
     return info.log_start_offset;
+  }
+
+  // False if this changelog is a copy (`ghostlog log copy`, which keeps
+  // offsets) of changelog `id`: then a position counted there holds here.
+  Result<bool> NotCopiedFrom(const std::string& id) {
+    auto chain = log_.ReadCheckpoint(log::kCopiedFromCheckpoint);
+    if (chain.status().IsNotFound()) return true;
+    RETURN_NOT_OK(chain.status());
+    const auto ids = nlohmann::json::parse(*chain, nullptr, false);
+    if (!ids.is_array()) {
+      return Status::Corruption(std::string("checkpoint ") + log::kCopiedFromCheckpoint + " is not a JSON array");
+    }
+    if (std::find(ids.begin(), ids.end(), id) == ids.end()) return true;
+    spdlog::info(
+        "sink '{}': the target's position counts offsets of changelog {}, which this changelog {} is a copy of",
+        cfg_.name, id, changelog_id_);
+    return false;
   }
 
   bool Selected(const std::string& topic) const { return GlobMatchAny(cfg_.topics, topic); }

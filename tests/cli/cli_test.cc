@@ -612,4 +612,62 @@ TEST_F(CliTest, HelpOnEveryCommand) {
 }
 
 }  // namespace
+// --- log copy ----------------------------------------------------------------
+
+// A copy keeps offsets (the compaction's gaps too), timestamps, headers,
+// configs and group offsets; run again, it copies only what is new.
+TEST_F(CliTest, LogCopyKeepsOffsetsConfigsAndGroupsAndResumes) {
+  Ok({"topics", "create", "t", "--partitions", "2", "--config", "cleanup.policy=compact"});
+  std::string input;
+  for (int i = 0; i < 20; ++i) {
+    input +=
+        json{{"key", "k" + std::to_string(i % 4)}, {"value", i}, {"headers", {{"h", "x"}}}, {"timestamp", kJan1 + i}}
+            .dump() +
+        "\n";
+  }
+  Ok({"produce", "t", "--partition", "1"}, input);
+  Ok({"compact", "t"});
+  Ok({"consume", "t", "--group", "g", "--from-beginning", "--max-records", "2"});
+  const std::string copy = (root_ / "copy").string();
+  auto on_copy = [&](const std::vector<std::string>& args, const std::string& in = "") {
+    return RunOn(root_, {"--data-dir", copy}, args, in);
+  };
+  std::string out = Ok({"log", "copy", "--to-data-dir", copy});
+  EXPECT_NE(out.find("copied 4 records of 1 topic(s)"), std::string::npos) << out;
+  EXPECT_NE(out.find("group g: 1 committed offset(s)"), std::string::npos) << out;
+  auto same = [&] {
+    EXPECT_EQ(OkOut(on_copy({"consume", "t", "--from-beginning"})), Ok({"consume", "t", "--from-beginning"}));
+    const json a = OkJson({"topics", "describe", "t", "--json"});
+    const json b = json::parse(OkOut(on_copy({"topics", "describe", "t", "--json"})));
+    EXPECT_EQ(a["config"], b["config"]);
+    EXPECT_EQ(a["partition_info"], b["partition_info"]);
+    EXPECT_EQ(Group("g"), json::parse(OkOut(on_copy({"groups", "describe", "g", "--json"}))));
+  };
+  same();
+  EXPECT_EQ(Offsets(OkOut(on_copy({"consume", "t", "--partition", "1", "--from-beginning"}))),
+            (std::vector<int64_t>{16, 17, 18, 19}));
+
+  Ok({"produce", "t", "--partition", "0"}, R"({"key":"n","value":1})"
+                                           "\n");
+  out = Ok({"log", "copy", "--to-data-dir", copy});
+  EXPECT_NE(out.find("copied 1 records of 1 topic(s)"), std::string::npos) << out;
+  same();
+  EXPECT_EQ(OkOut(on_copy({"verify"})), "checked 5 records, 0 problem(s)\n");
+
+  // The destination holds records the source has not: refused, nothing copied.
+  OkOut(on_copy({"produce", "t", "--partition", "0"}, R"({"key":"x","value":2})"
+                                                      "\n"));
+  RunResult r = Run({"log", "copy", "--to-data-dir", copy});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("the destination's topic t partition 0 ends at 2, past the source's end 1"), std::string::npos)
+      << r.err;
+  // Usage errors.
+  r = Run({"log", "copy"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("exactly one of --to-data-dir DIR and --to-config FILE"), std::string::npos) << r.err;
+  r = Run({"log", "copy", "--to-data-dir", data_});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("names the data dir it copies from"), std::string::npos) << r.err;
+}
+
 }  // namespace ghostlog::cli_test

@@ -434,6 +434,11 @@ class Bench {
     }
   }
 
+  // Rewrites the config with these [log] lines (another changelog backend).
+  void SetLog(std::string log_lines) {
+    opts_.log = std::move(log_lines);
+    WriteConfig();
+  }
   std::string config_path() const { return dir_.sub("ghostlog.toml"); }
   Daemon& daemon() { return *daemon_; }
   int port() const { return port_; }

@@ -95,5 +95,87 @@ TEST(KafkaPipeline, IdentityUnderWorkloadAndRestartsEqualsTheSource) {
   EXPECT_EQ(b.daemon().Signal(SIGTERM, 10s), 0) << b.daemon().LogTail();
 }
 
+// A site moves its changelog to Kafka and back with `ghostlog log copy`,
+// while the source keeps changing: offsets are kept, so capture resumes from
+// its copied checkpoint (no new snapshot, no new slot), the sink from the
+// position it keeps in the target (which the copy's ghostlog.copied_from
+// checkpoint vouches for), and a consumer group from its committed offset.
+TEST(KafkaPipeline, ASiteMovesToKafkaAndBackByLogCopyWithoutANewSnapshot) {
+  MockKafka kafka;
+  ASSERT_TRUE(kafka.ok()) << "cannot start librdkafka's mock cluster";
+  ASSERT_TRUE(CreateCaptureTopics(kafka));
+  Bench b;
+  CreateSchema(b);
+  SeedSource(b.source, 300);
+  ASSERT_TRUE(b.StartHealthy());
+  ASSERT_TRUE(b.WaitStreaming());
+  Workload w(b.source.dsn(), 1);
+  w.Pace(40ms);
+  w.Start();
+  const std::string data = b.dir().sub("data");
+  // An operator's group reads a few more transaction records (the first time
+  // from the beginning); returns its committed offset.
+  auto audit = [&](const std::vector<std::string>& on, const std::string& records, bool first = false) -> std::string {
+    std::vector<std::string> args = on;
+    if (!records.empty()) {
+      for (const char* a : {"consume", "v2.transaction", "--group", "audit", "--max-records"}) args.push_back(a);
+      args.push_back(records);
+      if (first) args.push_back("--from-beginning");
+      EXPECT_EQ(RunGhostlog(b.dir().path(), args).code, 0);
+      args = on;
+    }
+    for (const char* a : {"groups", "describe", "audit", "--json"}) args.push_back(a);
+    auto r = RunGhostlog(b.dir().path(), args);
+    auto j = json::parse(r.out, nullptr, false);
+    return j.is_discarded() ? r.out + r.err : j["partitions"][0]["committed"].dump();
+  };
+  auto stop = [&] {
+    ASSERT_TRUE(w.WaitCommitted(40)) << w.last_error();
+    ASSERT_EQ(b.daemon().Signal(SIGTERM, 20s), 0) << b.daemon().LogTail();
+  };
+  auto copy = [&](const std::vector<std::string>& args) {
+    auto copied = RunGhostlog(b.dir().path(), args);
+    EXPECT_EQ(copied.code, 0) << copied.err;
+    EXPECT_NE(copied.out.find("offsets kept"), std::string::npos) << copied.out;
+    EXPECT_NE(copied.out.find("group audit: 1 committed offset(s)"), std::string::npos) << copied.out;
+  };
+  auto start_and_check = [&] {
+    ASSERT_TRUE(b.StartHealthy());
+    ASSERT_TRUE(w.WaitCommitted(40)) << w.last_error();
+    ASSERT_TRUE(b.daemon().running()) << b.daemon().LogTail();
+    // The sink applies on this changelog (so its next start sees this id).
+    ASSERT_TRUE(b.CatchUp());
+    const std::string log = b.daemon().CurrentLog();
+    EXPECT_EQ(log.find("capture: snapshot of"), std::string::npos) << log;
+    EXPECT_EQ(log.find("created slot"), std::string::npos) << log;
+    EXPECT_NE(log.find("is a copy of"), std::string::npos) << log;
+  };
+  const std::vector<std::string> on_data_dir{"--data-dir", data};
+  const std::vector<std::string> on_kafka{"--config", b.config_path()};
+
+  // To Kafka: the config now names the cluster; the data dir is copied from.
+  ASSERT_TRUE(b.CatchUp());  // (its fence table's topic then exists here too)
+  stop();
+  EXPECT_EQ(audit(on_data_dir, "3", true), "3");
+  b.SetLog("backend = \"kafka\"\nbootstrap_servers = \"" + kafka.bootstraps() + "\"\n");
+  copy({"--data-dir", data, "log", "copy", "--to-config", b.config_path()});
+  start_and_check();
+  EXPECT_EQ(audit(on_kafka, "2"), "5");
+
+  // And back into the data dir it came from, which takes what was written on
+  // Kafka since. (Into an empty data dir the copy needs the topics' configs,
+  // DescribeConfigs, and without --group ListGroups, neither of which the
+  // mock cluster answers.)
+  stop();
+  copy({"--config", b.config_path(), "log", "copy", "--to-data-dir", data, "--group", "audit"});
+  b.SetLog("fsync = \"always\"\n");
+  start_and_check();
+  EXPECT_EQ(audit(on_data_dir, ""), "5");
+  w.Stop();
+  EXPECT_EQ(w.failed(), 0) << w.last_error();
+  ASSERT_TRUE(b.CatchUp());
+  ExpectAllTablesEqual(b);
+}
+
 }  // namespace
 }  // namespace ghostlog::e2e
