@@ -26,6 +26,21 @@ Result<std::optional<Record>> ScanForLatest(Changelog& log, const TopicPartition
   return latest;
 }
 
+Status ValidateAppendAt(const std::vector<Record>& records, Offset end) {
+  for (size_t i = 1; i < records.size(); ++i) {
+    if (records[i].offset <= records[i - 1].offset) {
+      return Status::InvalidArgument(
+          "records to append at their offsets must increase: " + std::to_string(records[i].offset) + " after " +
+          std::to_string(records[i - 1].offset));
+    }
+  }
+  if (!records.empty() && end <= records.back().offset) {
+    return Status::InvalidArgument("end " + std::to_string(end) + " is not past the last offset " +
+                                   std::to_string(records.back().offset));
+  }
+  return Status::OK();
+}
+
 Result<std::map<std::string, Record>> ScanLatestByKey(Changelog& log, const TopicPartition& tp) {
   std::map<std::string, Record> latest;
   RETURN_NOT_OK(ForEachRecord(log, tp, [&](Record& r) { latest.insert_or_assign(r.key, std::move(r)); }));

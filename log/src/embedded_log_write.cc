@@ -276,24 +276,16 @@ Result<std::vector<Offset>> EmbeddedLogImpl::Append(const TopicPartition& tp, st
 }
 
 Result<Offset> EmbeddedLogImpl::AppendAt(const TopicPartition& tp, const std::vector<Record>& records, Offset end) {
+  RETURN_NOT_OK(ValidateAppendAt(records, end));
   std::vector<RecordIn> batch;
   std::vector<Offset> at;
   batch.reserve(records.size());
   at.reserve(records.size());
   for (const Record& r : records) {
-    if (!at.empty() && r.offset <= at.back()) {
-      return Status::InvalidArgument("records to append at their offsets must increase: " + std::to_string(r.offset) +
-                                     " after " + std::to_string(at.back()));
-    }
     batch.push_back(RecordIn{r.key, r.value, r.headers, r.timestamp});
     at.push_back(r.offset);
   }
-  if (!at.empty() && end <= at.back()) {
-    return Status::InvalidArgument("end " + std::to_string(end) + " is not past the last offset " +
-                                   std::to_string(at.back()));
-  }
   RETURN_NOT_OK(ValidateRecords(batch));
-  Offset reached = end;
   RETURN_NOT_OK(Submit(
       [&](WriteContext& ctx) -> Status {
         const TopicState* t = ctx.Topic(tp.topic);
@@ -311,7 +303,7 @@ Result<Offset> EmbeddedLogImpl::AppendAt(const TopicPartition& tp, const std::ve
         return Status::OK();
       },
       Durability::kPolicy, EstimateBytes(batch)));
-  return reached;
+  return end;
 }
 
 namespace {

@@ -2,6 +2,8 @@
 // assign-only consumers that fetching uses.
 #include "kafka_log_impl.h"
 
+#include <utility>
+
 namespace ghostlog::log::kafka {
 
 namespace {
@@ -85,39 +87,37 @@ Result<Offset> KafkaLogImpl::AppendAt(const TopicPartition& tp, const std::vecto
     ASSIGN_OR_RAISE(auto wm, Watermarks(tp));
     return wm.second;
   }
-  for (size_t i = 1; i < records.size(); ++i) {
-    if (records[i].offset <= records[i - 1].offset) {
-      return Status::InvalidArgument(
-          "records to append at their offsets must increase: " + std::to_string(records[i].offset) + " after " +
-          std::to_string(records[i - 1].offset));
-    }
-  }
-  if (end <= records.back().offset) {
-    return Status::InvalidArgument("end " + std::to_string(end) + " is not past the last offset " +
-                                   std::to_string(records.back().offset));
-  }
+  RETURN_NOT_OK(ValidateAppendAt(records, end));
   ASSIGN_OR_RAISE(auto wm, Watermarks(tp));
   if (records.front().offset < wm.second) {
     return Status::InvalidArgument("offset " + std::to_string(records.front().offset) + " is below the end " +
                                    std::to_string(wm.second) + " of " + Where(tp));
   }
+  // Produced in pieces: a long gap (a compacted topic's) is many fillers.
+  constexpr size_t kPiece = 10000;
+  Offset expect = wm.second;
   std::vector<RecordIn> batch;
+  auto produce = [&]() -> Status {
+    const size_t n = batch.size();
+    ASSIGN_OR_RAISE(auto offsets, Append(tp, std::exchange(batch, {})));
+    for (size_t i = 0; i < n; ++i, ++expect) {
+      if (offsets[i] != expect) {
+        return Status::Aborted("copying into " + Where(tp) + ": the record meant for offset " + std::to_string(expect) +
+                               " got offset " + std::to_string(offsets[i]) +
+                               " (another producer writes to it?); the copy is not exact");
+      }
+    }
+    return Status::OK();
+  };
   for (Offset next = wm.second; const Record& r : records) {
     for (; next < r.offset; ++next) {
       batch.push_back(RecordIn{std::string(kGapFillerKey), std::nullopt, {}, r.timestamp});
+      if (batch.size() >= kPiece) RETURN_NOT_OK(produce());
     }
     batch.push_back(RecordIn{r.key, r.value, r.headers, r.timestamp});
     ++next;
   }
-  const size_t total = batch.size();
-  ASSIGN_OR_RAISE(auto offsets, Append(tp, std::move(batch)));
-  for (size_t i = 0; i < total; ++i) {
-    if (offsets[i] != wm.second + static_cast<Offset>(i)) {
-      return Status::Aborted("copying into " + Where(tp) + ": the record meant for offset " +
-                             std::to_string(wm.second + static_cast<Offset>(i)) + " got offset " +
-                             std::to_string(offsets[i]) + " (another producer writes to it?); the copy is not exact");
-    }
-  }
+  RETURN_NOT_OK(produce());
   return records.back().offset + 1;
 }
 

@@ -156,6 +156,11 @@ TEST_F(KafkaLogTest, AppendAtKeepsOffsetsAndReadersSeeGaps) {
   EXPECT_TRUE(log_->AppendAt(tp, {at(20, "x", "y", 1), at(20, "x", "y", 1)}, 21).status().IsInvalidArgument());
   EXPECT_TRUE(log_->AppendAt(tp, {at(20, "x", "y", 1)}, 20).status().IsInvalidArgument());
   EXPECT_EQ(Must(log_->DescribePartition(tp), "describe").end_offset, 12) << "a refused copy appends nothing";
+
+  // A gap longer than one produce's worth of fillers (a compacted topic's).
+  const TopicPartition far{"orders", 0};
+  EXPECT_EQ(Must(log_->AppendAt(far, {at(25000, "z", "9", 1700000025000)}, 25001), "append at"), 25001);
+  EXPECT_EQ(ReadAll(far), std::vector<Record>{at(25000, "z", "9", 1700000025000)});
 }
 
 TEST_F(KafkaLogTest, CheckpointsListsTheLatestOfEachName) {

@@ -141,6 +141,10 @@ class Changelog {
 // start to the end: for small compacted topics on a changelog without a key
 // index (Kafka), where ReadLatest is NotSupported. nullopt if the key has none.
 Result<std::optional<Record>> ScanForLatest(Changelog& log, const TopicPartition& tp, const std::string& key);
+// AppendAt's checks of its arguments, for every implementation: offsets
+// increase, and `end` is past the last one.
+Status ValidateAppendAt(const std::vector<Record>& records, Offset end);
+
 // The latest record of every key in a partition (tombstones included), read
 // from the log start to the end.
 Result<std::map<std::string, Record>> ScanLatestByKey(Changelog& log, const TopicPartition& tp);
