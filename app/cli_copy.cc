@@ -16,8 +16,6 @@
 namespace ghostlog::cli {
 namespace {
 
-constexpr const char* kCopiedFrom = log::kCopiedFromCheckpoint;
-
 struct CopyArgs {
   std::string to_data_dir;
   std::string to_config;
@@ -134,12 +132,13 @@ Status Copy(const Context& ctx, const CopyArgs& a) {
   // count the same offsets.
   ASSIGN_OR_RAISE(auto checkpoints, src->Checkpoints());
   nlohmann::json chain = nlohmann::json::array();
-  if (auto it = checkpoints.find(kCopiedFrom); it != checkpoints.end()) {
+  if (auto it = checkpoints.find(log::kCopiedFromCheckpoint); it != checkpoints.end()) {
     chain = nlohmann::json::parse(it->second, nullptr, false);
-    if (!chain.is_array()) return Status::Corruption(std::string("checkpoint ") + kCopiedFrom + " is not a JSON array");
+    if (!chain.is_array())
+      return Status::Corruption(std::string("checkpoint ") + log::kCopiedFromCheckpoint + " is not a JSON array");
   }
   chain.push_back(src_id);
-  checkpoints[kCopiedFrom] = chain.dump();
+  checkpoints[log::kCopiedFromCheckpoint] = chain.dump();
   log::AtomicWrite w;
   w.checkpoints = std::move(checkpoints);
   const size_t n_checkpoints = w.checkpoints.size();

@@ -200,19 +200,43 @@ std::optional<std::vector<std::string>> CallArguments(const std::string& text, s
 }
 
 // 'text' -> text; nullopt if the argument is not one string literal.
-std::optional<std::string> Literal(std::string arg) {
-  arg.erase(0, arg.find_first_not_of(" \t\r\n"));
-  arg.erase(arg.find_last_not_of(" \t\r\n") + 1);
-  if (arg.size() < 2 || arg.front() != '\'' || arg.back() != '\'') return std::nullopt;
+std::string Trimmed(std::string s) {
+  s.erase(0, s.find_first_not_of(" \t\r\n"));
+  s.erase(s.find_last_not_of(" \t\r\n") + 1);
+  return s;
+}
+
+// The text between `quote`s (SQL's '...' literal or "..." identifier, a
+// doubled quote inside being one), or nullopt if `arg` is not one such.
+std::optional<std::string> Unquoted(std::string arg, char quote) {
+  arg = Trimmed(std::move(arg));
+  if (arg.size() < 2 || arg.front() != quote || arg.back() != quote) return std::nullopt;
   std::string out;
   for (size_t i = 1; i + 1 < arg.size(); ++i) {
     out += arg[i];
-    if (arg[i] == '\'') {
-      if (arg[i + 1] != '\'') return std::nullopt;  // two literals, or worse
+    if (arg[i] == quote) {
+      if (arg[i + 1] != quote) return std::nullopt;  // two of them, or worse
       ++i;
     }
   }
   return out;
+}
+
+std::optional<std::string> Literal(std::string arg) { return Unquoted(std::move(arg), '\''); }
+
+// The source column an expression is nothing but (`extradata`, `"Extra"`,
+// `src.extradata`), or "". SQLite drops the JSON mark of a value passing
+// through the FROM subquery, so such a copy of an object or array would reach
+// the output as a string; Evaluate hands on the source value instead.
+std::string BareColumn(const std::string& expr) {
+  std::string name = Trimmed(expr);
+  if (name.starts_with("src.")) name.erase(0, 4);
+  if (auto quoted = Unquoted(name, '"')) return *quoted;
+  if (name.empty() || std::isdigit(static_cast<unsigned char>(name.front()))) return "";
+  for (char c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') return "";
+  }
+  return name;
 }
 
 struct LookupCall {
@@ -285,30 +309,6 @@ LookedUpColumns ReadColumns(const Mapping& m) {
     add(*table, *column);
   }
   return out;
-}
-
-// The source column an expression is nothing but (`extradata`, `"Extra"`,
-// `src.extradata`), or "". SQLite drops the JSON mark of a value passing
-// through the FROM subquery, so such a copy of an object or array would reach
-// the output as a string; Evaluate hands on the source value instead.
-std::string BareColumn(std::string_view expr) {
-  auto space = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
-  while (!expr.empty() && space(expr.front())) expr.remove_prefix(1);
-  while (!expr.empty() && space(expr.back())) expr.remove_suffix(1);
-  if (expr.starts_with("src.")) expr.remove_prefix(4);
-  if (expr.size() >= 2 && expr.front() == '"' && expr.back() == '"') {
-    std::string name;
-    for (size_t i = 1; i + 1 < expr.size(); ++i) {
-      if (expr[i] == '"' && expr[++i] != '"') return "";  // a lone quote inside: not one identifier
-      name += expr[i];
-    }
-    return name;
-  }
-  if (expr.empty() || std::isdigit(static_cast<unsigned char>(expr.front()))) return "";
-  for (char c : expr) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') return "";
-  }
-  return std::string(expr);
 }
 
 std::string BuildSql(const Mapping& m, const std::vector<std::string>& source_columns, const std::string& only) {
