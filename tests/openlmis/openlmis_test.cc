@@ -141,6 +141,13 @@ TEST_F(OpenLmis, ReportingViewsEqualTheirOraclesThroughSnapshotStreamingKillAndR
       b.source.Value("SELECT code FROM facilities WHERE latitude IS NOT NULL ORDER BY code LIMIT 1");
   EXPECT_EQ(b.target.Value("SELECT extradata->>'latitude' FROM kafka_facilities WHERE code = '" + code + "'"),
             b.source.Value("SELECT latitude FROM facilities WHERE code = '" + code + "'"));
+  // Columns v2 has no value for but v3 gives one (mappings' README, 31 and 60).
+  EXPECT_EQ(b.target.Value("SELECT count(*) FILTER (WHERE reportonly IS NOT false) || '/' || count(*) "
+                           "FROM kafka_requisitions"),
+            "0/" + b.source.Value("SELECT count(*) FROM requisitions"));
+  EXPECT_EQ(b.target.Value("SELECT string_agg(DISTINCT coalesce(numberofperiodstoaverage::text, 'NULL'), ',') "
+                           "FROM kafka_requisition_templates"),
+            "3");
   // The workload moved requisitions along: it wrote status changes of its own.
   EXPECT_GT(std::stoi(b.source.Value("SELECT count(*) FROM requisition_status_changes WHERE createddate > now() - interval '1 hour'")), 10);
 
