@@ -191,19 +191,23 @@ Result<TargetTable> LoadTable(TargetConn& conn, const std::string& schema, const
   t.schema = schema;
   t.table = table;
   t.quoted = conn.Ident(schema) + "." + conn.Ident(table);
-  ASSIGN_OR_RAISE(PgResult r, conn.Exec(
-      "SELECT a.attname, format_type(a.atttypid, a.atttypmod), ty.typcategory, "
-      "  a.atttypid = 'bytea'::regtype, a.atttypid IN ('json'::regtype, 'jsonb'::regtype), "
-      "  EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary AND a.attnum = ANY (i.indkey)) "
-      "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-      "JOIN pg_attribute a ON a.attrelid = c.oid JOIN pg_type ty ON ty.oid = a.atttypid "
-      "WHERE n.nspname = " + conn.Literal(schema) + " AND c.relname = " + conn.Literal(table) +
-      " AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"));
+  ASSIGN_OR_RAISE(PgResult r,
+                  conn.Exec("SELECT a.attname, format_type(a.atttypid, a.atttypmod), ty.typcategory, "
+                            "  a.atttypid = 'bytea'::regtype, a.atttypid IN ('json'::regtype, 'jsonb'::regtype), "
+                            "  EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary AND "
+                            "a.attnum = ANY (i.indkey)), "
+                            "  (SELECT e.typcategory FROM pg_type e WHERE e.oid = ty.typelem AND ty.typcategory = 'A') "
+                            "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                            "JOIN pg_attribute a ON a.attrelid = c.oid JOIN pg_type ty ON ty.oid = a.atttypid "
+                            "WHERE n.nspname = " +
+                            conn.Literal(schema) + " AND c.relname = " + conn.Literal(table) +
+                            " AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"));
   if (PQntuples(r.get()) == 0) return Status::NotFound("target table " + t.qualified() + " does not exist");
   for (int i = 0; i < PQntuples(r.get()); ++i) {
-    TargetColumn c{PQgetvalue(r.get(), i, 0), PQgetvalue(r.get(), i, 1), PQgetvalue(r.get(), i, 2)[0],
-                   PQgetvalue(r.get(), i, 3)[0] == 't', PQgetvalue(r.get(), i, 4)[0] == 't',
-                   PQgetvalue(r.get(), i, 5)[0] == 't'};
+    TargetColumn c{PQgetvalue(r.get(), i, 0),           PQgetvalue(r.get(), i, 1),
+                   PQgetvalue(r.get(), i, 2)[0],        PQgetvalue(r.get(), i, 3)[0] == 't',
+                   PQgetvalue(r.get(), i, 4)[0] == 't', PQgetvalue(r.get(), i, 5)[0] == 't',
+                   PQgetvalue(r.get(), i, 6)[0]};
     t.by_name[c.name] = t.columns.size();
     if (c.key) t.key_columns.push_back(t.columns.size());
     t.columns.push_back(std::move(c));
@@ -240,19 +244,44 @@ Result<TargetTable> LoadTable(TargetConn& conn, const std::string& schema, const
 }
 
 namespace {
+// Capture writes dates and timestamps with ISO 8601's astronomical years
+// (1 BC is 0000, 44 BC is -0043), which PostgreSQL's input does not read:
+// it counts BC years from 1 and wants " BC" after the value. A value of
+// the common era (or infinity, or not a date at all) is nullopt: it goes
+// through as it is.
+std::optional<std::string> BcDateTime(std::string_view v) {
+  const bool negative = v.size() > 1 && v[0] == '-' && v[1] >= '0' && v[1] <= '9';
+  const size_t end = v.find('-', 1);  // after the year
+  if ((!negative && !v.starts_with("0000-")) || end > 12) return std::nullopt;
+  int64_t year = 0;
+  for (char c : v.substr(negative, end - negative)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    year = year * 10 + (c - '0');
+  }
+  const std::string bc = std::to_string((negative ? year : -year) + 1);
+  std::string out(bc.size() < 4 ? 4 - bc.size() : 0, '0');
+  out += bc;
+  out.append(v.substr(end));
+  out += " BC";
+  return out;
+}
+
 // One element of a PostgreSQL array literal.
-Status AppendArrayLiteral(const nlohmann::json& v, std::string* out) {
+Status AppendArrayLiteral(const nlohmann::json& v, char element_category, std::string* out) {
   if (v.is_null()) {
     *out += "NULL";
   } else if (v.is_array()) {
     *out += '{';
     for (size_t i = 0; i < v.size(); ++i) {
       if (i) *out += ',';
-      RETURN_NOT_OK(AppendArrayLiteral(v[i], out));
+      RETURN_NOT_OK(AppendArrayLiteral(v[i], element_category, out));
     }
     *out += '}';
   } else {
-    const std::string s = v.is_string() ? v.get<std::string>() : v.is_boolean() ? (v.get<bool>() ? "t" : "f") : v.dump();
+    std::string s = v.is_string() ? v.get<std::string>() : v.is_boolean() ? (v.get<bool>() ? "t" : "f") : v.dump();
+    if (element_category == 'D' && v.is_string()) {
+      if (auto bc = BcDateTime(s)) s = std::move(*bc);
+    }
     *out += '"';
     for (char c : s) {
       if (c == '"' || c == '\\') *out += '\\';
@@ -292,25 +321,6 @@ Status AppendBytea(const TargetColumn& col, const std::string& b64, std::string*
   return Status::OK();
 }
 
-// Capture writes dates and timestamps with ISO 8601's astronomical years
-// (1 BC is 0000, 44 BC is -0043), which PostgreSQL's input does not read:
-// it counts BC years from 1 and wants " BC" after the value. A value of
-// the common era (or infinity, or not a date at all) goes through as it is.
-void AppendDateTime(std::string_view v, std::string* out) {
-  const bool negative = v.size() > 1 && v[0] == '-' && v[1] >= '0' && v[1] <= '9';
-  const size_t end = v.find('-', 1);  // after the year
-  if ((!negative && !v.starts_with("0000-")) || end > 12) return AppendEscaped(v, out);
-  int64_t year = 0;
-  for (char c : v.substr(negative, end - negative)) {
-    if (c < '0' || c > '9') return AppendEscaped(v, out);
-    year = year * 10 + (c - '0');
-  }
-  const std::string bc = std::to_string((negative ? year : -year) + 1);
-  out->append(bc.size() < 4 ? 4 - bc.size() : 0, '0');
-  *out += bc;
-  out->append(v.substr(end));
-  *out += " BC";
-}
 }  // namespace
 
 Status AppendCopyValue(const TargetColumn& col, const JsonValue& v, std::string* out) {
@@ -330,14 +340,15 @@ Status AppendCopyValue(const TargetColumn& col, const JsonValue& v, std::string*
     auto j = nlohmann::json::parse(v.text, nullptr, false);
     if (j.is_discarded()) return Status::InvalidArgument("column " + col.name + ": array is not valid JSON");
     std::string lit;
-    RETURN_NOT_OK(AppendArrayLiteral(j, &lit));
+    RETURN_NOT_OK(AppendArrayLiteral(j, col.element_category, &lit));
     AppendEscaped(lit, out);
   } else if (v.kind == Kind::kObject) {
     return Status::InvalidArgument("column " + col.name + " (" + col.type + ") got a JSON object");
   } else if (v.kind == Kind::kBool) {
     *out += v.text == "true" ? 't' : 'f';
   } else if (col.category == 'D' && v.kind == Kind::kString) {
-    AppendDateTime(v.text, out);
+    auto bc = BcDateTime(v.text);
+    AppendEscaped(bc ? *bc : v.text, out);
   } else {
     AppendEscaped(v.text, out);  // a string, or a number as written
   }

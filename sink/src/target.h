@@ -69,6 +69,7 @@ struct TargetColumn {
   bool is_bytea = false;
   bool is_json = false;
   bool key = false;
+  char element_category = '\0';  // an array's element type's typcategory ('D': dates and times)
 };
 
 struct TargetTable {

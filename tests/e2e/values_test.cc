@@ -18,7 +18,7 @@ constexpr const char* kTypesDdl =
     " num numeric, num2 numeric(12,4), f4 real, f8 double precision, b bool, d date, ts timestamp, tstz timestamptz,"
     " tm time, tmtz timetz, iv interval, by bytea, u uuid, js json, jb jsonb, ta text[], ia int[], fa float8[],"
     " ip inet, cidr_ cidr, mac macaddr, bits bit(4), vbits varbit, m mood, pi posint, pt point, tv tsvector,"
-    " x xml, o oid, money_ money);"
+    " x xml, o oid, money_ money, da date[], tsa timestamptz[]);"
     "CREATE TABLE fence (id int PRIMARY KEY)";  // CatchUp's marker
 
 // One row per line; each exercises the awkward values of several columns.
@@ -29,11 +29,11 @@ const std::vector<std::string>& HostileRows() {
       // NULL in every column.
       "(1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
       "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
-      "NULL)",
+      "NULL, NULL, NULL)",
       // Empty strings and empty arrays, zeroes, the COPY null marker as text.
       "(2, '', '', '', 0, 0, 0, 0, 0, 0, 0, false, '2000-01-01', '2000-01-01', '2000-01-01 00:00+00', '00:00', "
       "'00:00+00', '0', '', '00000000-0000-0000-0000-000000000000', '\"\"', '{}', '{}', '{}', '{}', '0.0.0.0', "
-      "'0.0.0.0/0', '00:00:00:00:00:00', B'0000', B'', 'sad', 1, '(0,0)', '', '', 0, 0)",
+      "'0.0.0.0/0', '00:00:00:00:00:00', B'0000', B'', 'sad', 1, '(0,0)', '', '', 0, 0, '{}', '{}')",
       // Characters COPY text and JSON escape: tab, newline, CR, backslash, \N.
       "(3, E'tab\\there\\nnew line\\rcr \\\\ back \\\\N', E'\\\\N', E'a\\tb', -32768, -2147483648, "
       "-9223372036854775808, 'NaN', -99999999.9999, 'NaN', 'NaN', true, '4713-01-01 BC', '4713-01-01 00:00 BC', "
@@ -42,7 +42,9 @@ const std::vector<std::string>& HostileRows() {
       "'{\"k\": \"\\\\n\\\\\\\\\", \"n\": 1.50, \"u\": \"\\\\u00e9\"}', "
       "ARRAY['a,b', 'c\"d', NULL, 'NULL', '', E'e\\\\f', E'g\\th', '{x}', ' sp '], '{{1,2},{3,NULL}}', "
       "'{NaN,Infinity,-Infinity,-0}', '::1', '2001:db8::/32', 'ff:ff:ff:ff:ff:ff', B'1111', B'10101', 'happy', "
-      "2147483647, '(-1.5,1e300)', 'a:1 b:2 ''c d'':3', '<a b=\"1\">x &amp; y</a>', 4294967295, -12.34)",
+      "2147483647, '(-1.5,1e300)', 'a:1 b:2 ''c d'':3', '<a b=\"1\">x &amp; y</a>', 4294967295, -12.34, "
+      "'{4713-01-01 BC,0001-12-31 BC,0044-03-15 BC,0001-01-01,NULL}', "
+      "'{\"4713-01-01 00:00+00 BC\",\"0001-12-31 23:59:59.5+00 BC\",infinity}')",
       // The other extremes: infinities, big numbers, non-ASCII text.
       "(4, 'é ü ß 中文 😀 \\', 'ÅÄÖ😀', 'ab', 32767, 2147483647, 9223372036854775807, "
       "'123456789012345678901234567890.123456789012345678901234567890', 0.0001, 'Infinity', '-Infinity', true, "
@@ -50,7 +52,7 @@ const std::vector<std::string>& HostileRows() {
       "'123e4567-e89b-12d3-a456-426614174000', '[1, 2.50, \"x\"]', "
       "'{\"big\": 123456789012345678901234567890.5, \"huge\": 1e400, \"p\": 1.50}', '{a,b}', '{-2147483648}', "
       "'{1e-300,0.1}', '10.0.0.1/8', '10.0.0.0/8', '08:00:2b:01:02:03', B'0101', B'1', 'ok', 42, '(1,2)', "
-      "'fat:2,4 cat:3', '<!-- c -->', 1, 92233720368547758.07)",
+      "'fat:2,4 cat:3', '<!-- c -->', 1, 92233720368547758.07, '{infinity,-infinity}', '{{-infinity}}')",
       // Float values whose shortest text is not their printf text.
       "(5, 'x', 'y', 'z', 1, 1, 1, '-0.000', '1.1000', 0.1, 0.1, false, '5874897-12-31', '294276-12-31 "
       "23:59:59.999999', "
@@ -58,7 +60,7 @@ const std::vector<std::string>& HostileRows() {
       "gen_random_uuid(), '[null]', '[null, 0.10]', '{\"\"}', '{}', '{3.141592653589793,2.718281828459045}', "
       "'192.168.0.1/24', "
       "'192.168.0.0/24', '01:02:03:04:05:06', B'1000', B'0000000000000000000000000001', 'sad', 7, '(1.1,2.2)', 'a', "
-      "'plain', 7, 0.01)",
+      "'plain', 7, 0.01, '{5874897-12-31}', '{\"294276-12-31 23:59:59.999999+00\"}')",
   };
   return rows;
 }
