@@ -181,6 +181,7 @@ Status Capture::Impl::RunOnce(std::stop_token stop) {
                             "new snapshot (capture never re-creates a slot silently)");
   }
   RETURN_NOT_OK(writer_.AbortInflight(cp_));
+  bool snapshotted = false;
 
   if (!slot.exists) {
     // A new slot exports the snapshot its consistent point belongs to; the
@@ -198,6 +199,7 @@ Status Capture::Impl::RunOnce(std::stop_token stop) {
       cp_.snapshot->consistent_point = point;
       RETURN_NOT_OK(writer_.WriteCheckpoint(cp_));
       RETURN_NOT_OK(RunSnapshot(sql, exported, stop));
+      snapshotted = true;
     } else {
       RETURN_NOT_OK(writer_.WriteCheckpoint(cp_));
     }
@@ -207,8 +209,15 @@ Status Capture::Impl::RunOnce(std::stop_token stop) {
     // still starts at the slot's consistent point (see docs/capture.md).
     spdlog::warn("capture: resuming the interrupted snapshot after {} rows", cp_.snapshot->rows);
     RETURN_NOT_OK(RunSnapshot(sql, std::nullopt, stop));
+    snapshotted = true;
   }
   if (stop.stop_requested()) return Status::OK();
+  if (snapshotted) {
+    // libpq keeps a connection's input buffer at the size of the largest
+    // result it read (a chunk of big rows: hundreds of MB); the catalog
+    // queries of streaming need a small one.
+    ASSIGN_OR_RAISE(sql, PgConn::Connect(cfg_.dsn));
+  }
   if (cfg_.snapshot == SnapshotMode::kInitialOnly) {
     spdlog::info("capture: snapshot complete and snapshot = initial_only; not streaming");
     SleepUntilStopped(stop, std::chrono::hours(24 * 365));

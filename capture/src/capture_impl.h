@@ -61,7 +61,10 @@ class Capture::Impl {
   // stream.cc
   Status Stream(PgConn& repl, pgoutput::Lsn start, std::stop_token stop);
   Status StreamLoop(PgConn& repl, std::stop_token stop);
-  Status HandleXLogData(std::string_view payload, pgoutput::Lsn wal_start, pgoutput::Lsn wal_end);
+  // `payload` lies in `message`, which is freed once decoded (its values
+  // are copied out: a message may hold a row of big values).
+  Status HandleXLogData(std::string_view payload, std::optional<CopyData>& message, pgoutput::Lsn wal_start,
+                        pgoutput::Lsn wal_end);
   Status Apply(const pgoutput::Msg& m, pgoutput::Lsn change_lsn);
   Status OnChange(const pgoutput::Msg& m, pgoutput::Lsn change_lsn);
   // Rewrites `after` (the new row's JSON text) with the values an update

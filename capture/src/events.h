@@ -70,9 +70,10 @@ Status TupleRowText(const TableSchema& t, const pgoutput::Tuple& tuple, std::str
 // IsJsonText).
 bool AfterMembers(std::string_view event, std::vector<std::pair<std::string_view, std::string_view>>* members);
 
-// `before` and `after` are JSON text ("null" for none).
+// `before` and `after` are JSON text ("null" for none); `after`'s buffer
+// becomes the event's.
 log::RecordIn ChangeEventText(const TableSchema& t, std::string key, char op, std::string_view before,
-                              std::string_view after, const SourceInfo& src, const TxnPosition* txn, int64_t now_ms);
+                              std::string after, const SourceInfo& src, const TxnPosition* txn, int64_t now_ms);
 log::RecordIn Tombstone(const TableSchema& t, std::string key);
 
 template <class Value>

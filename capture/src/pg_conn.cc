@@ -105,15 +105,11 @@ Result<std::optional<std::string>> PgConn::QueryValue(const std::string& sql) {
   return std::optional<std::string>(PQgetvalue(r.get(), 0, 0));
 }
 
-Result<std::optional<std::string>> PgConn::ReadCopyData(std::chrono::milliseconds timeout) {
+Result<std::optional<CopyData>> PgConn::ReadCopyData(std::chrono::milliseconds timeout) {
   for (bool waited = false;; waited = true) {
     char* buf = nullptr;
     const int n = PQgetCopyData(conn_, &buf, /*async=*/1);
-    if (n > 0) {
-      std::string data(buf, static_cast<size_t>(n));
-      PQfreemem(buf);
-      return std::optional<std::string>(std::move(data));
-    }
+    if (n > 0) return std::optional<CopyData>(std::in_place, buf, static_cast<size_t>(n));
     if (n == -1) {
       // The server ended the copy: fetch the final result to learn why.
       PgResult r(PQgetResult(conn_));
@@ -123,7 +119,7 @@ Result<std::optional<std::string>> PgConn::ReadCopyData(std::chrono::millisecond
       return Status::Unavailable(cancelled + "replication stream ended" + (why.empty() ? std::string() : ": " + why));
     }
     if (n == -2) return Status::Unavailable("replication stream failed: " + LastError());
-    if (waited) return std::optional<std::string>();
+    if (waited) return std::optional<CopyData>();
     pollfd pfd{PQsocket(conn_), POLLIN, 0};
     const int rc = ::poll(&pfd, 1, static_cast<int>(timeout.count()));
     if (rc < 0 && errno != EINTR) return Status::IOError("poll on the replication socket failed");

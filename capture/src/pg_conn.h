@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ghostlog/log/status.h"
@@ -37,6 +38,23 @@ inline constexpr const char* kSessionOptions =
 // "host=x password=secret" -> "host=x password=***" (also for URIs).
 std::string RedactDsn(const std::string& dsn);
 
+// One copy-data message, in the buffer libpq allocated for it: a message is
+// as large as the biggest row it carries (a 40 MB bytea is 80 MB of hex), so
+// it is read in place rather than copied.
+class CopyData {
+ public:
+  CopyData(char* buf, size_t size) : buf_(buf), size_(size) {}
+  std::string_view view() const { return {buf_.get(), size_}; }
+  bool empty() const { return size_ == 0; }
+
+ private:
+  struct Free {
+    void operator()(char* p) const { PQfreemem(p); }
+  };
+  std::unique_ptr<char, Free> buf_;
+  size_t size_;
+};
+
 class PgConn {
  public:
   // `replication` opens a walsender connection (replication=database).
@@ -58,7 +76,7 @@ class PgConn {
 
   // --- COPY BOTH (replication) ---------------------------------------------
   // Waits up to `timeout` for one copy-data message. nullopt: none yet.
-  Result<std::optional<std::string>> ReadCopyData(std::chrono::milliseconds timeout);
+  Result<std::optional<CopyData>> ReadCopyData(std::chrono::milliseconds timeout);
   Status WriteCopyData(const std::string& data);
 
   std::string Quote(const std::string& literal) const;     // 'it''s'

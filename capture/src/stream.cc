@@ -63,12 +63,12 @@ Status Capture::Impl::StreamLoop(PgConn& repl, std::stop_token stop) {
       RETURN_NOT_OK(writer_.FlushPending());
     }
     if (msg && !msg->empty()) {
-      const std::string_view m(*msg);
+      const std::string_view m = msg->view();
       if (m[0] == 'w' && m.size() >= 25) {
         const pgoutput::Lsn wal_start = BE64(m, 1), wal_end = BE64(m, 9);
         received_ = std::max(received_, wal_end);
         stats_.received_lsn = received_;
-        RETURN_NOT_OK(HandleXLogData(m.substr(25), wal_start, wal_end));
+        RETURN_NOT_OK(HandleXLogData(m.substr(25), msg, wal_start, wal_end));
       } else if (m[0] == 'k' && m.size() >= 18) {
         server_wal_end_ = BE64(m, 1);
         received_ = std::max(received_, server_wal_end_);
@@ -111,13 +111,15 @@ Status Capture::Impl::Heartbeat() {
   return writer_.WriteCheckpoint(cp_);
 }
 
-Status Capture::Impl::HandleXLogData(std::string_view payload, pgoutput::Lsn wal_start, pgoutput::Lsn) {
+Status Capture::Impl::HandleXLogData(std::string_view payload, std::optional<CopyData>& message,
+                                     pgoutput::Lsn wal_start, pgoutput::Lsn) {
   if (payload.empty()) return Status::Corruption("empty pgoutput message");
   const char type = payload[0];
   if (in_stream_ && type != 'S' && type != 'E' && type != 'c' && type != 'A') {
     return SpillStreamed(stream_xid_, payload.size() >= 5 ? payload : std::string_view());
   }
   ASSIGN_OR_RAISE(pgoutput::Msg msg, pgoutput::Decode(payload, in_stream_));
+  message.reset();
   return Apply(msg, wal_start);
 }
 
@@ -317,11 +319,11 @@ Status Capture::Impl::OnChange(const pgoutput::Msg& m, pgoutput::Lsn change_lsn)
   const int64_t now = log::NowMs();
   source_.lsn = change_lsn;
   // `before` and `after` as JSON text ("null" for none).
-  auto emit = [&](const TableSchema& t, std::string key, char op, std::string_view before, std::string_view after) {
+  auto emit = [&](const TableSchema& t, std::string key, char op, std::string_view before, std::string after) {
     TxnPosition pos{std::to_string(source_.xid) + ":" + FormatLsn(source_.commit_lsn), ++txn_order_,
                     ++collection_order_[t.topic]};
     return writer_.Add(t.topic, t.qualified(),
-                       ChangeEventText(t, std::move(key), op, before, after, source_, &pos, now), cp_);
+                       ChangeEventText(t, std::move(key), op, before, std::move(after), source_, &pos, now), cp_);
   };
   auto table = [&](Oid relid) -> Result<const TableSchema*> {
     const TableSchema* t = schemas_.Find(relid);
@@ -336,30 +338,34 @@ Status Capture::Impl::OnChange(const pgoutput::Msg& m, pgoutput::Lsn change_lsn)
     // Straight to text: inserts carry no unchanged TOAST values to fill in.
     std::string after, key;
     RETURN_NOT_OK(TupleRowText(*t, ins->new_tuple, &after, &key));
-    return emit(*t, std::move(key), 'c', "null", after);
+    return emit(*t, std::move(key), 'c', "null", std::move(after));
   }
   if (const auto* up = std::get_if<Update>(&m)) {
     ASSIGN_OR_RAISE(const TableSchema* t, table(up->relation));
-    Tuple new_tuple = up->new_tuple;
+    // REPLICA IDENTITY FULL: the old row carries unchanged TOAST values
+    // (the tuple is copied only then: its values may be megabytes).
+    const Tuple* new_tuple = &up->new_tuple;
+    Tuple filled;
     if (up->old_kind == 'O') {
-      // REPLICA IDENTITY FULL: the old row carries unchanged TOAST values.
-      for (size_t i = 0; i < new_tuple.size() && i < up->old_tuple.size(); ++i) {
-        if (new_tuple[i].kind == Datum::Kind::kUnchangedToast) new_tuple[i] = up->old_tuple[i];
+      filled = up->new_tuple;
+      for (size_t i = 0; i < filled.size() && i < up->old_tuple.size(); ++i) {
+        if (filled[i].kind == Datum::Kind::kUnchangedToast) filled[i] = up->old_tuple[i];
       }
+      new_tuple = &filled;
     }
     std::string after, new_key, before = "null", old_key;
-    RETURN_NOT_OK(TupleRowText(*t, new_tuple, &after, &new_key));
+    RETURN_NOT_OK(TupleRowText(*t, *new_tuple, &after, &new_key));
     old_key = new_key;
     if (up->old_kind) RETURN_NOT_OK(TupleRowText(*t, up->old_tuple, &before, &old_key));
     // A key change moves the row: its unchanged values are the old key's.
-    RETURN_NOT_OK(FillUnchangedToast(*t, new_tuple, old_key, &after));
+    RETURN_NOT_OK(FillUnchangedToast(*t, *new_tuple, old_key, &after));
     if (old_key != new_key) {
       // A key change is a delete of the old key and a create of the new one.
       RETURN_NOT_OK(emit(*t, old_key, 'd', before, "null"));
       RETURN_NOT_OK(writer_.Add(t->topic, "", Tombstone(*t, old_key), cp_));
-      return emit(*t, std::move(new_key), 'c', "null", after);
+      return emit(*t, std::move(new_key), 'c', "null", std::move(after));
     }
-    return emit(*t, std::move(new_key), 'u', before, after);
+    return emit(*t, std::move(new_key), 'u', before, std::move(after));
   }
   if (const auto* del = std::get_if<Delete>(&m)) {
     ASSIGN_OR_RAISE(const TableSchema* t, table(del->relation));

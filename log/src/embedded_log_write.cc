@@ -215,7 +215,6 @@ Status StageAppend(WriteContext& ctx, const TopicPartition& tp, const std::vecto
   RETURN_NOT_OK(CheckPartition(t, tp));
   EmbeddedLogImpl* log = ctx.log;
   PartitionState& ps = ctx.Part(t->id, tp.partition);
-  std::string envelope;
   // Keys are built in place: RecordKey()'s 16 bytes are past std::string's
   // inline buffer, a heap allocation per record.
   char record_key[keys::kRecordKeySize];
@@ -227,10 +226,12 @@ Status StageAppend(WriteContext& ctx, const TopicPartition& tp, const std::vecto
     if (at != nullptr) ps.next_offset = (*at)[i];
     const Offset offset = ps.next_offset++;
     const Timestamp ts = r.timestamp == kNoTimestamp ? ctx.now : r.timestamp;
-    envelope.clear();
-    EncodeRecord(r, offset, ts, &envelope);
+    const EncodedRecord envelope = EncodeRecord(r, offset, ts);
     keys::StoreBE(record_key + 8, static_cast<uint64_t>(offset), 8);
-    ctx.batch.Put(log->records_cf(), rocksdb::Slice(record_key, sizeof record_key), envelope);
+    const rocksdb::Slice key(record_key, sizeof record_key);
+    const rocksdb::Slice value[] = {{envelope.header, kEnvelopeHeaderSize},
+                                    {envelope.body.data(), envelope.body.size()}};
+    ctx.batch.Put(log->records_cf(), rocksdb::SliceParts(&key, 1), rocksdb::SliceParts(value, 2));
     ++ps.records;
     ps.bytes += static_cast<int64_t>(envelope.size());
     if (ts > ps.max_timestamp) {

@@ -2,8 +2,6 @@
 
 #include <zlib.h>
 
-#include <cstring>
-
 #include "crc32c.h"
 #include "record_generated.h"
 
@@ -13,12 +11,6 @@ namespace {
 uint32_t Crc(uint8_t format, std::string_view data) {
   if (format >= 2) return Crc32c(data);
   return static_cast<uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size())));
-}
-
-void PutFixed32(std::string* out, uint32_t v) {
-  char b[4];
-  for (int i = 0; i < 4; ++i) b[i] = static_cast<char>((v >> (8 * i)) & 0xff);
-  out->append(b, 4);
 }
 
 uint32_t GetFixed32(const char* p) {
@@ -62,7 +54,7 @@ Result<const fb::Record*> Open(std::string_view bytes) {
 
 }  // namespace
 
-void EncodeRecord(const RecordIn& r, Offset offset, Timestamp ts, std::string* out) {
+EncodedRecord EncodeRecord(const RecordIn& r, Offset offset, Timestamp ts) {
   // One builder per thread, reused: a fresh one per record costs a heap
   // allocation each time (about 5% of an append). A builder grown by a huge
   // record is dropped rather than kept for the thread's lifetime.
@@ -93,11 +85,12 @@ void EncodeRecord(const RecordIn& r, Offset offset, Timestamp ts, std::string* o
   if (!r.headers.empty()) rb.add_headers(headers);
   b.Finish(rb.Finish());
 
-  std::string_view body(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
-  out->reserve(out->size() + kEnvelopeHeaderSize + body.size());
-  out->push_back(static_cast<char>(kRecordFormatVersion));
-  PutFixed32(out, Crc(kRecordFormatVersion, body));
-  out->append(body);
+  EncodedRecord e;
+  e.body = std::string_view(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
+  const uint32_t crc = Crc(kRecordFormatVersion, e.body);
+  e.header[0] = static_cast<char>(kRecordFormatVersion);
+  for (int i = 0; i < 4; ++i) e.header[1 + i] = static_cast<char>((crc >> (8 * i)) & 0xff);  // little endian
+  return e;
 }
 
 Result<Record> DecodeRecord(std::string_view bytes) {

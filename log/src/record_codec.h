@@ -14,8 +14,18 @@ namespace ghostlog::log {
 inline constexpr uint8_t kRecordFormatVersion = 2;
 inline constexpr size_t kEnvelopeHeaderSize = 5;  // format byte + checksum
 
-// Appends the envelope of `r` (given offset and timestamp) to `out`.
-void EncodeRecord(const RecordIn& r, Offset offset, Timestamp ts, std::string* out);
+// The envelope of one record, in two parts: the header (format byte and
+// checksum) and the FlatBuffer, which stays in the calling thread's builder,
+// so a record's value is not copied once more to be written (RocksDB's Put
+// takes the parts). Valid until the thread encodes another record.
+struct EncodedRecord {
+  char header[kEnvelopeHeaderSize];
+  std::string_view body;
+  size_t size() const { return kEnvelopeHeaderSize + body.size(); }
+};
+
+// The envelope of `r` (given offset and timestamp).
+EncodedRecord EncodeRecord(const RecordIn& r, Offset offset, Timestamp ts);
 
 // Parses and checksums an envelope. Corruption names what is wrong; a newer
 // format is NotSupported.
