@@ -267,4 +267,12 @@ class Reader {
 
 Status ReadEvent(std::string_view json, EventView* out) { return Reader(json).Event(out); }
 
+void ReleaseLargeValues(EventView* e, size_t bytes) {
+  for (RowImage* image : {&e->before, &e->after}) {
+    for (JsonField& f : image->fields) {
+      if (f.value.text.capacity() > bytes) std::string().swap(f.value.text);
+    }
+  }
+}
+
 }  // namespace ghostlog::sink

@@ -45,4 +45,8 @@ struct EventView {
 // byte position, if the text is not one JSON object.
 Status ReadEvent(std::string_view json, EventView* out);
 
+// Reused buffers keep their largest size: this frees the values longer than
+// `bytes` (a big bytea's) that an event left behind.
+void ReleaseLargeValues(EventView* e, size_t bytes = 1 << 20);
+
 }  // namespace ghostlog::sink

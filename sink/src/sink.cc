@@ -394,6 +394,7 @@ class Sink::Impl {
 
   Status AddEvent(TargetConn& conn, TargetTable& table, const std::string& topic, const log::Record& r, Batch* batch) {
     if (!r.value) return Status::OK();  // tombstones only matter to compaction
+    ReleaseLargeValues(&event_);        // the last event's, if it had big values
     if (Status read = ReadEvent(*r.value, &event_); !read.ok()) return DeadLetterOrStop(topic, r, read.message());
     const std::string& op = event_.op;
     if (op == "t") {
@@ -632,15 +633,15 @@ class Sink::Impl {
     if (seg.by_key.empty()) return Status::OK();
     // COPY text per statement: deletes, inserts of keys the target cannot
     // have yet, and upserts, each grouped by the columns they carry.
-    std::string deletes;
-    std::map<const std::vector<size_t>*, std::string> inserts, upserts;
+    TargetConn::CopyLines deletes;
+    std::map<const std::vector<size_t>*, TargetConn::CopyLines> inserts, upserts;
     // Without a unique key a COPY straight in could not notice a replay.
     const bool direct = t.unique_key && t.direct_copy_skips == 0;
     for (const auto& [key, c] : seg.by_key) {
-      std::string& data = c.is_delete                                    ? deletes
-                          : direct && (c.insert_first || seg.truncate_first) ? inserts[c.columns]
-                                                                             : upserts[c.columns];
-      data.append(c.line).push_back('\n');
+      TargetConn::CopyLines& lines = c.is_delete                                        ? deletes
+                                     : direct && (c.insert_first || seg.truncate_first) ? inserts[c.columns]
+                                                                                        : upserts[c.columns];
+      lines.push_back(&c.line);
     }
     if (!direct) --t.direct_copy_skips;
     const std::string keys = ColumnList(conn, t, t.key_columns);
@@ -668,7 +669,7 @@ class Sink::Impl {
         RETURN_NOT_OK(conn.Exec("ROLLBACK TO SAVEPOINT ghostlog_copy").status());
         t.direct_copy_skips = kDirectCopySkips;
         ++stats_.direct_copy_conflicts;
-        upserts[cols].append(data);
+        upserts[cols].insert(upserts[cols].end(), data.begin(), data.end());
         continue;
       }
       RETURN_NOT_OK(s);

@@ -104,12 +104,12 @@ Result<PgResult> TargetConn::ExecParams(const std::string& sql, const std::vecto
   return r;
 }
 
-Status TargetConn::CopyIn(const std::string& copy_sql, const std::string& data) {
+Status TargetConn::CopyIn(const std::string& copy_sql, const CopyLines& lines) {
   RETURN_NOT_OK(CheckIdle());
   PgResult start(PQexec(c_, copy_sql.c_str()));
   if (PQresultStatus(start.get()) != PGRES_COPY_IN) return Error(start.get());
-  // One call with the whole buffer: libpq splits it into protocol messages.
-  if (PQputCopyData(c_, data.data(), static_cast<int>(data.size())) != 1 || PQputCopyEnd(c_, nullptr) != 1) {
+  RETURN_NOT_OK(PutCopyLines(lines, /*send=*/false));
+  if (PQputCopyEnd(c_, nullptr) != 1) {
     return Status::Unavailable("target connection lost during COPY: " + OneLine(PQerrorMessage(c_)));
   }
   PgResult end(PQgetResult(c_));
@@ -129,16 +129,49 @@ Status TargetConn::Send(const std::string& sql) {
   return Status::OK();
 }
 
-Status TargetConn::SendCopyIn(const std::string& copy_sql, const std::string& data) {
+Status TargetConn::SendCopyIn(const std::string& copy_sql, const CopyLines& lines) {
   RETURN_NOT_OK(CheckIdle());
   PgResult start(PQexec(c_, copy_sql.c_str()));
   if (PQresultStatus(start.get()) != PGRES_COPY_IN) return Error(start.get());
-  if (PQsetnonblocking(c_, 1) != 0 || PQputCopyData(c_, data.data(), static_cast<int>(data.size())) != 1 ||
-      PQputCopyEnd(c_, nullptr) != 1) {
+  RETURN_NOT_OK(PutCopyLines(lines, /*send=*/true));
+  if (PQputCopyEnd(c_, nullptr) != 1) {
     return Status::Unavailable("target connection lost during COPY: " + OneLine(PQerrorMessage(c_)));
   }
   sent_ = true;
   Pump();
+  return Status::OK();
+}
+
+Status TargetConn::PutCopyLines(const CopyLines& lines, bool send) {
+  std::string piece;
+  piece.reserve(kCopyPiece + 4096);
+  for (const std::string* line : lines) {
+    if (piece.size() + line->size() >= kCopyPiece) {
+      RETURN_NOT_OK(PutCopyData(piece));
+      piece.clear();
+    }
+    if (line->size() >= kCopyPiece) {
+      RETURN_NOT_OK(PutCopyData(*line));  // a row of big values, straight from its line
+    } else {
+      piece += *line;
+    }
+    piece += '\n';
+  }
+  // The last piece (at most kCopyPiece) is left for the socket to take
+  // while the caller goes on.
+  if (send && PQsetnonblocking(c_, 1) != 0) {
+    return Status::Unavailable("target connection lost during COPY: " + OneLine(PQerrorMessage(c_)));
+  }
+  return PutCopyData(piece);
+}
+
+Status TargetConn::PutCopyData(std::string_view data) {
+  for (size_t at = 0; at < data.size(); at += kCopyPiece) {
+    const size_t n = std::min(kCopyPiece, data.size() - at);
+    if (PQputCopyData(c_, data.data() + at, static_cast<int>(n)) != 1) {
+      return Status::Unavailable("target connection lost during COPY: " + OneLine(PQerrorMessage(c_)));
+    }
+  }
   return Status::OK();
 }
 
@@ -305,18 +338,26 @@ void AppendEscaped(std::string_view v, std::string* out) {
   out->append(v.data() + from, v.size() - from);
 }
 
+// Base64 straight to COPY's hex, a piece at a time: a value of tens of MB
+// is not held decoded as well.
 Status AppendBytea(const TargetColumn& col, const std::string& b64, std::string* out) {
-  std::string raw(boost::beast::detail::base64::decoded_size(b64.size()), '\0');
-  auto [written, read] = boost::beast::detail::base64::decode(raw.data(), b64.data(), b64.size());
-  if (read != b64.size() && b64.size() - read > 2) {
-    return Status::InvalidArgument("column " + col.name + " (bytea): value is not base64");
-  }
   static const char* kHex = "0123456789abcdef";
+  out->reserve(out->size() + 3 + b64.size() / 4 * 6 + 6);
   *out += "\\\\x";  // COPY's escape for the backslash of bytea's hex format
-  for (size_t i = 0; i < written; ++i) {
-    const auto c = static_cast<unsigned char>(raw[i]);
-    *out += kHex[c >> 4];
-    *out += kHex[c & 15];
+  constexpr size_t kPiece = 4 * 1024;  // base64 characters, a multiple of 4
+  char raw[kPiece / 4 * 3];
+  for (size_t at = 0; at < b64.size(); at += kPiece) {
+    const size_t n = std::min(kPiece, b64.size() - at);
+    auto [written, read] = boost::beast::detail::base64::decode(raw, b64.data() + at, n);
+    // Only the last piece may end early, at its padding.
+    if (read != n && (at + n != b64.size() || n - read > 2)) {
+      return Status::InvalidArgument("column " + col.name + " (bytea): value is not base64");
+    }
+    for (size_t i = 0; i < written; ++i) {
+      const auto c = static_cast<unsigned char>(raw[i]);
+      *out += kHex[c >> 4];
+      *out += kHex[c & 15];
+    }
   }
   return Status::OK();
 }

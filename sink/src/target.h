@@ -35,10 +35,15 @@ class TargetConn {
   }
   Result<PgResult> Exec(const std::string& sql);
   Result<PgResult> ExecParams(const std::string& sql, const std::vector<std::optional<std::string>>& params);
-  // COPY ... FROM STDIN with `data` in text format. Errors: Unavailable if
+  // COPY text, one row per line (without its newline), held by the caller:
+  // a batch's rows are not copied into one buffer to be sent.
+  using CopyLines = std::vector<const std::string*>;
+  static constexpr size_t kCopyPiece = 1 << 20;  // bytes put into libpq at a time
+
+  // COPY ... FROM STDIN with `lines` in text format. Errors: Unavailable if
   // the connection is lost, AlreadyExists for a unique violation, IOError for
   // anything else the target refuses.
-  Status CopyIn(const std::string& copy_sql, const std::string& data);
+  Status CopyIn(const std::string& copy_sql, const CopyLines& lines);
 
   // The same statements without waiting for the target to run them, so the
   // caller can read the next batch meanwhile: the connection then sends what
@@ -46,7 +51,7 @@ class TargetConn {
   // the statement's result (errors as above). Nothing else may be issued on
   // the connection in between (the other calls then return Aborted).
   Status Send(const std::string& sql);
-  Status SendCopyIn(const std::string& copy_sql, const std::string& data);
+  Status SendCopyIn(const std::string& copy_sql, const CopyLines& lines);
   void Pump();
   Status Await();
   bool sent() const { return sent_; }
@@ -58,6 +63,13 @@ class TargetConn {
   explicit TargetConn(PGconn* c) : c_(c) {}
   Status Error(const PGresult* r) const;
   Status CheckIdle() const;  // Aborted while a sent statement is not awaited
+  // Puts the lines in pieces of about kCopyPiece, waiting for the socket
+  // to take each: libpq grows its output buffer to hold what one call
+  // passes, and keeps it as long as the connection (one call with a row
+  // holding a 40 MB bytea, 80 MB of hex, would leave 128 MB behind). With
+  // `send`, the last piece goes after the connection turns non-blocking.
+  Status PutCopyLines(const CopyLines& lines, bool send);
+  Status PutCopyData(std::string_view data);
   PGconn* c_ = nullptr;
   bool sent_ = false;
 };

@@ -3,6 +3,8 @@
 #include "event_reader.h"
 
 #include <gtest/gtest.h>
+
+#include <boost/beast/core/detail/base64.hpp>
 #include <nlohmann/json.hpp>
 
 #include <random>
@@ -145,6 +147,18 @@ TEST(CopyValueTest, MakesPostgresCopyTextForEachKindOfColumn) {
   TargetColumn bytea{"v", "bytea", 'U', true};
   EXPECT_EQ(copy(bytea, R"("AAH/")"), R"(\\x0001ff)");
   EXPECT_NE(copy(bytea, "1").find("needs a base64 string"), std::string::npos);
+  // Decoded a piece at a time: values longer than a piece, padded or not,
+  // and a bad character in a middle piece.
+  for (size_t n : {3071u, 3072u, 3073u, 10000u}) {
+    std::string raw(n, '\0'), hex = "\\\\x";
+    for (size_t i = 0; i < n; ++i) raw[i] = static_cast<char>((i * 7919) >> 3);
+    for (unsigned char c : raw) hex += "0123456789abcdef"[c >> 4], hex += "0123456789abcdef"[c & 15];
+    std::string b64(boost::beast::detail::base64::encoded_size(n), '\0');
+    b64.resize(boost::beast::detail::base64::encode(b64.data(), raw.data(), n));
+    EXPECT_EQ(copy(bytea, nlohmann::json(b64).dump()), hex) << n;
+    b64[std::min<size_t>(4100, b64.size() / 2)] = '*';  // 4100: in the second of four pieces
+    EXPECT_NE(copy(bytea, nlohmann::json(b64).dump()).find("is not base64"), std::string::npos) << n;
+  }
   TargetColumn js{"v", "jsonb", 'U', false, true};
   EXPECT_EQ(copy(js, R"({"b": [1, "x\ty"]})"), R"({"b": [1, "x\\ty"]})");  // as written, COPY-escaped
   EXPECT_EQ(copy(js, R"("s")"), R"("s")");
@@ -159,6 +173,12 @@ TEST(CopyValueTest, MakesPostgresCopyTextForEachKindOfColumn) {
   }
   TargetColumn arr{"v", "text[]", 'A'};
   EXPECT_EQ(copy(arr, R"(["a", null, "b\"c"])"), R"({"a",NULL,"b\\"c"})");
+  // Elements of a date or timestamp array get BC years as scalars do.
+  TargetColumn dates{"v", "date[]", 'A'};
+  dates.element_category = 'D';
+  EXPECT_EQ(copy(dates, R"([["-0043-03-15", null], ["2024-01-31", "infinity"]])"),
+            R"({{"0044-03-15 BC",NULL},{"2024-01-31","infinity"}})");
+  EXPECT_EQ(copy(arr, R"(["-0043-03-15"])"), R"({"-0043-03-15"})");  // text stays text
   // A text column takes JSON as its text (a mapping's json_object() into a
   // varchar); other columns refuse it.
   EXPECT_EQ(copy(text, R"({"a": [1, "x\ty"]})"), R"({"a": [1, "x\\ty"]})");

@@ -229,8 +229,15 @@ TEST_F(SinkTest, ACancelledStatementIsRetriedAndNamedAsSuch) {
 // included, and nothing else runs on the connection until then.
 TEST_F(SinkTest, ASentStatementIsAwaitedBeforeTheConnectionRunsAnother) {
   auto conn = Must(TargetConn::Connect(pg_.dsn()));
-  std::string rows;
-  for (int id = 1; id <= 20000; ++id) rows += std::to_string(id) + "\tn\t" + std::to_string(id) + "\n";
+  // More than a socket buffer holds, and rows longer than a piece the
+  // connection puts at a time (TargetConn::kCopyPiece).
+  std::vector<std::string> text;
+  for (int id = 1; id <= 20000; ++id) {
+    const std::string name = id % 5000 == 0 ? std::string(TargetConn::kCopyPiece * 3 / 2, 'x') : "n";
+    text.push_back(std::to_string(id) + "\t" + name + "\t" + std::to_string(id));
+  }
+  TargetConn::CopyLines rows;
+  for (const auto& line : text) rows.push_back(&line);
   ASSERT_OK(conn.Exec("BEGIN").status());
   ASSERT_OK(conn.SendCopyIn("COPY items FROM STDIN", rows));  // more than a socket buffer holds
   EXPECT_TRUE(conn.sent());
@@ -244,7 +251,8 @@ TEST_F(SinkTest, ASentStatementIsAwaitedBeforeTheConnectionRunsAnother) {
   ASSERT_OK(conn.Exec("ROLLBACK").status());
   ASSERT_OK(conn.SendCopyIn("COPY items FROM STDIN", rows));
   ASSERT_OK(conn.Await());
-  EXPECT_EQ(pg_.Value("SELECT count(*) || ' ' || sum(qty) FROM items"), "20000 200010000");
+  EXPECT_EQ(pg_.Value("SELECT count(*) || ' ' || sum(qty) || ' ' || sum(length(name)) FROM items"),
+            "20000 200010000 " + std::to_string(19996 + 4 * (TargetConn::kCopyPiece * 3 / 2)));
 }
 
 TEST_F(SinkTest, AMissingColumnStopsTheSinkNamingTopicOffsetTableAndColumn) {
