@@ -65,8 +65,10 @@ class Capture::Impl {
   // are copied out: a message may hold a row of big values).
   Status HandleXLogData(std::string_view payload, std::optional<CopyData>& message, pgoutput::Lsn wal_start,
                         pgoutput::Lsn wal_end);
-  Status Apply(const pgoutput::Msg& m, pgoutput::Lsn change_lsn);
-  Status OnChange(const pgoutput::Msg& m, pgoutput::Lsn change_lsn);
+  Status Apply(pgoutput::Msg m, pgoutput::Lsn change_lsn);
+  // Empties the change's tuples once their text is made: a row of big values
+  // is not held twice while it is written.
+  Status OnChange(pgoutput::Msg& m, pgoutput::Lsn change_lsn);
   // Rewrites `after` (the new row's JSON text) with the values an update
   // left out (unchanged TOAST) taken from the row's latest image. `key`: the
   // row's record key before this change (the old one if it changes the key).

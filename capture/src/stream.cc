@@ -120,7 +120,7 @@ Status Capture::Impl::HandleXLogData(std::string_view payload, std::optional<Cop
   }
   ASSIGN_OR_RAISE(pgoutput::Msg msg, pgoutput::Decode(payload, in_stream_));
   message.reset();
-  return Apply(msg, wal_start);
+  return Apply(std::move(msg), wal_start);
 }
 
 Status Capture::Impl::SpillStreamed(uint32_t xid, std::string_view payload) {
@@ -169,7 +169,7 @@ Status Capture::Impl::ReplaySpill(uint32_t xid, const pgoutput::StreamCommit& c)
         const uint32_t subxid = BE32(payload, 1);
         if (sp.aborted_subxids.count(subxid)) continue;
         ASSIGN_OR_RAISE(pgoutput::Msg msg, pgoutput::Decode(payload, /*in_stream=*/true));
-        RETURN_NOT_OK(Apply(msg, c.commit_lsn));
+        RETURN_NOT_OK(Apply(std::move(msg), c.commit_lsn));
       }
       at = records.back().offset + 1;
     }
@@ -182,7 +182,7 @@ Status Capture::Impl::ReplaySpill(uint32_t xid, const pgoutput::StreamCommit& c)
   return Status::OK();
 }
 
-Status Capture::Impl::Apply(const pgoutput::Msg& m, pgoutput::Lsn change_lsn) {
+Status Capture::Impl::Apply(pgoutput::Msg m, pgoutput::Lsn change_lsn) {
   using namespace pgoutput;
   if (const auto* b = std::get_if<Begin>(&m)) {
     in_txn_ = true;
@@ -314,7 +314,7 @@ Status Capture::Impl::FillUnchangedToast(const TableSchema& t, const pgoutput::T
   return TupleRowText(t, tuple, after, &key_again, unchanged);
 }
 
-Status Capture::Impl::OnChange(const pgoutput::Msg& m, pgoutput::Lsn change_lsn) {
+Status Capture::Impl::OnChange(pgoutput::Msg& m, pgoutput::Lsn change_lsn) {
   using namespace pgoutput;
   const int64_t now = log::NowMs();
   source_.lsn = change_lsn;
@@ -333,32 +333,31 @@ Status Capture::Impl::OnChange(const pgoutput::Msg& m, pgoutput::Lsn change_lsn)
   };
   if (!in_txn_) return Status::Corruption("change outside a transaction");
 
-  if (const auto* ins = std::get_if<Insert>(&m)) {
+  if (auto* ins = std::get_if<Insert>(&m)) {
     ASSIGN_OR_RAISE(const TableSchema* t, table(ins->relation));
     // Straight to text: inserts carry no unchanged TOAST values to fill in.
     std::string after, key;
     RETURN_NOT_OK(TupleRowText(*t, ins->new_tuple, &after, &key));
+    Tuple().swap(ins->new_tuple);
     return emit(*t, std::move(key), 'c', "null", std::move(after));
   }
-  if (const auto* up = std::get_if<Update>(&m)) {
+  if (auto* up = std::get_if<Update>(&m)) {
     ASSIGN_OR_RAISE(const TableSchema* t, table(up->relation));
-    // REPLICA IDENTITY FULL: the old row carries unchanged TOAST values
-    // (the tuple is copied only then: its values may be megabytes).
-    const Tuple* new_tuple = &up->new_tuple;
-    Tuple filled;
+    Tuple& new_tuple = up->new_tuple;
     if (up->old_kind == 'O') {
-      filled = up->new_tuple;
-      for (size_t i = 0; i < filled.size() && i < up->old_tuple.size(); ++i) {
-        if (filled[i].kind == Datum::Kind::kUnchangedToast) filled[i] = up->old_tuple[i];
+      // REPLICA IDENTITY FULL: the old row carries unchanged TOAST values.
+      for (size_t i = 0; i < new_tuple.size() && i < up->old_tuple.size(); ++i) {
+        if (new_tuple[i].kind == Datum::Kind::kUnchangedToast) new_tuple[i] = up->old_tuple[i];
       }
-      new_tuple = &filled;
     }
     std::string after, new_key, before = "null", old_key;
-    RETURN_NOT_OK(TupleRowText(*t, *new_tuple, &after, &new_key));
+    RETURN_NOT_OK(TupleRowText(*t, new_tuple, &after, &new_key));
     old_key = new_key;
     if (up->old_kind) RETURN_NOT_OK(TupleRowText(*t, up->old_tuple, &before, &old_key));
     // A key change moves the row: its unchanged values are the old key's.
-    RETURN_NOT_OK(FillUnchangedToast(*t, *new_tuple, old_key, &after));
+    RETURN_NOT_OK(FillUnchangedToast(*t, new_tuple, old_key, &after));
+    Tuple().swap(new_tuple);
+    Tuple().swap(up->old_tuple);
     if (old_key != new_key) {
       // A key change is a delete of the old key and a create of the new one.
       RETURN_NOT_OK(emit(*t, old_key, 'd', before, "null"));
@@ -367,10 +366,11 @@ Status Capture::Impl::OnChange(const pgoutput::Msg& m, pgoutput::Lsn change_lsn)
     }
     return emit(*t, std::move(new_key), 'u', before, std::move(after));
   }
-  if (const auto* del = std::get_if<Delete>(&m)) {
+  if (auto* del = std::get_if<Delete>(&m)) {
     ASSIGN_OR_RAISE(const TableSchema* t, table(del->relation));
     std::string before, key;
     RETURN_NOT_OK(TupleRowText(*t, del->old_tuple, &before, &key));
+    Tuple().swap(del->old_tuple);
     RETURN_NOT_OK(emit(*t, key, 'd', before, "null"));
     return writer_.Add(t->topic, "", Tombstone(*t, std::move(key)), cp_);
   }
