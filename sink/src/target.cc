@@ -143,8 +143,7 @@ Status TargetConn::SendCopyIn(const std::string& copy_sql, const CopyLines& line
 }
 
 Status TargetConn::PutCopyLines(const CopyLines& lines, bool send) {
-  std::string piece;
-  piece.reserve(kCopyPiece + 4096);
+  std::string piece;  // grows to about kCopyPiece for a big statement only
   for (const std::string* line : lines) {
     if (piece.size() + line->size() >= kCopyPiece) {
       RETURN_NOT_OK(PutCopyData(piece));
