@@ -52,8 +52,11 @@ Status ReadTable(PgConn& sql, const std::vector<SnapshotJob>& jobs, size_t job, 
     const SourceInfo src{opt.topic_prefix, opt.db, 0, opt.consistent_point, opt.consistent_point, log::NowMs(), "true"};
     std::string row, key;
     int64_t bytes = 0;
+    size_t event_size = 0;  // the last event's: each row's text becomes its event
     for (int i = 0; i < n; ++i) {
-      // The values go from the result into the event's text, no copies between.
+      // The values go from the result into the event's text, no copies
+      // between; one allocation per row, the size of the last event.
+      row.reserve(event_size + 512);
       RETURN_NOT_OK(RowText(
           t, t.name_order,
           [&](size_t c) -> Cell {
@@ -63,7 +66,8 @@ Status ReadTable(PgConn& sql, const std::vector<SnapshotJob>& jobs, size_t job, 
           },
           &row, &key));
       chunk.events.push_back(ChangeEventText(t, key, 'r', "null", std::move(row), src, nullptr, log::NowMs()));
-      bytes += static_cast<int64_t>(chunk.events.back().key.size() + chunk.events.back().value->size());
+      event_size = chunk.events.back().value->size();
+      bytes += static_cast<int64_t>(chunk.events.back().key.size() + event_size);
     }
     last_key.clear();
     for (size_t k : key_cols) last_key.emplace_back(PQgetvalue(r, n - 1, static_cast<int>(k)));
