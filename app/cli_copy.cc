@@ -81,7 +81,7 @@ Status Copy(const Context& ctx, const CopyArgs& a) {
   if (a.to_data_dir.empty() == a.to_config.empty()) {
     throw UsageError("log copy needs exactly one of --to-data-dir DIR and --to-config FILE");
   }
-  std::error_code ec;
+  std::error_code ec;  // a destination that does not exist yet is not the source
   if (!a.to_data_dir.empty() && !ctx.data_dir.empty() && std::filesystem::equivalent(ctx.data_dir, a.to_data_dir, ec)) {
     throw UsageError("log copy: --to-data-dir names the data dir it copies from");
   }
@@ -131,14 +131,9 @@ Status Copy(const Context& ctx, const CopyArgs& a) {
   // that positions stored elsewhere (the sink's, in the target) are known to
   // count the same offsets.
   ASSIGN_OR_RAISE(auto checkpoints, src->Checkpoints());
-  nlohmann::json chain = nlohmann::json::array();
-  if (auto it = checkpoints.find(log::kCopiedFromCheckpoint); it != checkpoints.end()) {
-    chain = nlohmann::json::parse(it->second, nullptr, false);
-    if (!chain.is_array())
-      return Status::Corruption(std::string("checkpoint ") + log::kCopiedFromCheckpoint + " is not a JSON array");
-  }
+  ASSIGN_OR_RAISE(std::vector<std::string> chain, log::CopiedFrom(*src));
   chain.push_back(src_id);
-  checkpoints[log::kCopiedFromCheckpoint] = chain.dump();
+  checkpoints[log::kCopiedFromCheckpoint] = nlohmann::json(chain).dump();
   log::AtomicWrite w;
   w.checkpoints = std::move(checkpoints);
   const size_t n_checkpoints = w.checkpoints.size();

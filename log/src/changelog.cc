@@ -1,6 +1,8 @@
 // Helpers over the Changelog interface, for every implementation.
 #include "ghostlog/log/changelog.h"
 
+#include <nlohmann/json.hpp>
+
 namespace ghostlog::log {
 
 namespace {
@@ -39,6 +41,22 @@ Status ValidateAppendAt(const std::vector<Record>& records, Offset end) {
                                    std::to_string(records.back().offset));
   }
   return Status::OK();
+}
+
+Result<std::vector<std::string>> CopiedFrom(Changelog& log) {
+  auto chain = log.ReadCheckpoint(kCopiedFromCheckpoint);
+  if (chain.status().IsNotFound()) return std::vector<std::string>{};
+  RETURN_NOT_OK(chain.status());
+  const auto ids = nlohmann::json::parse(*chain, nullptr, false);
+  const Status corrupt =
+      Status::Corruption(std::string("checkpoint ") + kCopiedFromCheckpoint + " is not a JSON array of ids: " + *chain);
+  if (!ids.is_array()) return corrupt;
+  std::vector<std::string> out;
+  for (const auto& id : ids) {
+    if (!id.is_string()) return corrupt;
+    out.push_back(id.get<std::string>());
+  }
+  return out;
 }
 
 Result<std::map<std::string, Record>> ScanLatestByKey(Changelog& log, const TopicPartition& tp) {

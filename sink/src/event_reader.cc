@@ -265,14 +265,14 @@ class Reader {
 
 }  // namespace
 
-Status ReadEvent(std::string_view json, EventView* out) { return Reader(json).Event(out); }
-
-void ReleaseLargeValues(EventView* e, size_t bytes) {
-  for (RowImage* image : {&e->before, &e->after}) {
+Status ReadEvent(std::string_view json, EventView* out) {
+  constexpr size_t kKeepValueBytes = 1 << 20;
+  for (RowImage* image : {&out->before, &out->after}) {
     for (JsonField& f : image->fields) {
-      if (f.value.text.capacity() > bytes) std::string().swap(f.value.text);
+      if (f.value.text.capacity() > kKeepValueBytes) std::string().swap(f.value.text);
     }
   }
+  return Reader(json).Event(out);
 }
 
 }  // namespace ghostlog::sink

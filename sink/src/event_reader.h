@@ -41,12 +41,10 @@ struct EventView {
   RowImage before, after;
 };
 
-// Fills `out` from the event text (reusing its buffers). Corruption, with the
-// byte position, if the text is not one JSON object.
+// Fills `out` from the event text (reusing its buffers, except values over
+// 1 MiB that the previous event left: a big bytea's is not kept for the next
+// event). Corruption, with the byte position, if the text is not one JSON
+// object.
 Status ReadEvent(std::string_view json, EventView* out);
-
-// Reused buffers keep their largest size: this frees the values longer than
-// `bytes` (a big bytea's) that an event left behind.
-void ReleaseLargeValues(EventView* e, size_t bytes = 1 << 20);
 
 }  // namespace ghostlog::sink

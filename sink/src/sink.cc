@@ -88,11 +88,9 @@ class Sink::Impl {
                                           conn.Literal(cfg_.name) + " AND topic = " +
                                           conn.Literal(cfg_.transaction_topic) + " AND partition = 0"));
     if (PQntuples(r.get()) == 1) {
-      bool other = !PQgetisnull(r.get(), 0, 1) && changelog_id_ != PQgetvalue(r.get(), 0, 1);
-      if (other) {
-        ASSIGN_OR_RAISE(other, NotCopiedFrom(PQgetvalue(r.get(), 0, 1)));
-      }
-      if (other) {
+      const std::string stored = PQgetisnull(r.get(), 0, 1) ? changelog_id_ : PQgetvalue(r.get(), 0, 1);
+      ASSIGN_OR_RAISE(const bool counts_here, CountsHere(stored));
+      if (!counts_here) {
         return Status::InvalidArgument(
             "the target's ghostlog.sink_offsets row for sink '" + cfg_.name + "' counts offsets of changelog " +
             PQgetvalue(r.get(), 0, 1) + ", but this changelog is " + changelog_id_ +
@@ -106,21 +104,16 @@ class Sink::Impl {
     return info.log_start_offset;
   }
 
-  // False if this changelog is a copy (`ghostlog log copy`, which keeps
-  // offsets) of changelog `id`: then a position counted there holds here.
-  Result<bool> NotCopiedFrom(const std::string& id) {
-    auto chain = log_.ReadCheckpoint(log::kCopiedFromCheckpoint);
-    if (chain.status().IsNotFound()) return true;
-    RETURN_NOT_OK(chain.status());
-    const auto ids = nlohmann::json::parse(*chain, nullptr, false);
-    if (!ids.is_array()) {
-      return Status::Corruption(std::string("checkpoint ") + log::kCopiedFromCheckpoint + " is not a JSON array");
-    }
-    if (std::find(ids.begin(), ids.end(), id) == ids.end()) return true;
+  // Whether a position counted in changelog `id` holds in this one: it is
+  // this one, or this one is a copy of it (`ghostlog log copy` keeps offsets).
+  Result<bool> CountsHere(const std::string& id) {
+    if (id == changelog_id_) return true;
+    ASSIGN_OR_RAISE(auto ids, log::CopiedFrom(log_));
+    if (std::find(ids.begin(), ids.end(), id) == ids.end()) return false;
     spdlog::info(
         "sink '{}': the target's position counts offsets of changelog {}, which this changelog {} is a copy of",
         cfg_.name, id, changelog_id_);
-    return false;
+    return true;
   }
 
   bool Selected(const std::string& topic) const { return GlobMatchAny(cfg_.topics, topic); }
@@ -394,7 +387,6 @@ class Sink::Impl {
 
   Status AddEvent(TargetConn& conn, TargetTable& table, const std::string& topic, const log::Record& r, Batch* batch) {
     if (!r.value) return Status::OK();  // tombstones only matter to compaction
-    ReleaseLargeValues(&event_);        // the last event's, if it had big values
     if (Status read = ReadEvent(*r.value, &event_); !read.ok()) return DeadLetterOrStop(topic, r, read.message());
     const std::string& op = event_.op;
     if (op == "t") {

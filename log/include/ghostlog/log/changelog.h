@@ -145,6 +145,11 @@ Result<std::optional<Record>> ScanForLatest(Changelog& log, const TopicPartition
 // increase, and `end` is past the last one.
 Status ValidateAppendAt(const std::vector<Record>& records, Offset end);
 
+// The changelogs `log` was copied from (kCopiedFromCheckpoint), oldest first;
+// empty if it is no copy. Corruption if the checkpoint is not a JSON array of
+// strings.
+Result<std::vector<std::string>> CopiedFrom(Changelog& log);
+
 // The latest record of every key in a partition (tombstones included), read
 // from the log start to the end.
 Result<std::map<std::string, Record>> ScanLatestByKey(Changelog& log, const TopicPartition& tp);
