@@ -313,6 +313,31 @@ TEST_F(TransformTest, AReaderComparesWithWhatItReadIfItCameAfterTheLastNotedChan
 
 // The same within one run: the table's first event comes in the batch after
 // the rows that read it as a whole.
+// The output transaction records name the offsets their records got, not the
+// ones predicted from the last write's end: Kafka takes an offset of its own
+// (a transaction's commit marker) between two writes, as this record does here.
+TEST_F(TransformTest, OutputRangesNameTheOffsetsTheRecordsGot) {
+  capture_->Txn({{"public.facilities", "c", Facility(1, "A", 1)}});
+  Running run(Config(), *log_);
+  ASSERT_OK(run.CaughtUp());
+  const std::string out = "v3.public.kafka_facilities";
+  ASSERT_EQ(Must(log_->Append({out, 0}, {log::RecordIn{"other", "{}", {}, log::kNoTimestamp}}))[0], 1);
+  capture_->Txn({{"public.facilities", "c", Facility(2, "B", 1)}, {"public.facilities", "c", Facility(3, "C", 1)}});
+  ASSERT_OK(run.CaughtUp());
+  capture_->Txn({{"public.facilities", "c", Facility(4, "D", 1)}});
+  ASSERT_OK(run.CaughtUp());
+  auto txns = Must(log_->Read({"v3.transaction", 0}, 0));
+  ASSERT_EQ(txns.size(), 3u);
+  const json second = json::parse(*txns[1].value), third = json::parse(*txns[2].value);
+  EXPECT_EQ(second["ranges"][0]["first"], 2);
+  EXPECT_EQ(second["ranges"][0]["last"], 3);
+  EXPECT_EQ(third["ranges"][0]["first"], 4);
+  auto records = Must(log_->Read({out, 0}, 2, {2}));
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].key, FacilityKey(2));
+  EXPECT_EQ(records[1].key, FacilityKey(3));
+}
+
 TEST_F(TransformTest, ALookupIntoATableNotCapturedYetIsFilledInTheSameRun) {
   DistrictsLookingUpRegions();
   capture_->Txn({{"public.districts", "c", {{"id", 1}, {"regionid", 7}}}});

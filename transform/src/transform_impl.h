@@ -34,7 +34,10 @@ inline constexpr size_t kRecordOverhead = 256;
 struct Pending {
   std::vector<std::string> order;                         // output topics, first use first
   std::map<std::string, std::vector<log::RecordIn>> out;  // by output topic
-  std::vector<log::RecordIn> state, refs, readers, txns, dead;
+  std::vector<log::RecordIn> state, refs, readers, dead;
+  // Output transaction records, written when their ranges' offsets are known
+  // (Write's `finish`): a changelog may put offsets of its own between writes.
+  std::vector<nlohmann::json> txns;
   std::map<std::string, std::vector<std::string>> state_now;  // state written in this batch, by state key
   std::map<std::string, std::string> producer_now;            // topic '\0' target key -> source key ("" deleted)
   // Output keys whose producer the input transaction being mapped changed
@@ -240,6 +243,10 @@ class Transform::Impl {
 
   // One atomic write of the batch, committing the group at `next_in`; with
   // `chunked`, setting the chunked-transaction checkpoint to it ("": none).
+  // Offsets of output records are predicted from where the last write ended
+  // (end_); the write moves those in p's ranges and txn_first to the offsets
+  // they got, which differ where the changelog took offsets of its own
+  // between writes (a Kafka transaction's commit marker).
   Status Write(Pending* p, log::Offset next_in, std::optional<std::string> chunked, std::vector<log::RecordIn> undo,
                log::Durability durability = log::Durability::kPolicy);
 

@@ -59,7 +59,7 @@ Status Transform::Impl::MapTransaction(const log::Record& t, Pending* p) {
            {"data_collections", collections},
            {"ranges", ranges},
            {"source", {{"topic", in_txn_}, {"offset", t.offset}}}};
-  p->txns.push_back(log::RecordIn{"", out.dump(), {}, log::kNoTimestamp});
+  p->txns.push_back(std::move(out));
   return Status::OK();
 }
 

@@ -112,42 +112,92 @@ void Transform::Impl::ListPutBack(Pending* p, log::Offset undone) {
   json out{{"status", "END"},      {"id", "undo of " + std::to_string(undone)},
            {"event_count", count}, {"data_collections", collections},
            {"ranges", ranges},     {"source", {{"topic", in_txn_}, {"offset", undone}}}};
-  p->txns.push_back(log::RecordIn{"", out.dump(), {}, log::kNoTimestamp});
+  p->txns.push_back(std::move(out));
 }
+
+namespace {
+// Batches of one write, with the offset each output batch was predicted to
+// start at (-1: not an output topic).
+struct Expected {
+  std::string topic;
+  size_t records;
+  log::Offset predicted;
+};
+
+// How far each output topic's batch moved from its prediction; Corruption if
+// a batch's offsets are not consecutive (another writer in the transform's topics).
+Result<std::map<std::string, log::Offset>> Moves(const std::vector<Expected>& expect,
+                                                 const std::vector<std::vector<log::Offset>>& offsets) {
+  std::map<std::string, log::Offset> moves;
+  for (size_t i = 0; i < expect.size(); ++i) {
+    const auto& e = expect[i];
+    const auto& got = i < offsets.size() ? offsets[i] : std::vector<log::Offset>{};
+    if (got.size() != e.records || got.back() - got.front() + 1 != static_cast<log::Offset>(e.records)) {
+      return Status::Corruption(
+          "topic '" + e.topic + "' got " + std::to_string(got.size()) + " offsets" +
+          (got.empty() ? std::string() : " from " + std::to_string(got.front()) + " to " + std::to_string(got.back())) +
+          " for " + std::to_string(e.records) + " records: something else writes to the transform's topics");
+    }
+    if (e.predicted >= 0 && got.front() != e.predicted) moves[e.topic] = got.front() - e.predicted;
+  }
+  return moves;
+}
+}  // namespace
 
 Status Transform::Impl::Write(Pending* p, log::Offset next_in, std::optional<std::string> chunked,
                               std::vector<log::RecordIn> undo, log::Durability durability) {
   log::AtomicWrite w;
   w.durability = durability;
-  std::vector<std::pair<std::string, size_t>> expect;  // topic, records
+  std::vector<Expected> expect;
   const auto dead = static_cast<int64_t>(p->dead.size());
-  auto add = [&](const std::string& topic, std::vector<log::RecordIn>& recs) {
+  auto add = [&](const std::string& topic, std::vector<log::RecordIn>& recs, log::Offset predicted = -1) {
     if (recs.empty()) return;
-    expect.emplace_back(topic, recs.size());
+    expect.push_back({topic, recs.size(), predicted});
     w.batches.push_back({{topic, 0}, std::move(recs)});
   };
-  for (const auto& topic : p->order) add(topic, p->out[topic]);
+  for (const auto& topic : p->order) add(topic, p->out[topic], end_.at(topic));
   add(state_topic_, p->state);
   add(refs_topic_, p->refs);
   add(readers_topic_, p->readers);
-  add(out_txn_, p->txns);
   add(cfg_.dead_letter_topic, p->dead);
   add(undo_.topic(), undo);
   w.group = cfg_.group;
   w.offsets.push_back({{in_txn_, 0}, log::CommittedOffset{next_in, "", 0}});
   if (chunked) w.checkpoints[chunked_checkpoint_] = std::move(*chunked);
+  // The output transaction records name their records' offsets: written
+  // last, with the offsets the batches got. A range begun by an earlier chunk
+  // keeps its first offset, so it spans what the changelog took between the
+  // writes (a commit marker, which readers skip).
+  std::map<std::string, log::Offset> moves;
+  if (!p->txns.empty()) {
+    w.finish = [&](const std::vector<std::vector<log::Offset>>& offsets, log::WriteTail* tail) -> Status {
+      ASSIGN_OR_RAISE(moves, Moves(expect, offsets));
+      std::vector<log::RecordIn> records;
+      for (auto& t : p->txns) {
+        for (auto& range : t["ranges"]) {
+          auto moved = moves.find(range.at("topic").get<std::string>());
+          if (moved == moves.end()) continue;
+          const log::Offset from = end_.at(moved->first);  // where this write's records of the topic begin
+          for (const char* bound : {"first", "last"}) {
+            if (range[bound].get<log::Offset>() >= from) range[bound] = range[bound].get<log::Offset>() + moved->second;
+          }
+        }
+        records.push_back(log::RecordIn{"", t.dump(), {}, log::kNoTimestamp});
+      }
+      tail->batches.push_back({{out_txn_, 0}, std::move(records)});
+      return Status::OK();
+    };
+  }
   ASSIGN_OR_RAISE(auto offsets, log_.Write(std::move(w)));
   deps_.ClearOverlay();  // the index's changes are in the changelog now
-  for (size_t i = 0; i < expect.size(); ++i) {
-    const auto& [topic, n] = expect[i];
-    if (offsets[i].empty() || offsets[i].front() != end_[topic]) {
-      return Status::Corruption("topic '" + topic + "' got offset " +
-                                (offsets[i].empty() ? std::string("none") : std::to_string(offsets[i].front())) +
-                                ", expected " + std::to_string(end_[topic]) +
-                                ": something else writes to the transform's topics");
-    }
-    end_[topic] += static_cast<log::Offset>(n);
+  if (p->txns.empty()) {
+    ASSIGN_OR_RAISE(moves, Moves(expect, offsets));
   }
+  for (auto& [topic, first] : p->txn_first) {
+    if (auto moved = moves.find(topic); moved != moves.end() && first >= end_.at(topic)) first += moved->second;
+  }
+  if (!p->txns.empty()) expect.push_back({out_txn_, p->txns.size(), -1});
+  for (size_t i = 0; i < expect.size(); ++i) end_[expect[i].topic] = offsets.at(i).back() + 1;
   stats_.transactions += p->transactions;
   stats_.events_in += p->events_in;
   stats_.events_out += p->events_out;
