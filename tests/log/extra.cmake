@@ -18,3 +18,8 @@ gtest_discover_tests(crash_test DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 180)
 add_executable(kafka_log_tests log/kafka_log_test.cc)
 target_link_libraries(kafka_log_tests PRIVATE ghostlog_log PkgConfig::RDKAFKA GTest::gtest_main)
 gtest_discover_tests(kafka_log_tests DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 120 LABELS kafka)
+
+# The local key index over a remote changelog (embedded, and the mock cluster).
+add_executable(key_indexed_log_tests log/key_indexed_log_test.cc)
+target_link_libraries(key_indexed_log_tests PRIVATE ghostlog_log PkgConfig::RDKAFKA GTest::gtest_main)
+gtest_discover_tests(key_indexed_log_tests DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 120)
