@@ -163,7 +163,7 @@ TEST_P(SharedRowsTest, MatchTheSourceWhileCaptureRacesTheStage) {
   // Live changes, appended while the stage maps the snapshot and then them.
   TransformConfig config = Config();
   config.max_batch_bytes = max_batch_bytes;
-  Running running(config, *log_);
+  Running running(config, StageLog());
   for (int i = 0; i < 1500; ++i) {
     auto txn = RandomTxn(rng, s);
     if (!txn.empty()) capture_->Txn(txn);

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "ghostlog/log/embedded_log.h"
+#include "ghostlog/log/key_indexed_log.h"
 #include "ghostlog/transform/transform.h"
 #include "log/test_util.h"
 #include "uuid5.h"
@@ -204,7 +205,19 @@ id = "json_extract(code, '$.x')"
   };
 
   // Runs the stage until it has consumed the whole input transaction topic.
-  Status RunToEnd(TransformConfig c) { return Running(std::move(c), *log_).CaughtUp(); }
+  Status RunToEnd(TransformConfig c) { return Running(std::move(c), StageLog()).CaughtUp(); }
+
+  // The changelog a start of the stage runs on: the log itself, or, with
+  // GHOSTLOG_TEST_KEY_INDEX set (ctest runs the suite both ways), a
+  // KeyIndexedLog over it, opened again for each start as the daemon does on
+  // Kafka: key reads from the local index, caught up with what FakeCapture
+  // writes. (So at most one stage may run on it at a time.)
+  log::Changelog& StageLog() {
+    if (std::getenv("GHOSTLOG_TEST_KEY_INDEX") == nullptr) return *log_;
+    key_index_.reset();
+    key_index_ = Must(log::KeyIndexedLog::Open(*log_, dir_.sub("key-index")), "key index");
+    return *key_index_;
+  }
 
   // The target table the output topics describe, folded as the sink applies
   // them, following v3.transaction: key text -> row.
@@ -246,6 +259,7 @@ id = "json_extract(code, '$.x')"
   TempDir dir_;
   std::unique_ptr<log::EmbeddedLog> log_;
   std::unique_ptr<FakeCapture> capture_;
+  std::unique_ptr<log::KeyIndexedLog> key_index_;  // StageLog()'s; declared after log_, closed before it
 };
 
 inline json Facility(int id, const std::string& code, int zone, bool active = true) {

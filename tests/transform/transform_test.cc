@@ -110,7 +110,7 @@ TEST_F(TransformTest, ABadRecordStopsOrIsDeadLettered) {
 
   TransformConfig c = Config();
   c.on_error = OnError::kDeadLetter;
-  Running run(c, *log_);
+  Running run(c, StageLog());
   ASSERT_TRUE(run.CaughtUp().ok());
   EXPECT_EQ(run.t.stats().dead_lettered, 2);
   auto dead = Must(log_->Read({"ghostlog.transform.dead_letter", 0}, 0));
@@ -263,7 +263,7 @@ TEST_F(TransformTest, AChangeToAColumnNoReaderReadsMapsNoReaderAgain) {
   capture_->Txn({{"public.regions", "c", {{"id", 7}, {"name", "Dodoma"}, {"population", 100}}}});
   capture_->Txn({{"public.districts", "c", {{"id", 1}, {"regionid", 7}}},
                  {"public.districts", "c", {{"id", 2}, {"regionid", 7}}}});
-  Running run(Config(), *log_);
+  Running run(Config(), StageLog());
   ASSERT_OK(run.CaughtUp());
   const int64_t out = run.t.stats().events_out;
   capture_->Txn({{"public.regions", "u", {{"id", 7}, {"name", "Dodoma"}, {"population", 200}}}});
@@ -297,7 +297,7 @@ TEST_F(TransformTest, AReaderComparesWithWhatItReadIfItCameAfterTheLastNotedChan
   region(7, "Dodoma");
   region(8, "Singida");
   district(1, 7);
-  Running run(Config(), *log_);
+  Running run(Config(), StageLog());
   ASSERT_OK(run.CaughtUp());
   region(7, "Dodoma Region");  // noted: district 1 reads it
   ASSERT_OK(run.CaughtUp());
@@ -318,7 +318,7 @@ TEST_F(TransformTest, AReaderComparesWithWhatItReadIfItCameAfterTheLastNotedChan
 // (a transaction's commit marker) between two writes, as this record does here.
 TEST_F(TransformTest, OutputRangesNameTheOffsetsTheRecordsGot) {
   capture_->Txn({{"public.facilities", "c", Facility(1, "A", 1)}});
-  Running run(Config(), *log_);
+  Running run(Config(), StageLog());
   ASSERT_OK(run.CaughtUp());
   const std::string out = "v3.public.kafka_facilities";
   ASSERT_EQ(Must(log_->Append({out, 0}, {log::RecordIn{"other", "{}", {}, log::kNoTimestamp}}))[0], 1);
@@ -341,7 +341,7 @@ TEST_F(TransformTest, OutputRangesNameTheOffsetsTheRecordsGot) {
 TEST_F(TransformTest, ALookupIntoATableNotCapturedYetIsFilledInTheSameRun) {
   DistrictsLookingUpRegions();
   capture_->Txn({{"public.districts", "c", {{"id", 1}, {"regionid", 7}}}});
-  Running run(Config(), *log_);
+  Running run(Config(), StageLog());
   ASSERT_OK(run.CaughtUp());
   capture_->Table("public.regions", {"id", "name"}, {"id"});
   capture_->Txn({{"public.regions", "c", {{"id", 7}, {"name", "Dodoma"}}}});
@@ -356,7 +356,7 @@ TEST_F(TransformTest, TheSnapshotIsMappedOnlyOnceItIsComplete) {
   capture_->Txn({{"public.facilities", "r", Facility(1, "A", 1)}, {"public.facilities", "r", Facility(2, "B", 2)}},
                 "SNAPSHOT");
   {
-    Running running(Config(), *log_);
+    Running running(Config(), StageLog());
     std::this_thread::sleep_for(std::chrono::milliseconds(600));
     EXPECT_EQ(running.t.stats().committed_offset.load(), 0)
         << "a snapshot chunk was mapped before the snapshot was complete";
@@ -487,7 +487,7 @@ zone = "lookup_by('public.zones', 'nmae', 'Mara', 'id')"
 TEST_F(TransformTest, ALookedUpTableWithANewPrimaryKeyIsLookedUpByIt) {
   SnapshotTwoZones();
   capture_->Txn({{"public.facilities", "c", Facility(1, "A", 1)}});
-  Running running(Config(), *log_);
+  Running running(Config(), StageLog());
   ASSERT_TRUE(running.CaughtUp().ok()) << running.result.ToString();
   EXPECT_EQ(ZoneOf(1), "Pwani");
 

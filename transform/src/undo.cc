@@ -65,7 +65,7 @@ Status UndoLog::Save(const std::string& topic, const std::vector<log::RecordIn>&
     std::string key = topic + '\0' + record_key;
     if (!now.insert(key).second) return Status::OK();  // looked at once per call
     ASSIGN_OR_RAISE(auto saved, log_.ReadLatest({topic_, 0}, key));
-    if (saved) return Status::OK();  // changed by an earlier chunk: its before-image is the one to keep
+    if (saved && saved->value) return Status::OK();  // changed by an earlier chunk: its before-image is the one to keep
     std::optional<log::Record> before;
     if (auto it = earlier.find(record_key); it != earlier.end()) {
       before = log::Record{};
@@ -100,14 +100,15 @@ void UndoLog::SaveNone(const std::string& topic, const std::string& key, std::ve
   out->push_back(log::RecordIn{topic + '\0' + key, std::string(1, kHadNone), {}, log::kNoTimestamp});
 }
 
+// Pages through the latest before-image of each key: a key whose latest
+// record is a tombstone was cleared.
 Status UndoLog::Restore(const std::function<Status(Batches, bool last)>& write) {
-  ASSIGN_OR_RAISE(auto info, log_.DescribePartition({topic_, 0}));
-  log::Offset at = info.log_start_offset;
+  std::string after;
   for (;;) {
-    ASSIGN_OR_RAISE(auto page, log_.Read({topic_, 0}, at, {kPage, 16 << 20}));
+    ASSIGN_OR_RAISE(auto page, log_.ReadLatestByPrefix({topic_, 0}, "", after, kPage));
     Batches batches;
     for (const auto& r : page) {
-      at = r.offset + 1;
+      after = r.key;
       const size_t sep = r.key.find('\0');
       log::RecordIn back{sep == std::string::npos ? "" : r.key.substr(sep + 1), std::nullopt, {}, log::kNoTimestamp};
       const char kind = r.value && !r.value->empty() ? r.value->front() : '\0';
@@ -119,16 +120,24 @@ Status UndoLog::Restore(const std::function<Status(Batches, bool last)>& write) 
       }
       batches[r.key.substr(0, sep)].push_back(std::move(back));
     }
-    const bool last = page.empty() || at >= info.end_offset;
+    const bool last = page.size() < static_cast<size_t>(kPage);
     RETURN_NOT_OK(write(std::move(batches), last));
     if (last) return Status::OK();
   }
 }
 
+// Tombstones, not DeleteRecordsBefore: Kafka refuses to delete records of a
+// compacted topic, and compaction removes the tombstones in time on both.
 Status UndoLog::Clear() {
-  ASSIGN_OR_RAISE(auto info, log_.DescribePartition({topic_, 0}));
-  if (info.log_start_offset == info.end_offset) return Status::OK();
-  return log_.DeleteRecordsBefore({topic_, 0}, info.end_offset).status();
+  std::string after;
+  for (;;) {
+    ASSIGN_OR_RAISE(auto page, log_.ReadLatestByPrefix({topic_, 0}, "", after, kPage));
+    if (page.empty()) return Status::OK();
+    after = page.back().key;
+    std::vector<log::RecordIn> tombstones;
+    for (auto& r : page) tombstones.push_back(log::RecordIn{std::move(r.key), std::nullopt, {}, log::kNoTimestamp});
+    RETURN_NOT_OK(log_.Append({topic_, 0}, std::move(tombstones)).status());
+  }
 }
 
 }  // namespace ghostlog::transform

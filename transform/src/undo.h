@@ -13,8 +13,8 @@
 // that it is partly written. A failed mapping then writes the before-images
 // back at once; a crash leaves that to the next start (even if the group was
 // reset meanwhile), which then maps the transaction again from the state it
-// first saw. Once the transaction is whole, the undo topic is emptied
-// (DeleteRecordsBefore its end). A before-image is the value after the
+// first saw. Once the transaction is whole, the undo topic's keys get
+// tombstones (Kafka does not delete records of a compacted topic). A before-image is the value after the
 // batch's earlier transactions, which the first chunk writes too.
 // Output records put back are listed by an output transaction of their own:
 // they copy what the sink has (or a tombstone, which it skips), and they are
