@@ -401,12 +401,6 @@ Result<DaemonConfig> LoadConfig(const std::string& path) {
     RETURN_NOT_OK(LoadCapture(t, path, &*c.capture));
   }
   if (const toml::table* t = root["transform"].as_table()) {
-    if (c.kafka) {
-      return top.Where("transform",
-                       "needs the embedded changelog (backend = \"embedded\"): the transform keeps its "
-                       "lookup and join state in that log's key index, which Kafka does not have. On "
-                       "Kafka, run capture and sink (an identity pipeline); see docs/kafka.md");
-    }
     c.transform.emplace();
     if (c.capture && !t->contains("input_prefix")) c.transform->input_prefix = c.capture->topic_prefix;
     RETURN_NOT_OK(LoadTransform(t, path, &*c.transform));

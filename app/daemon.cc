@@ -20,6 +20,7 @@
 #include "ghostlog/capture/doctor.h"
 #include "ghostlog/log/embedded_log.h"
 #include "ghostlog/log/kafka_log.h"
+#include "ghostlog/log/key_indexed_log.h"
 #include "http_server.h"
 
 namespace ghostlog::cli {
@@ -37,6 +38,9 @@ constexpr uint64_t kResumeFreeBytes = 256ull << 20;
 struct Session {
   std::unique_ptr<log::Changelog> log;
   log::EmbeddedLog* embedded = nullptr;  // `log`, when it is the embedded changelog
+  // On Kafka, the transform's view of `log`: key reads from a local index
+  // (log/include/ghostlog/log/key_indexed_log.h).
+  std::unique_ptr<log::KeyIndexedLog> key_index;
   std::unique_ptr<capture::Capture> cap;
   std::unique_ptr<transform::Transform> tfm;
   std::unique_ptr<sink::Sink> snk;
@@ -132,7 +136,14 @@ Result<std::unique_ptr<Session>> StartSession(DaemonConfig& config, const RunOpt
     });
   }
   if (config.transform && want("transform")) {
-    session->tfm = std::make_unique<transform::Transform>(*config.transform, log);
+    log::Changelog* tlog = &log;
+    if (config.kafka) {
+      auto index = log::KeyIndexedLog::Open(log, (std::filesystem::path(config.data_dir) / "transform-index").string());
+      if (!index.ok()) return index.status().WithContext("cannot open the transform's key index");
+      session->key_index = std::move(index).value();
+      tlog = session->key_index.get();
+    }
+    session->tfm = std::make_unique<transform::Transform>(*config.transform, *tlog);
     transform::Transform* tfm = session->tfm.get();
     StartStage(*session, "transform", [tfm](std::stop_token s) { return tfm->Run(s); });
   }

@@ -139,15 +139,19 @@ PooledConsumer KafkaLogImpl::AcquireConsumer(const TopicPartition& tp, Offset fr
   }
   // librdkafka wants a group.id even for assign-only consumers; this group
   // never joins or commits, so the broker never learns of it.
-  auto h = NewClient(RD_KAFKA_CONSUMER, {{"group.id", "__ghostlog.reader"},
-                                         {"enable.partition.eof", "true"},
-                                         {"auto.offset.reset", "error"},
-                                         {"isolation.level", "read_committed"},
-                                         {"enable.auto.commit", "false"},
-                                         {"fetch.wait.max.ms", "100"},
-                                         // Bounds what an idle pooled consumer buffers ahead of its
-                                         // reader (it keeps fetching while in the pool).
-                                         {"queued.max.messages.kbytes", "8192"}});
+  std::map<std::string, std::string> reader{{"group.id", "__ghostlog.reader"},
+                                            {"enable.partition.eof", "true"},
+                                            {"auto.offset.reset", "error"},
+                                            {"isolation.level", "read_committed"},
+                                            {"enable.auto.commit", "false"},
+                                            // Bounds what an idle pooled consumer buffers ahead of its
+                                            // reader (it keeps fetching while in the pool).
+                                            {"queued.max.messages.kbytes", "8192"}};
+  // A read that moves a consumer to another partition waits for the fetch
+  // still out for the old one, up to this long: the operator may trade idle
+  // fetch requests for faster reads across many topics (docs/kafka.md).
+  if (!options_.client_config.count("fetch.wait.max.ms")) reader["fetch.wait.max.ms"] = "100";
+  auto h = NewClient(RD_KAFKA_CONSUMER, reader);
   if (!h.ok()) {
     *st = h.status();
     return {};

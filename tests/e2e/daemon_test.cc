@@ -337,8 +337,6 @@ TEST_F(BadConfig, KafkaBackend) {
                 path() + ":5: log.bootstrap.servers is set by ghostlog: write bootstrap_servers instead");
   auto secret = Run(head() + kafka + servers + "ssl.key.password = 12\nssl.keystore.password = [1]\n" + Source());
   ExpectOneLine(secret, 1, path() + ":6: log.ssl.keystore.password (a librdkafka property) must be a string");
-  ExpectOneLine(Run(head() + kafka + servers + Source() + "[transform]\nmappings = \"m\"\n"), 1,
-                path() + ":7: transform needs the embedded changelog");
   EXPECT_FALSE(fs::exists(dir_.sub("data"))) << "a bad config still created the data dir";
 }
 

@@ -3,7 +3,7 @@
 # views checked against their oracles (needs psql, pgbench and PostgreSQL's
 # uuid-ossp and dblink, all in postgresql-15 / postgresql-client-15).
 add_executable(openlmis_tests openlmis/openlmis_test.cc)
-target_link_libraries(openlmis_tests PRIVATE GTest::gtest_main nlohmann_json::nlohmann_json PkgConfig::LIBPQ)
+target_link_libraries(openlmis_tests PRIVATE GTest::gtest_main nlohmann_json::nlohmann_json PkgConfig::LIBPQ PkgConfig::RDKAFKA)
 target_include_directories(openlmis_tests PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 target_compile_definitions(openlmis_tests PRIVATE GHOSTLOG_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
                            GHOSTLOG_BIN="$<TARGET_FILE:ghostlog>")
