@@ -85,6 +85,7 @@ Status UndoLog::Save(const std::string& topic, const std::vector<log::RecordIn>&
       }
       image += *before->value;
     }
+    saved_.insert(key);
     out->push_back(log::RecordIn{std::move(key), std::move(image), {}, log::kNoTimestamp});
     return Status::OK();
   };
@@ -97,6 +98,7 @@ Status UndoLog::Save(const std::string& topic, const std::vector<log::RecordIn>&
 }
 
 void UndoLog::SaveNone(const std::string& topic, const std::string& key, std::vector<log::RecordIn>* out) {
+  saved_.insert(topic + '\0' + key);
   out->push_back(log::RecordIn{topic + '\0' + key, std::string(1, kHadNone), {}, log::kNoTimestamp});
 }
 
@@ -129,15 +131,37 @@ Status UndoLog::Restore(const std::function<Status(Batches, bool last)>& write) 
 // Tombstones, not DeleteRecordsBefore: Kafka refuses to delete records of a
 // compacted topic, and compaction removes the tombstones in time on both.
 Status UndoLog::Clear() {
+  if (saved_known_) {
+    std::vector<std::string> keys(saved_.begin(), saved_.end());
+    saved_.clear();
+    Status s = Tombstones(std::move(keys));
+    if (!s.ok()) saved_known_ = false;  // the next Clear reads the topic
+    return s;
+  }
+  // This process's first Clear: whatever an earlier one left.
   std::string after;
   for (;;) {
     ASSIGN_OR_RAISE(auto page, log_.ReadLatestByPrefix({topic_, 0}, "", after, kPage));
-    if (page.empty()) return Status::OK();
+    if (page.empty()) break;
     after = page.back().key;
-    std::vector<log::RecordIn> tombstones;
-    for (auto& r : page) tombstones.push_back(log::RecordIn{std::move(r.key), std::nullopt, {}, log::kNoTimestamp});
-    RETURN_NOT_OK(log_.Append({topic_, 0}, std::move(tombstones)).status());
+    std::vector<std::string> keys;
+    for (auto& r : page) keys.push_back(std::move(r.key));
+    RETURN_NOT_OK(Tombstones(std::move(keys)));
   }
+  saved_.clear();  // Saves before this Clear are cleared with the rest
+  saved_known_ = true;
+  return Status::OK();
+}
+
+Status UndoLog::Tombstones(std::vector<std::string> keys) {
+  for (size_t at = 0; at < keys.size(); at += kPage) {
+    std::vector<log::RecordIn> page;
+    for (size_t i = at; i < keys.size() && i < at + kPage; ++i) {
+      page.push_back(log::RecordIn{std::move(keys[i]), std::nullopt, {}, log::kNoTimestamp});
+    }
+    RETURN_NOT_OK(log_.Append({topic_, 0}, std::move(page)).status());
+  }
+  return Status::OK();
 }
 
 }  // namespace ghostlog::transform

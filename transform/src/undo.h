@@ -47,7 +47,7 @@ class UndoLog {
               std::vector<log::RecordIn>* out, const std::set<std::string>* only = nullptr);
   // Appends to `out` the before-image "no record" for `key` of `topic`, which
   // the caller knows had none before this transaction (so none is saved yet).
-  static void SaveNone(const std::string& topic, const std::string& key, std::vector<log::RecordIn>* out);
+  void SaveNone(const std::string& topic, const std::string& key, std::vector<log::RecordIn>* out);
 
   // Calls `write` with the before-images, a page at a time, by topic, as
   // records that put them back (a tombstone for a key that had no value).
@@ -58,8 +58,15 @@ class UndoLog {
   Status Clear();
 
  private:
+  Status Tombstones(std::vector<std::string> keys);
+
   log::Changelog& log_;
   const std::string topic_;
+  // The keys Save gave images since the last Clear, so that Clear writes
+  // their tombstones without reading the topic (whose tombstones add up
+  // until compaction); unknown before this process's first Clear.
+  std::set<std::string> saved_;
+  bool saved_known_ = false;
 };
 
 }  // namespace ghostlog::transform
