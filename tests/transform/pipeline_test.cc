@@ -85,6 +85,32 @@ class TransformPipeline : public ::testing::Test {
                                          << bench_->daemon().LogTail();
   }
 
+  // A wrong mapping goes live (it maps the changes that follow); then the
+  // fix, and a rewind of the transform group (on the changelog `changelog`
+  // names, the daemon stopped): the target heals without reading the source
+  // again. Expects facility 5's code to be 'F5k'.
+  void WrongMappingThenFixAndRewind(std::vector<std::string> changelog) {
+    Bench& b = *bench_;
+    ASSERT_EQ(b.daemon().Signal(SIGTERM, 20s), 0) << b.daemon().LogTail();
+    WriteMapping("upper(name)");
+    ASSERT_TRUE(b.StartHealthy());
+    b.source.Exec("UPDATE facilities SET name = 'Changed' WHERE id = 5");
+    ASSERT_TRUE(
+        WaitFor([&] { return b.target.Value("SELECT name FROM kafka_facilities WHERE code = 'F5k'") == "CHANGED"; },
+                30s, 100ms))
+        << b.daemon().LogTail();
+    ASSERT_EQ(b.daemon().Signal(SIGTERM, 20s), 0) << b.daemon().LogTail();
+    WriteMapping("name");
+    for (const char* a : {"offsets", "reset", "--group", "ghostlog-transform", "--topic", "v2.transaction",
+                          "--to-earliest", "--execute"}) {
+      changelog.push_back(a);
+    }
+    auto reset = RunGhostlog(b.dir().path(), changelog);
+    ASSERT_EQ(reset.code, 0) << reset.err;
+    ASSERT_TRUE(b.StartHealthy());
+    ASSERT_TRUE(Converges()) << "after the fix and rewind";
+  }
+
   TempDir maps_dir_;
   const std::string maps_ = maps_dir_.sub("maps");
   std::unique_ptr<Bench> bench_;
@@ -133,24 +159,7 @@ TEST_F(TransformPipeline, SnapshotStreamingKillAndRewindWithAFixedMapping) {
   ASSERT_TRUE(b.StartHealthy());
   ASSERT_TRUE(Converges()) << "after kill -9 and restart";
 
-  // A wrong mapping goes live (it maps the changes that follow); then the
-  // fix, and a rewind of the transform group: the target heals without
-  // reading the source again.
-  ASSERT_EQ(b.daemon().Signal(SIGTERM, 10s), 0) << b.daemon().LogTail();
-  WriteMapping("upper(name)");
-  ASSERT_TRUE(b.StartHealthy());
-  b.source.Exec("UPDATE facilities SET name = 'Changed' WHERE id = 5");
-  ASSERT_TRUE(WaitFor(
-      [&] { return b.target.Value("SELECT name FROM kafka_facilities WHERE code = 'F5k'") == "CHANGED"; }, 30s, 100ms))
-      << b.daemon().LogTail();
-  ASSERT_EQ(b.daemon().Signal(SIGTERM, 10s), 0) << b.daemon().LogTail();
-  WriteMapping("name");
-  auto reset =
-      RunGhostlog(b.dir().path(), {"--data-dir", b.dir().sub("data"), "offsets", "reset", "--group",
-                                   "ghostlog-transform", "--topic", "v2.transaction", "--to-earliest", "--execute"});
-  ASSERT_EQ(reset.code, 0) << reset.err;
-  ASSERT_TRUE(b.StartHealthy());
-  ASSERT_TRUE(Converges()) << "after the fix and rewind";
+  WrongMappingThenFixAndRewind({"--data-dir", b.dir().sub("data")});
 }
 
 // Batches of 64 KiB: a source transaction of 60,000 rows is written in
@@ -234,22 +243,7 @@ TEST_F(TransformPipelineOnKafka, SnapshotStreamingRestartsLostIndexAndRewindEqua
   ASSERT_TRUE(b.StartHealthy());
   ASSERT_TRUE(Converges()) << "after the index was lost";
 
-  // A wrong mapping, then the fix and a rewind of the group on Kafka.
-  ASSERT_EQ(b.daemon().Signal(SIGTERM, 20s), 0) << b.daemon().LogTail();
-  WriteMapping("upper(name)");
-  ASSERT_TRUE(b.StartHealthy());
-  b.source.Exec("UPDATE facilities SET name = 'Changed' WHERE id = 5");
-  ASSERT_TRUE(WaitFor(
-      [&] { return b.target.Value("SELECT name FROM kafka_facilities WHERE code = 'F5k'") == "CHANGED"; }, 30s, 100ms))
-      << b.daemon().LogTail();
-  ASSERT_EQ(b.daemon().Signal(SIGTERM, 20s), 0) << b.daemon().LogTail();
-  WriteMapping("name");
-  auto reset =
-      RunGhostlog(b.dir().path(), {"--config", b.config_path(), "offsets", "reset", "--group", "ghostlog-transform",
-                                   "--topic", "v2.transaction", "--to-earliest", "--execute"});
-  ASSERT_EQ(reset.code, 0) << reset.err;
-  ASSERT_TRUE(b.StartHealthy());
-  ASSERT_TRUE(Converges()) << "after the fix and rewind";
+  WrongMappingThenFixAndRewind({"--config", b.config_path()});
 }
 
 TEST_F(TransformPipeline, ABrokenMappingStopsNothingButIsNamed) {
