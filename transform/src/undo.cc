@@ -85,7 +85,7 @@ Status UndoLog::Save(const std::string& topic, const std::vector<log::RecordIn>&
       }
       image += *before->value;
     }
-    saved_.insert(key);
+    Remember(key);
     out->push_back(log::RecordIn{std::move(key), std::move(image), {}, log::kNoTimestamp});
     return Status::OK();
   };
@@ -98,7 +98,7 @@ Status UndoLog::Save(const std::string& topic, const std::vector<log::RecordIn>&
 }
 
 void UndoLog::SaveNone(const std::string& topic, const std::string& key, std::vector<log::RecordIn>* out) {
-  saved_.insert(topic + '\0' + key);
+  Remember(topic + '\0' + key);
   out->push_back(log::RecordIn{topic + '\0' + key, std::string(1, kHadNone), {}, log::kNoTimestamp});
 }
 
@@ -126,6 +126,17 @@ Status UndoLog::Restore(const std::function<Status(Batches, bool last)>& write) 
     RETURN_NOT_OK(write(std::move(batches), last));
     if (last) return Status::OK();
   }
+}
+
+void UndoLog::Remember(const std::string& key) {
+  if (!saved_known_) return;  // Clear reads the topic
+  if (saved_.size() >= kMaxRemembered) {
+    // A huge transaction: memory stays bounded, and Clear reads the topic once.
+    saved_.clear();
+    saved_known_ = false;
+    return;
+  }
+  saved_.insert(key);
 }
 
 // Tombstones, not DeleteRecordsBefore: Kafka refuses to delete records of a

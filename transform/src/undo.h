@@ -59,12 +59,15 @@ class UndoLog {
 
  private:
   Status Tombstones(std::vector<std::string> keys);
+  void Remember(const std::string& key);
 
   log::Changelog& log_;
   const std::string topic_;
   // The keys Save gave images since the last Clear, so that Clear writes
   // their tombstones without reading the topic (whose tombstones add up
-  // until compaction); unknown before this process's first Clear.
+  // until compaction); unknown before this process's first Clear, and past
+  // kMaxRemembered keys (a transaction of a million rows must not hold them).
+  static constexpr size_t kMaxRemembered = 100000;
   std::set<std::string> saved_;
   bool saved_known_ = false;
 };
