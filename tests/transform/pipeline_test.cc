@@ -85,6 +85,20 @@ class TransformPipeline : public ::testing::Test {
                                          << bench_->daemon().LogTail();
   }
 
+  // Starts the daemon; the snapshot, then streaming: inserts, updates (one
+  // deactivates a row: its target row goes), a delete with the default
+  // replica identity (key only), each converging to the oracle.
+  void SnapshotThenStreaming() {
+    Bench& b = *bench_;
+    ASSERT_TRUE(b.StartHealthy());
+    ASSERT_TRUE(Converges()) << "after the snapshot";
+    b.source.Exec("INSERT INTO facilities VALUES (1001, 'N1', 'New one', 2, true)");
+    b.source.Exec(
+        "UPDATE facilities SET name = 'Renamed' WHERE id = 1; UPDATE facilities SET active = false WHERE id = 2");
+    b.source.Exec("DELETE FROM facilities WHERE id = 3");
+    ASSERT_TRUE(Converges()) << "after streaming";
+  }
+
   // A wrong mapping goes live (it maps the changes that follow); then the
   // fix, and a rewind of the transform group (on the changelog `changelog`
   // names, the daemon stopped): the target heals without reading the source
@@ -118,16 +132,8 @@ class TransformPipeline : public ::testing::Test {
 
 TEST_F(TransformPipeline, SnapshotStreamingKillAndRewindWithAFixedMapping) {
   Bench& b = *bench_;
-  ASSERT_TRUE(b.StartHealthy());
-  ASSERT_TRUE(Converges()) << "after the snapshot";
-
-  // Streaming: inserts, updates (one deactivates a row: its target row goes),
-  // a delete with the default replica identity (key only).
-  b.source.Exec("INSERT INTO facilities VALUES (1001, 'N1', 'New one', 2, true)");
-  b.source.Exec(
-      "UPDATE facilities SET name = 'Renamed' WHERE id = 1; UPDATE facilities SET active = false WHERE id = 2");
-  b.source.Exec("DELETE FROM facilities WHERE id = 3");
-  ASSERT_TRUE(Converges()) << "after streaming";
+  SnapshotThenStreaming();
+  if (HasFatalFailure()) return;
 
   // The operator sees the stage: `ghostlog status` and /metrics.
   std::optional<json> st;
@@ -218,13 +224,8 @@ class TransformPipelineOnKafka : public TransformPipeline {
 
 TEST_F(TransformPipelineOnKafka, SnapshotStreamingRestartsLostIndexAndRewindEqualTheOracle) {
   Bench& b = *bench_;
-  ASSERT_TRUE(b.StartHealthy());
-  ASSERT_TRUE(Converges()) << "after the snapshot";
-  b.source.Exec("INSERT INTO facilities VALUES (1001, 'N1', 'New one', 2, true)");
-  b.source.Exec(
-      "UPDATE facilities SET name = 'Renamed' WHERE id = 1; UPDATE facilities SET active = false WHERE id = 2");
-  b.source.Exec("DELETE FROM facilities WHERE id = 3");
-  ASSERT_TRUE(Converges()) << "after streaming";
+  SnapshotThenStreaming();
+  if (HasFatalFailure()) return;
   // A live lookup: read from the index, caught up with capture's zones topic.
   b.source.Exec("UPDATE zones SET name = 'Pwani' WHERE id = 2");
   ASSERT_TRUE(Converges()) << "after a zone rename";
