@@ -22,7 +22,7 @@ class MockKafka {
     rd_kafka_conf_t* conf = rd_kafka_conf_new();
     rd_kafka_conf_set(conf, "log_level", "0", err, sizeof err);
     rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-    if (rk_ != nullptr) mock_ = rd_kafka_mock_cluster_new(rk_, 3);
+    if (rk_ != nullptr) mock_ = rd_kafka_mock_cluster_new(rk_, kBrokers);
   }
   ~MockKafka() {
     if (mock_ != nullptr) rd_kafka_mock_cluster_destroy(mock_);
@@ -34,6 +34,16 @@ class MockKafka {
   bool ok() const { return mock_ != nullptr; }
   std::string bootstraps() const { return rd_kafka_mock_cluster_bootstraps(mock_); }
   rd_kafka_mock_cluster_t* get() const { return mock_; }  // for fault injection
+  // Every broker down (connections closed, new ones refused) or up again.
+  void SetDown(bool down) {
+    for (int32_t id = 1; id <= kBrokers; ++id) {
+      if (down) {
+        rd_kafka_mock_broker_set_down(mock_, id);
+      } else {
+        rd_kafka_mock_broker_set_up(mock_, id);
+      }
+    }
+  }
   // The mock has no CreateTopics, so topics are made here, as a site that
   // keeps topic creation to its Kafka operators would.
   ::testing::AssertionResult CreateTopic(const std::string& name, int partitions = 1) {
@@ -43,6 +53,7 @@ class MockKafka {
   }
 
  private:
+  static constexpr int kBrokers = 3;
   rd_kafka_t* rk_ = nullptr;
   rd_kafka_mock_cluster_t* mock_ = nullptr;
 };

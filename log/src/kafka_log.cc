@@ -38,10 +38,6 @@ Status FromCode(rd_kafka_resp_err_t err, std::string m) {
     case RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION:
     case RD_KAFKA_RESP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT:
       return Status::NotSupported(m);
-    case RD_KAFKA_RESP_ERR__TIMED_OUT:
-    case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
-    case RD_KAFKA_RESP_ERR__MSG_TIMED_OUT:
-      return Status::TimedOut(m);
     case RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE:
     case RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET:
       return Status::OutOfRange(m);
@@ -54,6 +50,8 @@ Status FromCode(rd_kafka_resp_err_t err, std::string m) {
     case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
       return Status::InvalidArgument(m);
     default:
+      // Timeouts too: the cluster (or the partition's leader) did not answer,
+      // which the stages retry, as they retry an unreachable database.
       return Status::Unavailable(m);
   }
 }

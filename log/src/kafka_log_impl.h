@@ -113,6 +113,7 @@ class KafkaLogImpl final : public KafkaLog {
   Result<CleanupStats> Compact(const std::optional<std::string>& topic) override;
   Result<CleanupStats> ApplyRetention(const std::optional<std::string>& topic) override;
   const KafkaLogOptions& options() const override { return options_; }
+  void Interrupt() override { interrupted_ = true; }
 
  private:
   // Builds a client configuration with the user's pass-through settings.
@@ -137,7 +138,11 @@ class KafkaLogImpl final : public KafkaLog {
   Result<rd_kafka_t*> GroupClient(const std::string& group);
   Status EnsureCheckpointTopic();
 
+  // The Aborted status of a call cut short by Interrupt(); OK until then.
+  Status Interrupted(const std::string& what) const;
+
   KafkaLogOptions options_;
+  std::atomic<bool> interrupted_{false};
   Handle producer_;       // idempotent, acks=all: Append()
   Handle admin_;          // metadata, watermarks, admin calls
   std::mutex append_mu_;  // one Append at a time keeps a batch's offsets consecutive

@@ -8,6 +8,8 @@ namespace ghostlog::log::kafka {
 
 namespace {
 constexpr size_t kMaxIdleConsumers = 8;
+// Longest single poll of a reader, so that Interrupt() is seen this soon.
+constexpr int64_t kPollSliceMs = 100;
 }  // namespace
 
 Status KafkaLogImpl::Produce(rd_kafka_t* producer, const TopicPartition& tp, std::vector<RecordIn>& records,
@@ -48,16 +50,29 @@ Status KafkaLogImpl::Produce(rd_kafka_t* producer, const TopicPartition& tp, std
   return Status::OK();
 }
 
+Status KafkaLogImpl::Interrupted(const std::string& what) const {
+  if (!interrupted_) return Status::OK();
+  return Status::Aborted(what + ": interrupted (the process is stopping)");
+}
+
 Status KafkaLogImpl::AwaitDeliveries(rd_kafka_t* producer, DeliveryWait& wait, const std::string& what) {
   // Reports are served by rd_kafka_poll on this thread. delivery.timeout.ms
-  // bounds how long a record can stay undelivered, so this loop ends.
+  // bounds how long a record can stay undelivered, so this loop ends; on
+  // Interrupt() the records are purged, whose reports come at the next poll
+  // (and must: each points into `wait`).
+  bool purged = false;
   for (;;) {
     {
       std::lock_guard l(wait.mu);
       if (wait.pending == 0) break;
     }
+    if (interrupted_ && !purged) {
+      rd_kafka_purge(producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+      purged = true;
+    }
     rd_kafka_poll(producer, 50);
   }
+  if (purged) return Interrupted(what);
   return ToStatus(wait.err, what);
 }
 
@@ -230,12 +245,16 @@ Result<std::vector<Record>> KafkaLogImpl::ReadWith(PooledConsumer& c, const Topi
   const auto deadline = std::chrono::steady_clock::now() + options_.request_timeout;
   for (;;) {
     auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    RETURN_NOT_OK(Interrupted("reading " + Where(tp)));
     if (left.count() <= 0) {
       if (!out.empty()) return out;
-      return Status::TimedOut("reading " + Where(tp) + " from offset " + std::to_string(from) + ": no records within " +
-                              std::to_string(options_.request_timeout.count()) + " ms");
+      // The records are there (below the end the read began with): the
+      // cluster did not serve them, so a caller may retry.
+      return Status::Unavailable("reading " + Where(tp) + " from offset " + std::to_string(from) +
+                                 ": no records within " + std::to_string(options_.request_timeout.count()) + " ms");
     }
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(c.rk.get(), static_cast<int>(left.count()));
+    rd_kafka_message_t* m =
+        rd_kafka_consumer_poll(c.rk.get(), static_cast<int>(std::min<int64_t>(left.count(), kPollSliceMs)));
     if (m == nullptr) continue;
     std::unique_ptr<rd_kafka_message_t, decltype(&rd_kafka_message_destroy)> guard(m, rd_kafka_message_destroy);
     if (ForAnother(m, tp)) continue;
@@ -298,8 +317,9 @@ Result<Offset> KafkaLogImpl::WaitForData(const TopicPartition& tp, Offset from, 
   Offset end = wm.second;
   for (;;) {
     auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) break;
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(c.rk.get(), static_cast<int>(left.count()));
+    if (left.count() <= 0 || interrupted_) break;
+    rd_kafka_message_t* m =
+        rd_kafka_consumer_poll(c.rk.get(), static_cast<int>(std::min<int64_t>(left.count(), kPollSliceMs)));
     if (m == nullptr) continue;
     std::unique_ptr<rd_kafka_message_t, decltype(&rd_kafka_message_destroy)> guard(m, rd_kafka_message_destroy);
     if (ForAnother(m, tp)) continue;
@@ -315,6 +335,7 @@ Result<Offset> KafkaLogImpl::WaitForData(const TopicPartition& tp, Offset from, 
     if (end > from) break;
   }
   ReleaseConsumer(std::move(c));
+  RETURN_NOT_OK(Interrupted("waiting for data in " + Where(tp)));
   // The watermark may be past the record that woke us: report the latest.
   ASSIGN_OR_RAISE(wm, Watermarks(tp));
   return std::max(end, wm.second);

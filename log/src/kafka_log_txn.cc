@@ -71,6 +71,14 @@ Result<std::vector<std::vector<Offset>>> KafkaLogImpl::Write(AtomicWrite write) 
   // in an abortable state whose cause (e.g. an authorization failure) only
   // commit reports; the records themselves just say "purged".
   auto failed = [&](const Status& produced, const Status& delivered) -> Status {
+    if (interrupted_) {
+      // Aborting would wait for the coordinator, which may be what is
+      // unreachable: the producer is dropped, and the broker aborts the open
+      // transaction when the next instance starts transactions under the
+      // same id (or at transaction.timeout.ms).
+      txn_producer_.reset();
+      return Interrupted("writing a transaction");
+    }
     if (!produced.ok()) {
       abort_txn();
       return produced;

@@ -178,6 +178,7 @@ class KeyIndexedLogImpl final : public KeyIndexedLog {
   Result<int32_t> PartitionCount(const std::string& topic) override { return remote_.PartitionCount(topic); }
   Result<std::map<std::string, std::string>> Checkpoints() override { return remote_.Checkpoints(); }
   Result<std::string> ClusterId() override { return remote_.ClusterId(); }
+  void Interrupt() override { remote_.Interrupt(); }
   Result<std::string> ReadCheckpoint(const std::string& name) override { return remote_.ReadCheckpoint(name); }
   Result<Offset> OffsetForTimestamp(const TopicPartition& tp, Timestamp ts) override {
     return remote_.OffsetForTimestamp(tp, ts);

@@ -204,7 +204,8 @@ TEST_F(KafkaLogTest, TopicsAndPartitions) {
   // The mock cluster has no controller for admin calls: they fail, never fake success.
   Status created = log_->CreateTopic("fresh", 2, TopicConfig{});
   EXPECT_FALSE(created.ok());
-  EXPECT_TRUE(created.code() == Status::Code::kTimedOut || created.code() == Status::Code::kNotSupported)
+  EXPECT_TRUE(created.code() == Status::Code::kTimedOut || created.code() == Status::Code::kNotSupported ||
+              created.code() == Status::Code::kUnavailable)
       << created.ToString();
   EXPECT_TRUE(log_->CreateTopic("fresh", 0, TopicConfig{}).IsInvalidArgument());
   // An existing topic is found without an admin call (a site may give
@@ -391,6 +392,48 @@ TEST_F(KafkaLogTest, BrokersDownMeansAnErrorNotASilentLoss) {
   EXPECT_EQ(all.back().key, "after");
   EXPECT_EQ(all.back().offset, after[0]);
   EXPECT_LE(all.size(), 3u);
+}
+
+// With every broker down, calls fail within their timeout as Unavailable
+// (which stages retry), and Interrupt() cuts a waiting write short.
+// librdkafka before 2.3.0 waited forever in rd_kafka_query_watermark_offsets
+// here, whatever its timeout (librdkafka #2588).
+TEST_F(KafkaLogTest, EveryBrokerDownFailsInTimeAndInterruptCutsAWaitShort) {
+  const TopicPartition tp{"orders", 0};
+  Must(log_->Append(tp, {Rec("before", "1")}), "append");
+  AtomicWrite first;  // starts the transactional producer while the brokers answer
+  first.batches.push_back({tp, {Rec("first", "1")}});
+  Must(log_->Write(std::move(first)), "write");
+  auto since = [](auto t0) { return std::chrono::steady_clock::now() - t0; };
+  kafka_.SetDown(true);
+  auto t0 = std::chrono::steady_clock::now();
+  auto described = log_->DescribePartition(tp);
+  EXPECT_TRUE(described.status().IsUnavailable()) << described.status().ToString();
+  EXPECT_LT(since(t0), 6s);  // request_timeout is 3 s
+  t0 = std::chrono::steady_clock::now();
+  auto waited = log_->WaitForData(tp, 1, 1s);
+  EXPECT_TRUE(waited.status().IsUnavailable()) << waited.status().ToString();
+  EXPECT_LT(since(t0), 6s);
+
+  // A write waits for its acknowledgements up to delivery_timeout (10 s
+  // here); Interrupt() from another thread ends the wait at once.
+  std::thread interrupter([&] {
+    std::this_thread::sleep_for(500ms);
+    log_->Interrupt();
+  });
+  t0 = std::chrono::steady_clock::now();
+  AtomicWrite w;
+  w.batches.push_back({tp, {Rec("cut", "2")}});
+  auto written = log_->Write(std::move(w));
+  const auto took = since(t0);
+  interrupter.join();
+  EXPECT_EQ(written.status().code(), Status::Code::kAborted) << written.status().ToString();
+  EXPECT_LT(took, 3s);
+  t0 = std::chrono::steady_clock::now();
+  EXPECT_TRUE(log_->Append(tp, {Rec("later", "3")}).status().code() == Status::Code::kAborted);
+  EXPECT_TRUE(log_->Read(tp, 0).status().code() == Status::Code::kAborted);
+  EXPECT_LT(since(t0), 1s);
+  kafka_.SetDown(false);
 }
 
 TEST_F(KafkaLogTest, BrokerSideCallsAndTheirLimits) {

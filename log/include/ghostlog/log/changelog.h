@@ -135,6 +135,15 @@ class Changelog {
   virtual Result<CleanupStats> Compact(const std::optional<std::string>& topic) = 0;
   // Applies retention.ms / retention.bytes on topics whose policy includes delete.
   virtual Result<CleanupStats> ApplyRetention(const std::optional<std::string>& topic) = 0;
+
+  // --- shutdown -------------------------------------------------------------
+  // For a process that is stopping: calls waiting on a remote cluster (a
+  // write's acknowledgements, a read's fetch) return Aborted within about
+  // 100 ms instead of waiting out their timeouts, and so does every later
+  // such call. A write cut short this way is not committed. Safe to call
+  // from any thread, any number of times. The embedded log waits on nothing
+  // remote: a no-op there.
+  virtual void Interrupt() {}
 };
 
 // The latest record of `key` in a partition, found by reading it from the log

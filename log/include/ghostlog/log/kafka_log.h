@@ -18,7 +18,10 @@
 //     bytes as -1 (unknown without DescribeLogDirs).
 //   - Calls the broker does not implement (the mock cluster lacks CreateTopics,
 //     DescribeConfigs, DeleteRecords and ListGroups) fail with NotSupported or,
-//     where librdkafka only times out waiting for a controller, TimedOut.
+//     where librdkafka only times out waiting for a controller, TimedOut or
+//     Unavailable.
+//   - A cluster that does not answer in time (a broker down, a partition
+//     without a leader) gives Unavailable, which callers may retry.
 //
 // Durability: Append() and Write() return only after every record was
 // acknowledged by all in-sync replicas (acks=all, idempotent producer);
