@@ -8,7 +8,9 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -45,16 +47,36 @@ struct Session {
   std::unique_ptr<transform::Transform> tfm;
   std::unique_ptr<sink::Sink> snk;
   std::vector<std::unique_ptr<StageRun>> runs;
+  TopicEnds ends;  // of the topics the transform and the sink follow
 
   ~Session() { Stop(); }
+  // Asks every stage to stop. A stage still waiting on a Kafka cluster after
+  // a grace period (a write's acknowledgements while the brokers are down)
+  // has its changelog calls interrupted: the write is not committed and the
+  // next start repeats it, and the daemon stops inside systemd's
+  // TimeoutStopSec instead of waiting out librdkafka's timeouts.
   void Stop() {
     for (auto& r : runs) r->thread.request_stop();
+    ends.RequestStop();
+    const auto deadline = std::chrono::steady_clock::now() + kStopGrace;
+    auto all_done = [&] { return std::all_of(runs.begin(), runs.end(), [](const auto& r) { return r->done.load(); }); };
+    while (!all_done() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (!all_done() && log) {
+      spdlog::warn("a stage is still waiting on the changelog {} s after the stop: interrupting it",
+                   kStopGrace.count());
+      log->Interrupt();
+    }
     for (auto& r : runs) {
       if (r->thread.joinable()) r->thread.join();
     }
+    ends.Join();
   }
-  nlohmann::json Status(const DaemonConfig& c) const {
-    return StatusJson(c, cap.get(), tfm.get(), snk.get(), runs, *log);
+  static constexpr std::chrono::seconds kStopGrace{3};
+  nlohmann::json Status(const DaemonConfig& c) {
+    ends.Refresh(std::chrono::milliseconds(200));
+    return StatusJson(c, cap.get(), tfm.get(), snk.get(), runs, ends);
   }
   // Why the session cannot go on: a stage's error, or the log's.
   ghostlog::Status Failure() const {
@@ -152,6 +174,10 @@ Result<std::unique_ptr<Session>> StartSession(DaemonConfig& config, const RunOpt
     sink::Sink* snk = session->snk.get();
     StartStage(*session, "sink", [snk](std::stop_token s) { return snk->Run(s); });
   }
+  std::vector<std::string> followed;
+  if (session->tfm) followed.push_back(config.transform->input_prefix + ".transaction");
+  if (session->snk) followed.push_back(config.sink->transaction_topic);
+  session->ends.Start(log, std::move(followed));
   return session;
 }
 

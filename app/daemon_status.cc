@@ -1,5 +1,6 @@
 #include "daemon_status.h"
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -25,6 +26,45 @@ int64_t PeakRssBytes() {
   return 0;
 }
 
+void TopicEnds::Start(log::Changelog& log, std::vector<std::string> topics) {
+  topics_ = std::move(topics);
+  ends_ = std::make_unique<std::atomic<int64_t>[]>(topics_.size());
+  thread_ = std::jthread([this, &log](std::stop_token stop) {
+    pthread_setname_np(pthread_self(), "gl-ends");
+    while (!stop.stop_requested()) {
+      uint64_t asked = 0;
+      {
+        std::unique_lock l(mu_);
+        // Unasked, once a second, so that the values stay recent anyway.
+        cv_.wait_for(l, stop, std::chrono::seconds(1), [&] { return asked_ > read_; });
+        asked = asked_;
+      }
+      for (size_t i = 0; i < topics_.size() && !stop.stop_requested(); ++i) {
+        // A failed read keeps the last value: the stage reports the error.
+        if (auto p = log.DescribePartition({topics_[i], 0}); p.ok()) ends_[i] = p->end_offset;
+      }
+      std::lock_guard l(mu_);
+      read_ = asked;
+      cv_.notify_all();
+    }
+  });
+}
+
+bool TopicEnds::Refresh(std::chrono::milliseconds wait) {
+  if (topics_.empty()) return true;
+  std::unique_lock l(mu_);
+  const uint64_t mine = ++asked_;
+  cv_.notify_all();
+  return cv_.wait_for(l, wait, [&] { return read_ >= mine; });
+}
+
+int64_t TopicEnds::Get(const std::string& topic) const {
+  for (size_t i = 0; i < topics_.size(); ++i) {
+    if (topics_[i] == topic) return ends_[i].load();
+  }
+  return 0;
+}
+
 nlohmann::json BaseStatus() {
   return {{"pid", ::getpid()},
           {"ts_ms", log::NowMs()},
@@ -36,7 +76,7 @@ nlohmann::json BaseStatus() {
 // The status document: /health, /metrics and `ghostlog status` all read it.
 nlohmann::json StatusJson(const DaemonConfig& c, const capture::Capture* cap, const transform::Transform* tfm,
                           const sink::Sink* snk, const std::vector<std::unique_ptr<StageRun>>& runs,
-                          log::Changelog& log) {
+                          const TopicEnds& ends) {
   nlohmann::json j = BaseStatus();
   auto state = [&](const std::string& name) -> std::pair<std::string, std::string> {
     for (const auto& r : runs) {
@@ -54,8 +94,7 @@ nlohmann::json StatusJson(const DaemonConfig& c, const capture::Capture* cap, co
   };
   // A consumer stage's place in the transaction topic it follows.
   auto position = [&](nlohmann::json* stage, const std::string& topic, int64_t committed) {
-    int64_t end = 0;
-    if (auto p = log.DescribePartition({topic, 0}); p.ok()) end = p->end_offset;
+    const int64_t end = ends.Get(topic);
     (*stage)["committed_offset"] = committed;
     (*stage)["end_offset"] = end;
     (*stage)["lag_transactions"] = std::max<int64_t>(0, end - committed);

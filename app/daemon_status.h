@@ -3,7 +3,10 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -17,6 +20,36 @@
 
 namespace ghostlog::cli {
 
+// The end offsets of the topics the consumer stages follow (for their lag),
+// read by a thread of its own. The daemon's main loop, which answers signals
+// and systemd's watchdog, waits for a fresh read at most `Refresh`'s bound
+// and otherwise shows the last values: on Kafka a DescribePartition waits up
+// to the request timeout while the cluster does not answer. Thread-safe.
+class TopicEnds {
+ public:
+  // Starts reading `topics` of `log`, which must outlive Join().
+  void Start(log::Changelog& log, std::vector<std::string> topics);
+  // Asks for a read of every topic begun after this call and waits up to
+  // `wait` for it. False if it did not finish: the values are older.
+  bool Refresh(std::chrono::milliseconds wait);
+  // The last end offset read; 0 until one was.
+  int64_t Get(const std::string& topic) const;
+  // Asks the reader to stop; Join() waits for it.
+  void RequestStop() { thread_.request_stop(); }
+  void Join() {
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  std::vector<std::string> topics_;
+  std::unique_ptr<std::atomic<int64_t>[]> ends_;
+  std::mutex mu_;
+  std::condition_variable_any cv_;
+  uint64_t asked_ = 0;  // Refresh calls so far
+  uint64_t read_ = 0;   // the Refresh calls the last finished read began after
+  std::jthread thread_;
+};
+
 // One stage's thread and how it ended.
 struct StageRun {
   std::string name;
@@ -27,7 +60,7 @@ struct StageRun {
 
 nlohmann::json StatusJson(const DaemonConfig& c, const capture::Capture* cap, const transform::Transform* tfm,
                           const sink::Sink* snk, const std::vector<std::unique_ptr<StageRun>>& runs,
-                          log::Changelog& log);
+                          const TopicEnds& ends);
 
 // The status while the pipeline is paused (no changelog open): every
 // configured stage is "paused" with `why`.
