@@ -29,7 +29,8 @@ int64_t PeakRssBytes() {
 void TopicEnds::Start(log::Changelog& log, std::vector<std::string> topics) {
   topics_ = std::move(topics);
   ends_ = std::make_unique<std::atomic<int64_t>[]>(topics_.size());
-  thread_ = std::jthread([this, &log](std::stop_token stop) {
+  log_ = &log;
+  thread_ = std::jthread([this](std::stop_token stop) {
     pthread_setname_np(pthread_self(), "gl-ends");
     while (!stop.stop_requested()) {
       uint64_t asked = 0;
@@ -39,10 +40,7 @@ void TopicEnds::Start(log::Changelog& log, std::vector<std::string> topics) {
         cv_.wait_for(l, stop, std::chrono::seconds(1), [&] { return asked_ > read_; });
         asked = asked_;
       }
-      for (size_t i = 0; i < topics_.size() && !stop.stop_requested(); ++i) {
-        // A failed read keeps the last value: the stage reports the error.
-        if (auto p = log.DescribePartition({topics_[i], 0}); p.ok()) ends_[i] = p->end_offset;
-      }
+      if (!stop.stop_requested()) ReadAll();
       std::lock_guard l(mu_);
       read_ = asked;
       cv_.notify_all();
@@ -50,8 +48,21 @@ void TopicEnds::Start(log::Changelog& log, std::vector<std::string> topics) {
   });
 }
 
+void TopicEnds::ReadAll() {
+  for (size_t i = 0; i < topics_.size(); ++i) {
+    // A failed read keeps the last value: the stage reports the error.
+    if (auto p = log_->DescribePartition({topics_[i], 0}); p.ok()) ends_[i] = p->end_offset;
+  }
+}
+
 bool TopicEnds::Refresh(std::chrono::milliseconds wait) {
   if (topics_.empty()) return true;
+  if (!thread_.joinable()) {
+    // Joined (the session stopped): read here, for the last status. After an
+    // Interrupt() a Kafka changelog answers at once.
+    ReadAll();
+    return true;
+  }
   std::unique_lock l(mu_);
   const uint64_t mine = ++asked_;
   cv_.notify_all();

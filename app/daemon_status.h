@@ -34,13 +34,17 @@ class TopicEnds {
   bool Refresh(std::chrono::milliseconds wait);
   // The last end offset read; 0 until one was.
   int64_t Get(const std::string& topic) const;
-  // Asks the reader to stop; Join() waits for it.
+  // Asks the reader to stop; Join() waits for it. Refresh then reads in the
+  // caller's thread.
   void RequestStop() { thread_.request_stop(); }
   void Join() {
     if (thread_.joinable()) thread_.join();
   }
 
  private:
+  void ReadAll();
+
+  log::Changelog* log_ = nullptr;
   std::vector<std::string> topics_;
   std::unique_ptr<std::atomic<int64_t>[]> ends_;
   std::mutex mu_;
