@@ -32,11 +32,7 @@ Capture::Impl::Impl(CaptureConfig config, log::Changelog& log)
 log::TopicConfig Capture::Impl::TableTopicConfig() const {
   // Table topics keep the latest row of every key forever (compaction), so a
   // rewound consumer can always rebuild the whole table without the source.
-  log::TopicConfig c;
-  c.cleanup_compact = true;
-  c.cleanup_delete = false;
-  c.retention_ms = -1;
-  return c;
+  return log::TopicConfig::Compacted();
 }
 
 Status Capture::Impl::EnsureTableTopic(const TableSchema& t) {

@@ -74,39 +74,47 @@ Status KafkaLogImpl::CheckPartition(const TopicPartition& tp) {
   return Status::OK();
 }
 
+// One ListOffsets request (RD_KAFKA_OFFSET_BEGINNING or _END; the end is the
+// last stable offset, admin_ reading committed) through
+// rd_kafka_offsets_for_times, not rd_kafka_query_watermark_offsets: before
+// librdkafka 2.3.0 that one waits forever, whatever its timeout, while the
+// partition's leader is down (librdkafka #2588), and every stage would hang
+// on it, deaf to SIGTERM.
+Result<Offset> KafkaLogImpl::ListOffset(const TopicPartition& tp, int64_t which,
+                                        std::chrono::steady_clock::time_point deadline) {
+  PartitionList l;
+  rd_kafka_resp_err_t err;
+  do {  // in slices, so that Interrupt() is seen within one
+    RETURN_NOT_OK(Interrupted("watermarks of " + Where(tp)));
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    l.reset(rd_kafka_topic_partition_list_new(1));
+    rd_kafka_topic_partition_list_add(l.get(), tp.topic.c_str(), tp.partition)->offset = which;
+    err = rd_kafka_offsets_for_times(admin_.get(), l.get(), std::clamp(Ms(left), 1, 500));
+  } while (err == RD_KAFKA_RESP_ERR__TIMED_OUT && std::chrono::steady_clock::now() < deadline);
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) err = l->elems[0].err;
+  Status s = ToStatus(err, "watermarks of " + Where(tp));
+  if (s.IsNotFound()) {
+    std::lock_guard g(topics_mu_);
+    partition_counts_.erase(tp.topic);  // deleted behind our back
+  }
+  RETURN_NOT_OK(s);
+  if (l->elems[0].offset < 0) {
+    return Status::IOError("watermarks of " + Where(tp) + ": the broker answered no offset");
+  }
+  return l->elems[0].offset;
+}
+
 Result<std::pair<Offset, Offset>> KafkaLogImpl::Watermarks(const TopicPartition& tp) {
   RETURN_NOT_OK(CheckPartition(tp));
-  // Two ListOffsets requests (earliest, latest: the latter is the last stable
-  // offset, admin_ reading committed) through rd_kafka_offsets_for_times, not
-  // rd_kafka_query_watermark_offsets: before librdkafka 2.3.0 that one waits
-  // forever, whatever its timeout, while the partition's leader is down
-  // (librdkafka #2588), and every stage would hang on it, deaf to SIGTERM.
   const auto deadline = std::chrono::steady_clock::now() + options_.request_timeout;
-  auto list_offset = [&](int64_t which) -> Result<Offset> {
-    PartitionList l;
-    rd_kafka_resp_err_t err;
-    do {  // in slices, so that Interrupt() is seen within one
-      RETURN_NOT_OK(Interrupted("watermarks of " + Where(tp)));
-      const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      l.reset(rd_kafka_topic_partition_list_new(1));
-      rd_kafka_topic_partition_list_add(l.get(), tp.topic.c_str(), tp.partition)->offset = which;
-      err = rd_kafka_offsets_for_times(admin_.get(), l.get(), std::clamp(Ms(left), 1, 500));
-    } while (err == RD_KAFKA_RESP_ERR__TIMED_OUT && std::chrono::steady_clock::now() < deadline);
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) err = l->elems[0].err;
-    Status s = ToStatus(err, "watermarks of " + Where(tp));
-    if (s.IsNotFound()) {
-      std::lock_guard g(topics_mu_);
-      partition_counts_.erase(tp.topic);  // deleted behind our back
-    }
-    RETURN_NOT_OK(s);
-    if (l->elems[0].offset < 0) {
-      return Status::IOError("watermarks of " + Where(tp) + ": the broker answered no offset");
-    }
-    return l->elems[0].offset;
-  };
-  ASSIGN_OR_RAISE(Offset lo, list_offset(RD_KAFKA_OFFSET_BEGINNING));
-  ASSIGN_OR_RAISE(Offset hi, list_offset(RD_KAFKA_OFFSET_END));
+  ASSIGN_OR_RAISE(Offset lo, ListOffset(tp, RD_KAFKA_OFFSET_BEGINNING, deadline));
+  ASSIGN_OR_RAISE(Offset hi, ListOffset(tp, RD_KAFKA_OFFSET_END, deadline));
   return std::make_pair(lo, hi);
+}
+
+Result<Offset> KafkaLogImpl::EndOffset(const TopicPartition& tp) {
+  RETURN_NOT_OK(CheckPartition(tp));
+  return ListOffset(tp, RD_KAFKA_OFFSET_END, std::chrono::steady_clock::now() + options_.request_timeout);
 }
 
 namespace {

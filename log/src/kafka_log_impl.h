@@ -120,8 +120,11 @@ class KafkaLogImpl final : public KafkaLog {
   Result<rd_kafka_conf_t*> NewConf(const std::map<std::string, std::string>& extra);
   Result<Handle> NewClient(rd_kafka_type_t type, const std::map<std::string, std::string>& extra);
   Status CheckPartition(const TopicPartition& tp);
-  // [low, high) watermarks from the partition leader.
+  // [low, high) watermarks from the partition leader (two requests).
   Result<std::pair<Offset, Offset>> Watermarks(const TopicPartition& tp);
+  // The high watermark alone (one request).
+  Result<Offset> EndOffset(const TopicPartition& tp);
+  Result<Offset> ListOffset(const TopicPartition& tp, int64_t which, std::chrono::steady_clock::time_point deadline);
   // Runs one admin call and returns its result event.
   Result<Event> RunAdmin(const std::string& what, rd_kafka_event_type_t type,
                          const std::function<void(rd_kafka_AdminOptions_t*, rd_kafka_queue_t*)>& call);

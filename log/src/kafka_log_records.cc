@@ -307,14 +307,14 @@ Result<std::vector<Record>> KafkaLogImpl::Read(const TopicPartition& tp, Offset 
 // fetched to wake up is dropped; the caller reads it with Read().
 Result<Offset> KafkaLogImpl::WaitForData(const TopicPartition& tp, Offset from, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  ASSIGN_OR_RAISE(auto wm, Watermarks(tp));
-  if (wm.second > from || timeout.count() <= 0) return wm.second;
+  ASSIGN_OR_RAISE(const Offset known, EndOffset(tp));
+  if (known > from || timeout.count() <= 0) return known;
   Status st;
-  PooledConsumer c = AcquireConsumer(tp, wm.second, &st);
+  PooledConsumer c = AcquireConsumer(tp, known, &st);
   RETURN_NOT_OK(st);
-  Status assigned = Assign(c, tp, wm.second, static_cast<int>(options_.request_timeout.count()));
+  Status assigned = Assign(c, tp, known, static_cast<int>(options_.request_timeout.count()));
   if (!assigned.ok()) return assigned;
-  Offset end = wm.second;
+  Offset end = known;
   for (;;) {
     auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0 || interrupted_) break;
@@ -337,8 +337,8 @@ Result<Offset> KafkaLogImpl::WaitForData(const TopicPartition& tp, Offset from, 
   ReleaseConsumer(std::move(c));
   RETURN_NOT_OK(Interrupted("waiting for data in " + Where(tp)));
   // The watermark may be past the record that woke us: report the latest.
-  ASSIGN_OR_RAISE(wm, Watermarks(tp));
-  return std::max(end, wm.second);
+  ASSIGN_OR_RAISE(const Offset latest, EndOffset(tp));
+  return std::max(end, latest);
 }
 
 }  // namespace ghostlog::log::kafka

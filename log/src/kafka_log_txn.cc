@@ -11,11 +11,7 @@ Status KafkaLogImpl::EnsureCheckpointTopic() {
   if (checkpoint_topic_ok_) return Status::OK();
   auto n = PartitionCount(kCheckpointTopic);
   if (n.status().IsNotFound()) {
-    TopicConfig c;
-    c.cleanup_delete = false;
-    c.cleanup_compact = true;
-    c.retention_ms = -1;
-    Status s = CreateTopic(kCheckpointTopic, 1, c);
+    Status s = CreateTopic(kCheckpointTopic, 1, TopicConfig::Compacted());
     if (!s.ok() && s.code() != Status::Code::kAlreadyExists) return s.WithContext("creating the checkpoint topic");
   } else if (!n.ok()) {
     return n.status();

@@ -19,14 +19,6 @@ std::string Where(const TopicPartition& tp) {
   return "topic '" + tp.topic + "' partition " + std::to_string(tp.partition);
 }
 
-TopicConfig IndexConfig() {
-  TopicConfig c;
-  c.cleanup_compact = true;
-  c.cleanup_delete = false;
-  c.retention_ms = -1;
-  return c;
-}
-
 // A written batch as the index stores it: the records with the offsets they got.
 std::vector<Record> AtOffsets(const std::vector<RecordIn>& in, const std::vector<Offset>& offsets) {
   std::vector<Record> out;
@@ -266,7 +258,7 @@ class KeyIndexedLogImpl final : public KeyIndexedLog {
     ASSIGN_OR_RAISE(PartitionInfo remote, remote_.DescribePartition(tp));  // NotFound: no such topic, as on the index
     if (!indexed_.count(tp.topic)) {
       ASSIGN_OR_RAISE(int32_t partitions, remote_.PartitionCount(tp.topic));
-      Status created = index_->CreateTopic(tp.topic, partitions, IndexConfig());
+      Status created = index_->CreateTopic(tp.topic, partitions, TopicConfig::Compacted());
       if (!created.ok() && created.code() != Status::Code::kAlreadyExists) return created;
       indexed_.insert(tp.topic);
     }

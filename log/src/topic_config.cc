@@ -50,6 +50,14 @@ std::string LegalTopicName(std::string_view name) {
   return legal;
 }
 
+TopicConfig TopicConfig::Compacted() {
+  TopicConfig c;
+  c.cleanup_compact = true;
+  c.cleanup_delete = false;
+  c.retention_ms = -1;
+  return c;
+}
+
 std::string TopicConfig::cleanup_policy() const {
   if (cleanup_compact && cleanup_delete) return "compact,delete";
   return cleanup_compact ? "compact" : "delete";

@@ -25,7 +25,7 @@ using ghostlog::testing::MockKafka;
 }
 
 // The [log] section for the mock cluster, with `extra` lines.
-std::string KafkaLog(const MockKafka& k, const std::string& extra = "") {
+std::string KafkaLogSection(const MockKafka& k, const std::string& extra = "") {
   return "backend = \"kafka\"\nbootstrap_servers = \"" + k.bootstraps() + "\"\n" + extra;
 }
 
@@ -34,7 +34,7 @@ TEST(KafkaPipeline, IdentityUnderWorkloadAndRestartsEqualsTheSource) {
   ASSERT_TRUE(kafka.ok()) << "cannot start librdkafka's mock cluster";
   ASSERT_TRUE(CreateCaptureTopics(kafka));
   BenchOptions o;
-  o.log = KafkaLog(kafka);
+  o.log = KafkaLogSection(kafka);
   o.sink_extra = "auto_create = true\n";
   Bench b(o);
   CreateSchema(b);
@@ -111,7 +111,7 @@ TEST(KafkaPipeline, TheClusterDownLosesNothingAndSigtermStillStops) {
   ASSERT_TRUE(CreateCaptureTopics(kafka));
   BenchOptions o;
   // fetch.wait.max.ms: the sink's reads move across table topics (docs/kafka.md).
-  o.log = KafkaLog(kafka, "fetch.wait.max.ms = \"10\"\n");
+  o.log = KafkaLogSection(kafka, "fetch.wait.max.ms = \"10\"\n");
   Bench b(o);
   CreateSchema(b);
   SeedSource(b.source, 100);
@@ -216,7 +216,7 @@ TEST(KafkaPipeline, ASiteMovesToKafkaAndBackByLogCopyWithoutANewSnapshot) {
   ASSERT_TRUE(b.CatchUp());  // (its fence table's topic then exists here too)
   stop();
   EXPECT_EQ(audit(on_data_dir, "3", true), "3");
-  b.SetLog(KafkaLog(kafka));
+  b.SetLog(KafkaLogSection(kafka));
   copy({"--data-dir", data, "log", "copy", "--to-config", b.config_path()});
   start_and_check();
   EXPECT_EQ(audit(on_kafka, "2"), "5");

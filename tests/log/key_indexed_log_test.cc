@@ -19,14 +19,6 @@ using testing::Must;
 using testing::Rec;
 using testing::TempDir;
 
-TopicConfig Compacted() {
-  TopicConfig c;
-  c.cleanup_compact = true;
-  c.cleanup_delete = false;
-  c.retention_ms = -1;
-  return c;
-}
-
 class KeyIndexedLogTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -39,7 +31,7 @@ class KeyIndexedLogTest : public ::testing::Test {
     o.data_dir = dir_.sub(name);
     o.cleanup_interval = 0ms;
     auto log = Must(EmbeddedLog::Open(o), "open the remote");
-    for (const std::string t : {"state", "src"}) EXPECT_TRUE(log->CreateTopic(t, 1, Compacted()).ok());
+    for (const std::string t : {"state", "src"}) EXPECT_TRUE(log->CreateTopic(t, 1, TopicConfig::Compacted()).ok());
     TopicConfig forever;
     forever.retention_ms = -1;
     EXPECT_TRUE(log->CreateTopic("txn", 1, forever).ok());
@@ -123,7 +115,7 @@ TEST_F(KeyIndexedLogTest, AnIndexThatNoLongerMatchesTheRemoteIsBuiltAgain) {
   index_.reset();
   // The topic deleted and made again, shorter.
   ASSERT_TRUE(remote_->DeleteTopic("src").ok());
-  ASSERT_TRUE(remote_->CreateTopic("src", 1, Compacted()).ok());
+  ASSERT_TRUE(remote_->CreateTopic("src", 1, TopicConfig::Compacted()).ok());
   Must(remote_->Append({"src", 0}, {Rec("a", "new")}));
   index_ = Must(KeyIndexedLog::Open(*remote_, dir_.sub("index")), "reopen");
   EXPECT_EQ(Latest("src", "a"), "new");

@@ -33,10 +33,7 @@ struct Change {
 class FakeCapture {
  public:
   explicit FakeCapture(log::Changelog& log) : log_(log) {
-    log::TopicConfig compact;
-    compact.cleanup_compact = true;
-    compact.cleanup_delete = false;
-    compact.retention_ms = -1;
+    const log::TopicConfig compact = log::TopicConfig::Compacted();
     Create("v2.schema", compact);
     log::TopicConfig forever;
     forever.retention_ms = -1;
@@ -49,10 +46,7 @@ class FakeCapture {
       cols.push_back({{"name", c}, {"key", std::find(key.begin(), key.end(), c) != key.end()}, {"type_oid", 25}});
     }
     Must(log_.Append({"v2.schema", 0}, {log::RecordIn{table, json{{"columns", cols}}.dump(), {}, log::kNoTimestamp}}));
-    log::TopicConfig compact;
-    compact.cleanup_compact = true;
-    compact.cleanup_delete = false;
-    compact.retention_ms = -1;
+    const log::TopicConfig compact = log::TopicConfig::Compacted();
     Create("v2." + table, compact);
     keys_[table] = key;
   }

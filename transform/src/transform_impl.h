@@ -126,13 +126,7 @@ class Transform::Impl {
   Status Run(std::stop_token stop);
 
  private:
-  static log::TopicConfig Compacted() {
-    log::TopicConfig c;
-    c.cleanup_compact = true;
-    c.cleanup_delete = false;
-    c.retention_ms = -1;
-    return c;
-  }
+  static log::TopicConfig Compacted() { return log::TopicConfig::Compacted(); }
 
   Status Load();
 

@@ -82,6 +82,10 @@ struct TopicConfig {
   int64_t delete_retention_ms = 24LL * 3600 * 1000;  // tombstones survive compaction this long
   int64_t min_compaction_lag_ms = 0;
 
+  // cleanup.policy=compact, kept forever: the latest record of every key
+  // stays (table topics, checkpoints, indexes).
+  static TopicConfig Compacted();
+
   std::string cleanup_policy() const;  // "delete", "compact" or "compact,delete"
   // Applies one `key=value` setting; InvalidArgument names the key and the value.
   ::ghostlog::Status Set(const std::string& key, const std::string& value);
